@@ -1,0 +1,415 @@
+"""The object store behind the local Kubernetes API emulator.
+
+It keeps what the functions rely on from a real API server: ``uid``,
+``resourceVersion``, ``creationTimestamp`` and ``metadata.generation`` (bumped only
+when something other than metadata and status changes), ``generateName``, the
+``status`` subresource (the main resource ignores status writes, ``/status`` takes
+only status), optimistic concurrency (409 on a stale ``resourceVersion``), finalizers,
+the garbage collector's ownerReference cascade, label and field selectors, paginated
+lists (``limit``/``continue``) and an event log for watches. It is synchronous and
+thread-safe so that tests can seed and inspect it directly while the HTTP front
+(:mod:`argoml.dev.emulator`) serves the real ``kubernetes`` client.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import itertools
+import json
+import re
+import secrets
+import string
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from argoml.errors import InvalidInput
+from argoml.selectors import parse_field_selector, parse_label_selector
+
+Obj = dict[str, Any]
+Key = tuple[str, str | None, str]  # (resource id, namespace, name)
+
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool = True
+    status_subresource: bool = True
+
+    @property
+    def id(self) -> str:
+        return f"{self.group}/{self.version}/{self.plural}" if self.group else f"{self.version}/{self.plural}"
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+
+BUILTIN_TYPES = (
+    ResourceType("", "v1", "namespaces", "Namespace", namespaced=False),
+    ResourceType("", "v1", "pods", "Pod"),
+    ResourceType("", "v1", "services", "Service"),
+    ResourceType("", "v1", "configmaps", "ConfigMap", status_subresource=False),
+    ResourceType("", "v1", "secrets", "Secret", status_subresource=False),
+    ResourceType("", "v1", "serviceaccounts", "ServiceAccount", status_subresource=False),
+    ResourceType("", "v1", "events", "Event", status_subresource=False),
+    ResourceType("apps", "v1", "deployments", "Deployment"),
+    ResourceType("argoproj.io", "v1alpha1", "workflows", "Workflow"),
+    ResourceType("argoproj.io", "v1alpha1", "workflowtemplates", "WorkflowTemplate", status_subresource=False),
+    ResourceType("argoproj.io", "v1alpha1", "clusterworkflowtemplates", "ClusterWorkflowTemplate",
+                 namespaced=False, status_subresource=False),
+    ResourceType("argoproj.io", "v1alpha1", "cronworkflows", "CronWorkflow"),
+    ResourceType("argoml.io", "v1alpha1", "hyperparamworkflows", "HyperparamWorkflow"),
+    ResourceType("serving.knative.dev", "v1", "services", "Service"),
+)
+
+
+class ApiError(Exception):
+    """An answer the API server gives as a ``Status`` object."""
+
+    def __init__(self, code: int, reason: str, message: str, details: Mapping[str, Any] | None = None):
+        super().__init__(message)
+        self.code, self.reason, self.message, self.details = code, reason, message, dict(details or {})
+
+    def status(self) -> Obj:
+        return {"apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Failure",
+                "code": self.code, "reason": self.reason, "message": self.message, "details": self.details}
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    resource_version: int
+    resource: str
+    type: str  # ADDED, MODIFIED, DELETED
+    object: Obj
+
+
+@dataclass
+class Store:
+    types: dict[str, ResourceType] = field(default_factory=lambda: {t.id: t for t in BUILTIN_TYPES})
+    objects: dict[Key, Obj] = field(default_factory=dict)
+    log: list[WatchEvent] = field(default_factory=list)
+    listeners: list[Callable[[], None]] = field(default_factory=list)
+    _revision: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # --- types --------------------------------------------------------------------------------------
+
+    def register(self, resource: ResourceType) -> None:
+        self.types[resource.id] = resource
+
+    def type_of(self, group: str, version: str, plural: str) -> ResourceType:
+        resource_id = f"{group}/{version}/{plural}" if group else f"{version}/{plural}"
+        try:
+            return self.types[resource_id]
+        except KeyError:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource") from None
+
+    def type_for_kind(self, api_version: str, kind: str) -> ResourceType:
+        for resource in self.types.values():
+            if resource.api_version == api_version and resource.kind == kind:
+                return resource
+        raise KeyError(f"no resource type for {api_version} {kind}")
+
+    # --- reads --------------------------------------------------------------------------------------
+
+    def get(self, resource: ResourceType, namespace: str | None, name: str) -> Obj:
+        with self._lock:
+            return copy.deepcopy(self._existing(resource, namespace, name))
+
+    def list(self, resource: ResourceType, namespace: str | None = None, *, label_selector: str = "",
+             field_selector: str = "", limit: int = 0, continue_token: str = "") -> Obj:
+        """A ``<Kind>List``; with ``limit``, one page and a ``continue`` token for the next."""
+        with self._lock:
+            items = sorted(self._select(resource, namespace, label_selector, field_selector),
+                           key=lambda obj: (obj["metadata"].get("namespace") or "", obj["metadata"]["name"]))
+            if continue_token:
+                after = _decode_continue(continue_token)
+                items = [o for o in items if (o["metadata"].get("namespace") or "", o["metadata"]["name"]) > after]
+            metadata: Obj = {"resourceVersion": str(self._current_revision())}
+            if limit and len(items) > limit:
+                last = items[limit - 1]["metadata"]
+                metadata["continue"] = _encode_continue((last.get("namespace") or "", last["name"]))
+                metadata["remainingItemCount"] = len(items) - limit
+                items = items[:limit]
+            return {"apiVersion": resource.api_version, "kind": f"{resource.kind}List", "metadata": metadata,
+                    "items": copy.deepcopy(items)}
+
+    def events_since(self, resource: ResourceType, namespace: str | None, revision: int,
+                     label_selector: str = "", field_selector: str = "") -> list[WatchEvent]:
+        selects = self._predicate(label_selector, field_selector)
+        with self._lock:
+            return [event for event in self.log
+                    if event.resource_version > revision and event.resource == resource.id
+                    and (namespace is None or event.object["metadata"].get("namespace") == namespace)
+                    and selects(event.object)]
+
+    def find(self, resource: ResourceType, namespace: str | None = None, label_selector: str = "") -> list[Obj]:
+        """Every object of ``resource`` (in ``namespace``), for tests' assertions."""
+        return self.list(resource, namespace, label_selector=label_selector)["items"]
+
+    # --- writes -------------------------------------------------------------------------------------
+
+    def create(self, resource: ResourceType, namespace: str | None, body: Obj, *, dry_run: bool = False,
+               keep_status: bool = False) -> Obj:
+        """POST to a collection. ``keep_status`` seeds an object as a controller would have left it."""
+        if not isinstance(body, dict):
+            raise ApiError(400, "BadRequest", "the request body is not a JSON object")
+        obj = copy.deepcopy(body)
+        metadata = obj.setdefault("metadata", {})
+        namespace = self._namespace_for(resource, namespace, metadata)
+        with self._lock:
+            if not metadata.get("name"):
+                if not metadata.get("generateName"):
+                    raise _invalid(resource, "", "metadata.name: Required value: name or generateName is required")
+                metadata["name"] = self._generated_name(resource, namespace, metadata["generateName"])
+            _check_name(resource, metadata["name"])
+            key = (resource.id, namespace, metadata["name"])
+            if key in self.objects:
+                raise ApiError(409, "AlreadyExists", f'{_qualified(resource)} "{metadata["name"]}" already exists',
+                               {"name": metadata["name"], "group": resource.group, "kind": resource.plural})
+            obj["apiVersion"], obj["kind"] = resource.api_version, resource.kind
+            if namespace:
+                metadata["namespace"] = namespace
+            metadata.update(uid=str(uuid.uuid4()), creationTimestamp=_now(), generation=1)
+            for transient in ("resourceVersion", "deletionTimestamp"):
+                metadata.pop(transient, None)
+            if resource.status_subresource and not keep_status:
+                obj.pop("status", None)
+            if dry_run:
+                return obj
+            return self._write(key, obj, "ADDED")
+
+    def replace(self, resource: ResourceType, namespace: str | None, name: str, body: Obj, *,
+                subresource: str | None = None) -> Obj:
+        """PUT an object (or its ``/status``)."""
+        with self._lock:
+            current = self._existing(resource, namespace, name)
+            return self._update(resource, current, copy.deepcopy(body), subresource)
+
+    def patch(self, resource: ResourceType, namespace: str | None, name: str, patch: Any, content_type: str,
+              *, subresource: str | None = None) -> Obj:
+        with self._lock:
+            current = self._existing(resource, namespace, name)
+            patched = _apply_patch(copy.deepcopy(current), patch, content_type)
+            return self._update(resource, current, patched, subresource)
+
+    def delete(self, resource: ResourceType, namespace: str | None, name: str, *,
+               propagation: str = "Background") -> Obj:
+        with self._lock:
+            obj = self._existing(resource, namespace, name)
+            return self._delete((resource.id, namespace, name), obj, propagation)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.objects.clear()
+            self.log.clear()
+
+    # --- internals ----------------------------------------------------------------------------------
+
+    def _existing(self, resource: ResourceType, namespace: str | None, name: str) -> Obj:
+        key = (resource.id, namespace if resource.namespaced else None, name)
+        try:
+            return self.objects[key]
+        except KeyError:
+            raise ApiError(404, "NotFound", f'{_qualified(resource)} "{name}" not found',
+                           {"name": name, "group": resource.group, "kind": resource.plural}) from None
+
+    def _update(self, resource: ResourceType, current: Obj, new: Obj, subresource: str | None) -> Obj:
+        if not isinstance(new, dict):
+            raise ApiError(400, "BadRequest", "the request body is not a JSON object")
+        meta, new_meta = current["metadata"], new.setdefault("metadata", {})
+        wanted = new_meta.get("resourceVersion")
+        if wanted and wanted != meta["resourceVersion"]:
+            name = meta["name"]
+            raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {_qualified(resource)} "{name}": '
+                           "the object has been modified; please apply your changes to the latest version and "
+                           "try again", {"name": name, "group": resource.group, "kind": resource.plural})
+        if subresource == "status":
+            updated = copy.deepcopy(current)
+            updated["status"] = new.get("status")
+            if updated["status"] is None:
+                updated.pop("status")
+        elif subresource:
+            raise ApiError(404, "NotFound", f"the server could not find the subresource {subresource!r}")
+        else:
+            updated = new
+            if resource.status_subresource:
+                updated.pop("status", None)
+                if "status" in current:
+                    updated["status"] = copy.deepcopy(current["status"])
+            for kept in ("uid", "creationTimestamp", "namespace", "name", "deletionTimestamp", "generation"):
+                if kept in meta:
+                    new_meta[kept] = meta[kept]
+            updated["apiVersion"], updated["kind"] = current["apiVersion"], current["kind"]
+            if _spec_of(updated) != _spec_of(current):
+                new_meta["generation"] = meta.get("generation", 1) + 1
+        key = (resource.id, meta.get("namespace"), meta["name"])
+        if updated == current:
+            return copy.deepcopy(current)
+        if meta.get("deletionTimestamp") and not updated["metadata"].get("finalizers"):
+            return self._delete(key, updated, "Background")
+        return self._write(key, updated, "MODIFIED")
+
+    def _delete(self, key: Key, obj: Obj, propagation: str) -> Obj:
+        if obj["metadata"].get("finalizers"):
+            if not obj["metadata"].get("deletionTimestamp"):
+                marked = copy.deepcopy(obj)
+                marked["metadata"]["deletionTimestamp"] = _now()
+                return self._write(key, marked, "MODIFIED")
+            return copy.deepcopy(obj)
+        removed = self._remove(key, obj)
+        if propagation != "Orphan":
+            self._collect_dependents(obj["metadata"]["uid"])
+        return removed
+
+    def _collect_dependents(self, owner_uid: str) -> None:
+        """What the garbage collector does once an owner is gone."""
+        for key, obj in list(self.objects.items()):
+            owners = obj["metadata"].get("ownerReferences") or []
+            if any(ref.get("uid") == owner_uid for ref in owners):
+                remaining = [ref for ref in owners if ref.get("uid") != owner_uid]
+                live = [ref for ref in remaining if self._uid_exists(ref.get("uid"))]
+                if live:
+                    updated = copy.deepcopy(obj)
+                    updated["metadata"]["ownerReferences"] = remaining
+                    self._write(key, updated, "MODIFIED")
+                else:
+                    self._delete(key, obj, "Background")
+
+    def _uid_exists(self, uid: str | None) -> bool:
+        return any(obj["metadata"].get("uid") == uid for obj in self.objects.values())
+
+    def _write(self, key: Key, obj: Obj, event_type: str) -> Obj:
+        revision = next(self._revision)
+        obj["metadata"]["resourceVersion"] = str(revision)
+        self.objects[key] = obj
+        self._record(revision, key[0], event_type, obj)
+        return copy.deepcopy(obj)
+
+    def _remove(self, key: Key, obj: Obj) -> Obj:
+        self.objects.pop(key, None)
+        gone = copy.deepcopy(obj)
+        revision = next(self._revision)
+        gone["metadata"]["resourceVersion"] = str(revision)
+        self._record(revision, key[0], "DELETED", gone)
+        return gone
+
+    def _record(self, revision: int, resource_id: str, event_type: str, obj: Obj) -> None:
+        self.log.append(WatchEvent(revision, resource_id, event_type, copy.deepcopy(obj)))
+        for listener in list(self.listeners):
+            listener()
+
+    def _current_revision(self) -> int:
+        return self.log[-1].resource_version if self.log else 0
+
+    def _select(self, resource: ResourceType, namespace: str | None, label_selector: str,
+                field_selector: str) -> Iterable[Obj]:
+        selects = self._predicate(label_selector, field_selector)
+        for (resource_id, obj_namespace, _), obj in self.objects.items():
+            if resource_id == resource.id and namespace in (None, obj_namespace) and selects(obj):
+                yield obj
+
+    @staticmethod
+    def _predicate(label_selector: str, field_selector: str) -> Callable[[Obj], bool]:
+        try:
+            labels = parse_label_selector(label_selector) if label_selector else None
+            fields = parse_field_selector(field_selector) if field_selector else None
+        except InvalidInput as exc:
+            raise ApiError(400, "BadRequest", f"unable to parse requirement: {exc}") from None
+        return lambda obj: ((labels is None or labels.matches(obj["metadata"].get("labels")))
+                            and (fields is None or fields(obj)))
+
+    def _namespace_for(self, resource: ResourceType, namespace: str | None, metadata: Obj) -> str | None:
+        if not resource.namespaced:
+            return None
+        body_namespace = metadata.get("namespace")
+        if namespace and body_namespace and body_namespace != namespace:
+            raise ApiError(400, "BadRequest", "the namespace of the provided object does not match the "
+                           "namespace sent on the request")
+        namespace = namespace or body_namespace
+        if not namespace:
+            raise ApiError(400, "BadRequest", "a namespace is required to create a namespaced object")
+        return namespace
+
+    def _generated_name(self, resource: ResourceType, namespace: str | None, prefix: str) -> str:
+        alphabet = string.ascii_lowercase + string.digits
+        while True:
+            name = prefix[:58] + "".join(secrets.choice(alphabet) for _ in range(5))
+            if (resource.id, namespace, name) not in self.objects:
+                return name
+
+
+def _check_name(resource: ResourceType, name: str) -> None:
+    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+        raise _invalid(resource, name, f'metadata.name: Invalid value: "{name}": a lowercase RFC 1123 subdomain '
+                       "must consist of lower case alphanumeric characters, '-' or '.', and must start "
+                       "and end with an alphanumeric character")
+
+
+def _invalid(resource: ResourceType, name: str, cause: str) -> ApiError:
+    return ApiError(422, "Invalid", f'{resource.kind} "{name}" is invalid: {cause}',
+                    {"name": name, "group": resource.group, "kind": resource.kind})
+
+
+def _qualified(resource: ResourceType) -> str:
+    return f"{resource.plural}.{resource.group}" if resource.group else resource.plural
+
+
+def _spec_of(obj: Obj) -> Obj:
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _encode_continue(after: tuple[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(after)).encode()).decode()
+
+
+def _decode_continue(token: str) -> tuple[str, str]:
+    try:
+        namespace, name = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return str(namespace), str(name)
+    except (ValueError, TypeError):
+        raise ApiError(400, "BadRequest", f"invalid continue token {token!r}") from None
+
+
+def _apply_patch(obj: Obj, patch: Any, content_type: str) -> Obj:
+    kind = content_type.split(";")[0].strip()
+    if kind == "application/json-patch+json":
+        import jsonpatch
+
+        try:
+            return jsonpatch.apply_patch(obj, patch)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as exc:
+            raise ApiError(422, "Invalid", f"the JSON patch could not be applied: {exc}") from None
+    if kind in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+        # Strategic merge differs only for lists with merge keys, which nothing here patches.
+        if not isinstance(patch, dict):
+            raise ApiError(400, "BadRequest", "a merge patch must be a JSON object")
+        return _merge(obj, patch)
+    raise ApiError(415, "UnsupportedMediaType", f"the patch content type {kind!r} is not supported")
+
+
+def _merge(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = _merge(result.get(key), value)
+    return result

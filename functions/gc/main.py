@@ -1,0 +1,23 @@
+"""gc: deletes the pods that finished Argo workflows left behind, by a policy in the event.
+
+Triggered by Knative PingSources on a schedule, each carrying one policy as its data;
+see argoml.gc for the policy and the safety rules.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "vendor"))
+
+import flask
+import functions_framework
+
+from argoml import events
+from argoml.http import entry_point, json_response
+
+
+@functions_framework.http
+@entry_point
+def handle(request: flask.Request) -> flask.Response:
+    event = events.parse_ping_event(request.headers, request.get_data())
+    return json_response({"event": event.id, "handled": False}, 202)

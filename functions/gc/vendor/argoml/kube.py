@@ -1,0 +1,107 @@
+"""One way to reach the Kubernetes API: in-cluster config, else ``KUBECONFIG``/``~/.kube/config``.
+
+The ``kubernetes`` package costs about 0.2 s to import, which would be paid on every
+cold start; it is imported on first use instead, and the client is built once per
+process (per kubeconfig, so tests that point ``KUBECONFIG`` elsewhere get a new one).
+API failures are translated here into argoml's error types so that callers decide
+on HTTP statuses without knowing the client's exception classes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from argoml.errors import UpstreamError
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+IN_CLUSTER_ENV = "KUBERNETES_SERVICE_HOST"
+
+
+def api_client() -> ApiClient:
+    """The process-wide API client for the current configuration."""
+    if os.environ.get(IN_CLUSTER_ENV):
+        return _client("in-cluster")
+    return _client(os.environ.get("KUBECONFIG", "~/.kube/config"))
+
+
+@functools.lru_cache(maxsize=8)
+def _client(source: str) -> ApiClient:
+    from kubernetes import client, config
+
+    configuration = client.Configuration()
+    if source == "in-cluster":
+        config.load_incluster_config(client_configuration=configuration)
+    else:
+        config.load_kube_config(config_file=os.path.expanduser(source.split(os.pathsep)[0]),
+                                client_configuration=configuration)
+    return client.ApiClient(configuration)
+
+
+def core() -> Any:
+    from kubernetes.client import CoreV1Api
+
+    return CoreV1Api(api_client())
+
+
+def custom() -> Any:
+    from kubernetes.client import CustomObjectsApi
+
+    return CustomObjectsApi(api_client())
+
+
+class ApiFailure:
+    """What the API server said when a call failed: status code, reason and message."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        self.status, self.reason, self.message = status, reason, message
+
+
+def failure_of(exc: BaseException) -> ApiFailure | None:
+    """Read an ``ApiException`` into an :class:`ApiFailure`; ``None`` for anything else."""
+    from kubernetes.client.exceptions import ApiException
+
+    if not isinstance(exc, ApiException):
+        return None
+    reason, message = exc.reason or "", str(exc.reason or "")
+    with contextlib.suppress(TypeError, ValueError):
+        body = json.loads(exc.body or "")
+        reason = body.get("reason") or reason
+        message = body.get("message") or message
+    return ApiFailure(int(exc.status or 0), reason, message)
+
+
+def is_not_found(exc: BaseException) -> bool:
+    failure = failure_of(exc)
+    return failure is not None and failure.status == 404
+
+
+def is_conflict(exc: BaseException) -> bool:
+    failure = failure_of(exc)
+    return failure is not None and failure.status == 409
+
+
+@contextlib.contextmanager
+def upstream(action: str) -> Iterator[None]:
+    """Turn an API or connection failure during ``action`` into :class:`UpstreamError`.
+
+    Errors the caller handles itself (a 404 it expects, say) must be caught inside.
+    """
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    try:
+        yield
+    except ApiException as exc:
+        failure = failure_of(exc)
+        assert failure is not None
+        raise UpstreamError(f"{action}: the Kubernetes API answered {failure.status} "
+                            f"{failure.reason}: {failure.message}") from exc
+    except (HTTPError, OSError) as exc:
+        raise UpstreamError(f"{action}: the Kubernetes API is unreachable: {exc}") from exc

@@ -1,0 +1,1 @@
+"""One demo step per capability; :mod:`argoml.dev.demo` runs them in order."""

@@ -1,0 +1,98 @@
+"""The local stack: the four functions, the ApiServerSource bridge and the PingSource ticker.
+
+``make run`` starts it against the cluster in ``KUBECONFIG``; ``make demo`` and the
+end-to-end tests start it against the emulator. The watched resources are the ones
+``knative/`` declares ApiServerSources for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from argoml.dev import runner
+from argoml.dev.bridge import Bridge, Source
+from argoml.dev.delivery import Delivery
+from argoml.dev.vendoring import FUNCTIONS
+
+HYPERPARAM_SOURCES = [
+    Source("argoml.io", "v1alpha1", "hyperparamworkflows"),
+    Source("argoproj.io", "v1alpha1", "workflows", label_selector="argoml.io/hyperparamworkflow"),
+]
+
+
+@dataclass
+class Stack:
+    functions: dict[str, runner.FunctionProcess] = field(default_factory=dict)
+    bridge: Bridge | None = None
+    deliveries: list[tuple[str, Delivery]] = field(default_factory=list)
+
+    def url(self, name: str) -> str:
+        return self.functions[name].url
+
+
+@contextlib.contextmanager
+def running(kubeconfig: Path | None, *, ports: dict[str, int] | None = None,
+            log_dir: Path | None = None, env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """Start every function (in parallel) and the bridge; stop them all on exit.
+
+    With ``kubeconfig``, this process (the bridge) and the functions use that cluster.
+    """
+    stack = Stack()
+    function_env = dict(env or {})
+    if kubeconfig is not None:
+        os.environ["KUBECONFIG"] = function_env["KUBECONFIG"] = str(kubeconfig)
+    errors: list[BaseException] = []
+
+    def start(name: str) -> None:
+        try:
+            log_file = log_dir / f"{name}.log" if log_dir else None
+            stack.functions[name] = runner.start(name, env=function_env, port=(ports or {}).get(name),
+                                                 log_file=log_file)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(name,)) for name in FUNCTIONS]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        if errors:
+            raise errors[0]
+        stack.bridge = Bridge(HYPERPARAM_SOURCES, stack.url("hyperparam"),
+                              on_delivery=lambda kind, d: stack.deliveries.append((kind, d))).start()
+        yield stack
+    finally:
+        if stack.bridge is not None:
+            stack.bridge.stop()
+        for function in stack.functions.values():
+            function.stop()
+
+
+def main() -> None:
+    """``make run``: serve the functions on fixed ports against the cluster in KUBECONFIG."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    ports = {name: 8081 + i for i, name in enumerate(FUNCTIONS)}
+    log_dir = Path("out/logs")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with running(None, ports=ports, log_dir=log_dir) as stack:
+        for name, function in stack.functions.items():
+            print(f"{name:12} {function.url}   (log: {log_dir / name}.log)")
+        print("watching HyperparamWorkflows and their Workflows; Ctrl-C stops")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
