@@ -1,0 +1,52 @@
+"""Shared fixtures: the API emulator, functions served through functions-framework, events.
+
+``cluster`` is an emulated Kubernetes API server reached over HTTP by the real
+``kubernetes`` client (through a kubeconfig in ``KUBECONFIG``, the way the functions
+find a cluster); it is emptied before each test. ``serve`` loads a function with
+functions-framework's ``create_app`` and returns a Flask test client.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import flask.testing
+import functions_framework
+import pytest
+
+from argoml.dev.emulator import Emulator
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def _emulator() -> Iterator[Emulator]:
+    with Emulator() as emulator:
+        previous = os.environ.get("KUBECONFIG")
+        os.environ["KUBECONFIG"] = str(emulator.kubeconfig)
+        yield emulator
+        if previous is None:
+            os.environ.pop("KUBECONFIG", None)
+        else:
+            os.environ["KUBECONFIG"] = previous
+
+
+@pytest.fixture
+def cluster(_emulator: Emulator) -> Emulator:
+    """The emulated cluster, empty, with no injected failures and no recorded calls."""
+    _emulator.reset()
+    return _emulator
+
+
+@pytest.fixture
+def serve(cluster: Emulator) -> Callable[[str], flask.testing.FlaskClient]:
+    """``serve("gc")``: a test client for functions/gc/main.py, talking to ``cluster``."""
+
+    def load(name: str) -> flask.testing.FlaskClient:
+        app = functions_framework.create_app(target="handle", source=str(ROOT / "functions" / name / "main.py"))
+        return app.test_client()
+
+    return load
