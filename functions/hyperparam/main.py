@@ -17,7 +17,7 @@ from argoml.http import entry_point, json_response
 
 
 @functions_framework.http
-@entry_point
+@entry_point("hyperparam")
 def handle(request: flask.Request) -> flask.Response:
     event = events.parse_resource_event(request.headers, request.get_data())
     return json_response({"event": event.id, "handled": False}, 202)

@@ -13,6 +13,6 @@ from argoml.http import entry_point
 
 
 @functions_framework.http
-@entry_point
+@entry_point("tensorboard")
 def handle(request: flask.Request) -> flask.Response:
     raise NotFound(f"no route for {request.method} {request.path}")

@@ -10,6 +10,7 @@ on HTTP statuses without knowing the client's exception classes.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import json
 import os
@@ -24,16 +25,30 @@ if TYPE_CHECKING:
 IN_CLUSTER_ENV = "KUBERNETES_SERVICE_HOST"
 
 
+_acting_as: contextvars.ContextVar[str] = contextvars.ContextVar("argoml_function", default="cli")
+
+
+@contextlib.contextmanager
+def acting_as(function: str) -> Iterator[None]:
+    """Within this block, API requests carry the User-Agent ``argoml-<function>/<version>``."""
+    token = _acting_as.set(function)
+    try:
+        yield
+    finally:
+        _acting_as.reset(token)
+
+
 def api_client() -> ApiClient:
-    """The process-wide API client for the current configuration."""
-    if os.environ.get(IN_CLUSTER_ENV):
-        return _client("in-cluster")
-    return _client(os.environ.get("KUBECONFIG", "~/.kube/config"))
+    """The process-wide API client for the current configuration (and acting function)."""
+    source = "in-cluster" if os.environ.get(IN_CLUSTER_ENV) else os.environ.get("KUBECONFIG", "~/.kube/config")
+    return _client(source, _acting_as.get())
 
 
-@functools.lru_cache(maxsize=8)
-def _client(source: str) -> ApiClient:
+@functools.lru_cache(maxsize=32)
+def _client(source: str, function: str) -> ApiClient:
     from kubernetes import client, config
+
+    from argoml import __version__
 
     configuration = client.Configuration()
     if source == "in-cluster":
@@ -41,7 +56,9 @@ def _client(source: str) -> ApiClient:
     else:
         config.load_kube_config(config_file=os.path.expanduser(source.split(os.pathsep)[0]),
                                 client_configuration=configuration)
-    return client.ApiClient(configuration)
+    api = client.ApiClient(configuration)
+    api.user_agent = f"argoml-{function}/{__version__}"
+    return api
 
 
 def core() -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 
 import flask
 
+from argoml import kube
 from argoml.errors import ArgomlError
 
 log = logging.getLogger("argoml")
@@ -33,25 +34,38 @@ def error_response(status: int, message: str) -> flask.Response:
     return json_response({"error": {"status": status, "message": message}}, status)
 
 
-def entry_point(handler: Handler) -> Handler:
-    """Wrap a function's request handler with health, logging and error mapping."""
+def entry_point(function: str) -> Callable[[Handler], Handler]:
+    """Wrap the request handler of ``function`` with health, logging and error mapping.
+
+    While it handles a request, the Kubernetes client identifies itself as
+    ``argoml-<function>`` (see :func:`argoml.kube.acting_as`), so API audit logs and
+    the RBAC tests can tell the functions apart.
+    """
     configure_logging()
 
-    @functools.wraps(handler)
-    def handle(request: flask.Request) -> flask.Response:
-        if request.method == "GET" and request.path == "/healthz":
-            return json_response({"status": "ok"})
-        try:
-            return handler(request)
-        except ArgomlError as exc:
-            log.log(logging.ERROR if exc.status >= 500 else logging.WARNING, "%s %s -> %d: %s",
-                    request.method, request.path, exc.status, exc.message)
-            return error_response(exc.status, exc.message)
-        except Exception as exc:
-            log.exception("%s %s failed", request.method, request.path)
-            return error_response(500, f"internal error ({type(exc).__name__}); see the function's log")
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def handle(request: flask.Request) -> flask.Response:
+            if request.method == "GET" and request.path == "/healthz":
+                return json_response({"status": "ok"})
+            with kube.acting_as(function):
+                return _answer(handler, request)
 
-    return handle
+        return handle
+
+    return decorate
+
+
+def _answer(handler: Handler, request: flask.Request) -> flask.Response:
+    try:
+        return handler(request)
+    except ArgomlError as exc:
+        log.log(logging.ERROR if exc.status >= 500 else logging.WARNING, "%s %s -> %d: %s",
+                request.method, request.path, exc.status, exc.message)
+        return error_response(exc.status, exc.message)
+    except Exception as exc:
+        log.exception("%s %s failed", request.method, request.path)
+        return error_response(500, f"internal error ({type(exc).__name__}); see the function's log")
 
 
 @functools.cache

@@ -30,8 +30,9 @@ REVIEW_GROUPS = {"authentication.k8s.io": "tokenreviews", "authorization.k8s.io"
 
 @dataclass(frozen=True)
 class Call:
-    """One API request as RBAC sees it: verb, group, resource[/subresource], namespace, name."""
+    """One API request as RBAC sees it, and who made it (the client's User-Agent product)."""
 
+    agent: str
     verb: str
     group: str
     resource: str
@@ -154,7 +155,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         else:
             verb = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, method)
         plural = f"{resource.plural}/{request.subresource}" if request.subresource else resource.plural
-        self.calls.append(Call(verb, resource.group, plural, request.namespace, request.name))
+        agent = request.headers.get("User-Agent", "").split("/")[0]
+        self.calls.append(Call(agent, verb, resource.group, plural, request.namespace, request.name))
 
     def _inject_failure(self, request: kmock.Request) -> None:
         method = str(request.method.value).upper()
