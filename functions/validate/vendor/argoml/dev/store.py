@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import itertools
 import json
 import re
 import secrets
@@ -99,7 +98,7 @@ class Store:
     objects: dict[Key, Obj] = field(default_factory=dict)
     log: list[WatchEvent] = field(default_factory=list)
     listeners: list[Callable[[], None]] = field(default_factory=list)
-    _revision: itertools.count = field(default_factory=lambda: itertools.count(1))
+    revision: int = 0  # the newest resourceVersion handed out; never reset
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # --- types --------------------------------------------------------------------------------------
@@ -135,7 +134,7 @@ class Store:
             if continue_token:
                 after = _decode_continue(continue_token)
                 items = [o for o in items if (o["metadata"].get("namespace") or "", o["metadata"]["name"]) > after]
-            metadata: Obj = {"resourceVersion": str(self._current_revision())}
+            metadata: Obj = {"resourceVersion": str(self.revision)}
             if limit and len(items) > limit:
                 last = items[limit - 1]["metadata"]
                 metadata["continue"] = _encode_continue((last.get("namespace") or "", last["name"]))
@@ -289,8 +288,12 @@ class Store:
     def _uid_exists(self, uid: str | None) -> bool:
         return any(obj["metadata"].get("uid") == uid for obj in self.objects.values())
 
+    def _next_revision(self) -> int:
+        self.revision += 1
+        return self.revision
+
     def _write(self, key: Key, obj: Obj, event_type: str) -> Obj:
-        revision = next(self._revision)
+        revision = self._next_revision()
         obj["metadata"]["resourceVersion"] = str(revision)
         self.objects[key] = obj
         self._record(revision, key[0], event_type, obj)
@@ -299,7 +302,7 @@ class Store:
     def _remove(self, key: Key, obj: Obj) -> Obj:
         self.objects.pop(key, None)
         gone = copy.deepcopy(obj)
-        revision = next(self._revision)
+        revision = self._next_revision()
         gone["metadata"]["resourceVersion"] = str(revision)
         self._record(revision, key[0], "DELETED", gone)
         return gone
@@ -308,9 +311,6 @@ class Store:
         self.log.append(WatchEvent(revision, resource_id, event_type, copy.deepcopy(obj)))
         for listener in list(self.listeners):
             listener()
-
-    def _current_revision(self) -> int:
-        return self.log[-1].resource_version if self.log else 0
 
     def _select(self, resource: ResourceType, namespace: str | None, label_selector: str,
                 field_selector: str) -> Iterable[Obj]:
@@ -390,6 +390,9 @@ def _apply_patch(obj: Obj, patch: Any, content_type: str) -> Obj:
     if kind == "application/json-patch+json":
         import jsonpatch
 
+        if not isinstance(patch, list):
+            raise ApiError(400, "BadRequest", "the body of a JSON patch (application/json-patch+json) must be "
+                           "a list of operations")
         try:
             return jsonpatch.apply_patch(obj, patch)
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as exc:

@@ -1,0 +1,111 @@
+"""What every function does at its HTTP edge: health, malformed input, errors, identity."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import flask.testing
+import functions_framework
+import pytest
+
+from argoml.dev.emulator import Emulator
+from argoml.dev.knative import ping_event, resource_event
+from argoml.dev.vendoring import FUNCTIONS
+
+Serve = Callable[[str], flask.testing.FlaskClient]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_every_function_answers_its_readiness_probe(serve: Serve, name: str) -> None:
+    response = serve(name).get("/healthz")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("name", ["hyperparam", "gc"])
+@pytest.mark.parametrize(("headers", "body", "message"), [
+    ({"content-type": "application/json"}, b"{}", "not a CloudEvent"),
+    ({"content-type": "application/cloudevents+json"}, b"[1, 2]", "not a CloudEvent"),
+    ({"content-type": "application/cloudevents+json"}, b"\xff\xfe", "not a CloudEvent"),
+])
+def test_event_functions_answer_malformed_events_with_400(serve: Serve, name: str, headers: dict[str, str],
+                                                          body: bytes, message: str) -> None:
+    response = serve(name).post("/", headers=headers, data=body)
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["status"] == 400 and message in error["message"] and "Traceback" not in response.text
+
+
+def test_hyperparam_refuses_a_ping_and_gc_refuses_a_resource_event(serve: Serve) -> None:
+    headers, body = ping_event({})
+    assert "expected an ApiServerSource event" in serve("hyperparam").post("/", headers=headers, data=body).text
+    headers, body = resource_event("add", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}})
+    assert "expected a PingSource event" in serve("gc").post("/", headers=headers, data=body).text
+
+
+def _function(tmp_path: Path, body: str) -> flask.testing.FlaskClient:
+    source = tmp_path / "main.py"
+    source.write_text(textwrap.dedent('''
+        import functions_framework
+        from argoml import errors, kube
+        from argoml.http import entry_point, json_response
+
+        @functions_framework.http
+        @entry_point("probe")
+        def handle(request):
+    ''') + textwrap.indent(textwrap.dedent(body), "    "))
+    return functions_framework.create_app(target="handle", source=str(source)).test_client()
+
+
+def test_unexpected_failures_are_a_500_without_a_stack_trace(tmp_path: Path) -> None:
+    client = _function(tmp_path, "raise KeyError('secret detail')")
+    response = client.post("/")
+    assert response.status_code == 500
+    assert response.get_json()["error"]["message"] == "internal error (KeyError); see the function's log"
+    assert "secret detail" not in response.text
+
+
+@pytest.mark.parametrize(("error", "status"), [
+    ("InvalidInput", 400), ("Unauthenticated", 401), ("Forbidden", 403), ("NotFound", 404),
+    ("Unprocessable", 422), ("UpstreamError", 503)])
+def test_error_types_map_to_statuses(tmp_path: Path, error: str, status: int) -> None:
+    client = _function(tmp_path, f"raise errors.{error}('the reason')")
+    response = client.post("/")
+    assert response.status_code == status
+    assert response.get_json() == {"error": {"status": status, "message": "the reason"}}
+
+
+def test_api_failures_become_503_and_requests_carry_the_function_name(cluster: Emulator, tmp_path: Path) -> None:
+    client = _function(tmp_path, '''
+        with kube.upstream("listing pods"):
+            kube.core().list_namespaced_pod("ml")
+        return json_response({})
+    ''')
+    assert client.post("/").status_code == 200
+    cluster.fail(500, method="GET", resource="pods")
+    response = client.post("/")
+    assert response.status_code == 503
+    assert response.get_json()["error"]["message"].startswith("listing pods: the Kubernetes API answered 500")
+    assert {call.agent for call in cluster.calls} == {"argoml-probe"}
+
+
+def test_an_unreachable_api_server_is_a_503(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from argoml.dev.runner import free_port
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(f"""
+apiVersion: v1
+kind: Config
+current-context: gone
+clusters: [{{name: gone, cluster: {{server: "http://127.0.0.1:{free_port()}"}}}}]
+users: [{{name: gone, user: {{token: x}}}}]
+contexts: [{{name: gone, context: {{cluster: gone, user: gone}}}}]
+""")
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    client = _function(tmp_path, '''
+        with kube.upstream("listing pods"):
+            kube.core().list_namespaced_pod("ml", _request_timeout=2)
+    ''')
+    response = client.post("/")
+    assert response.status_code == 503 and "unreachable" in response.get_json()["error"]["message"]
