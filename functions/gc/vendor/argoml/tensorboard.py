@@ -174,14 +174,16 @@ def plan_for(workflow: Mapping[str, Any], settings: Settings,
                             f"named {settings.artifact!r}; found: {', '.join(names) if names else 'none'}",
                             details={"found": names})
     locator = workflows.Locator(workflow, settings.argo_namespace, settings.controller_configmap, read_configmap)
-    sources, env = [], []
-    for index, (artifact, location) in enumerate(workflows.locate_all(locator, found)):
+    sources, variables = [], {}  # one environment variable per distinct secret key, shared by the runs using it
+    for artifact, location in workflows.locate_all(locator, found):
         _check_fetchable(artifact, location)
-        plain, secrets = _split_secrets(location.config, f"ARGOML_FETCH_{index}")
-        sources.append(Source(artifact.run, location.kind, location.archive, plain,
-                              {path: var for path, (var, _) in secrets.items()}))
-        env += [{"name": var, "valueFrom": {"secretKeyRef": ref}} for var, ref in secrets.values()]
-    return Fetching(Plan(LOGDIR, tuple(sources)), tuple(env))
+        plain, refs = _split_secrets(location.config)
+        names = {}
+        for path, ref in refs.items():
+            names[path] = variables.setdefault(json.dumps(ref, sort_keys=True), f"ARGOML_SECRET_{len(variables)}")
+        sources.append(Source(artifact.run, location.kind, location.archive, plain, names))
+    env = tuple({"name": var, "valueFrom": {"secretKeyRef": json.loads(ref)}} for ref, var in variables.items())
+    return Fetching(Plan(LOGDIR, tuple(sources)), env)
 
 
 def _check_fetchable(artifact: workflows.NodeArtifact, location: workflows.Location) -> None:
@@ -195,21 +197,18 @@ def _check_fetchable(artifact: workflows.NodeArtifact, location: workflows.Locat
                             f"{', '.join(unsupported)} authentication, which the log fetcher does not support")
 
 
-def _split_secrets(config: Mapping[str, Any], prefix: str,
-                   path: str = "") -> tuple[Obj, dict[str, tuple[str, Obj]]]:
-    """Location settings without secret references, and each reference as (env variable, secretKeyRef)."""
+def _split_secrets(config: Mapping[str, Any], path: str = "") -> tuple[Obj, dict[str, Obj]]:
+    """Location settings without secret references, and the references (as secretKeyRefs) by field path."""
     plain: Obj = {}
-    secrets: dict[str, tuple[str, Obj]] = {}
+    secrets: dict[str, Obj] = {}
     for key, value in config.items():
         field_path = f"{path}{key}"
         if key.endswith("Secret") and isinstance(value, Mapping) and value.get("key"):
-            variable = f"{prefix}_{re.sub(r'[^A-Za-z0-9]+', '_', field_path).upper()}"
-            ref = {"name": value.get("name", ""), "key": value["key"]}
-            secrets[field_path] = (variable, {**ref, **({"optional": True} if value.get("optional") else {})})
+            secrets[field_path] = {"name": value.get("name", ""), "key": value["key"],
+                                   **({"optional": True} if value.get("optional") else {})}
         elif isinstance(value, Mapping):
-            inner, inner_secrets = _split_secrets(value, prefix, f"{field_path}.")
-            plain[key] = inner
-            secrets.update(inner_secrets)
+            plain[key], inner = _split_secrets(value, f"{field_path}.")
+            secrets.update(inner)
         else:
             plain[key] = value
     return plain, secrets
