@@ -89,8 +89,8 @@ def fetch(plan: Plan, env: Mapping[str, str] = os.environ) -> list[Path]:
         except KeyError:
             raise FetchError(f"run {source.run!r}: cannot fetch from {source.kind} storage "
                              f"(the fetcher handles {', '.join(FETCHABLE)})") from None
-        except FetchError:
-            raise
+        except FetchError as exc:
+            raise FetchError(f"run {source.run!r}: {exc}") from None
         except Exception as exc:
             raise FetchError(f"run {source.run!r}: {type(exc).__name__}: {exc}") from exc
         written.append(target)
@@ -189,6 +189,8 @@ def _unpack(archive: IO[bytes], kind: str, target: Path) -> None:
         entries = list(staging.iterdir())
         root = entries[0] if len(entries) == 1 and entries[0].is_dir() else staging
         root.rename(target)
+    except tarfile.FilterError as exc:
+        raise FetchError(f"unsafe archive: {exc}") from None
     except (tarfile.TarError, zipfile.BadZipFile) as exc:
         raise FetchError(f"not a {kind} archive: {exc}") from None
     finally:
