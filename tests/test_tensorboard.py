@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -371,3 +372,13 @@ def test_turning_the_check_off_serves_anyone_and_logs_it_loudly(cluster: Emulato
     assert any("AUTHENTICATION IS OFF" in r.message for r in caplog.records)
     assert any("NOT AUTHENTICATED" in r.message for r in caplog.records)
     assert not [c for c in cluster.calls if "review" in c.resource]
+
+
+def test_the_page_is_served_without_a_token_and_loads_nothing_from_elsewhere(
+        client: flask.testing.FlaskClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert "tensorboards/" in html and "Authorization" in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert not re.search(r"@import|url\(", html)
