@@ -10,6 +10,8 @@ from typing import Any
 
 import flask.testing
 import pytest
+import yaml
+from conftest import ROOT
 from schemas import validate_builtin, validate_custom
 from workflow_status import MINIO_REPOSITORY, key_only, pod, workflow
 
@@ -382,3 +384,18 @@ def test_the_page_is_served_without_a_token_and_loads_nothing_from_elsewhere(
     assert "tensorboards/" in html and "Authorization" in html
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert not re.search(r"@import|url\(", html)
+
+
+def test_the_knative_feature_patch_enables_every_gated_field_the_instance_uses(
+        client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    patch = yaml.safe_load((ROOT / "knative" / "config-features-patch.yaml").read_text())
+    validate_builtin(patch)
+    assert (patch["metadata"]["name"], patch["metadata"]["namespace"]) == ("config-features", "knative-serving")
+    seed_workflow(cluster)
+    client.put("/tensorboards/ml/train-mnist", headers=AUTH)
+    spec = ksvc(cluster)["spec"]["template"]["spec"]
+    gated = {"kubernetes.podspec-init-containers": "initContainers" in spec,
+             "kubernetes.podspec-volumes-emptydir": any("emptyDir" in v for v in spec["volumes"]),
+             "kubernetes.podspec-securitycontext": "securityContext" in spec}
+    assert {flag for flag, used in gated.items() if used} == {
+        flag for flag, value in patch["data"].items() if value == "enabled"}
