@@ -90,11 +90,14 @@ def authenticate(authorization: str | None) -> Caller:
 
 
 def may_get_workflows(caller: Caller, namespace: str) -> bool:
-    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": {
-        "user": caller.username, "groups": list(caller.groups), "uid": caller.uid or None,
-        "extra": {k: list(v) for k, v in caller.extra} or None,
-        "resourceAttributes": {"namespace": namespace, "verb": "get", "group": "argoproj.io",
-                               "resource": "workflows"}}}
+    spec: dict[str, object] = {"user": caller.username, "groups": list(caller.groups),
+                               "resourceAttributes": {"namespace": namespace, "verb": "get", "group": "argoproj.io",
+                                                      "resource": "workflows"}}
+    if caller.uid:
+        spec["uid"] = caller.uid
+    if caller.extra:
+        spec["extra"] = {key: list(values) for key, values in caller.extra}
+    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec}
     with kube.upstream("checking the caller's access to workflows"):
         status = kube.authz_v1().create_subject_access_review(review).status
     return bool(status and status.allowed)

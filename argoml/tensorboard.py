@@ -27,7 +27,7 @@ import json
 import os
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,8 +162,7 @@ class Fetching:
     env: tuple[Obj, ...]
 
 
-def plan_for(workflow: Mapping[str, Any], settings: Settings,
-             read_configmap: Callable[[str, str], Obj | None] = workflows.read_configmap) -> Fetching:
+def plan_for(workflow: Mapping[str, Any], settings: Settings) -> Fetching:
     """Find the workflow's tensorboard artifacts and how to fetch each; 422 when there is nothing to show."""
     meta = workflow.get("metadata") or {}
     found = workflows.output_artifacts(workflow, settings.artifact)
@@ -173,9 +172,10 @@ def plan_for(workflow: Mapping[str, Any], settings: Settings,
         raise Unprocessable(f"workflow {meta.get('namespace')}/{meta.get('name')} ({phase}) has no output artifacts "
                             f"named {settings.artifact!r}; found: {', '.join(names) if names else 'none'}",
                             details={"found": names})
-    locator = workflows.Locator(workflow, settings.argo_namespace, settings.controller_configmap, read_configmap)
+    locator = workflows.Locator(workflow, settings.argo_namespace, settings.controller_configmap)
     sources, variables = [], {}  # one environment variable per distinct secret key, shared by the runs using it
-    for artifact, location in workflows.locate_all(locator, found):
+    for artifact in found:
+        location = locator.locate(artifact)
         _check_fetchable(artifact, location)
         plain, refs = _split_secrets(location.config)
         names = {}
@@ -293,7 +293,8 @@ def now_rfc3339() -> str:
 
 def ensure(namespace: str, workflow_name: str, settings: Settings) -> Instance:
     """Create the workflow's instance, or return the existing one (updated if the workflow has new logs)."""
-    check_namespace(namespace), check_workflow_name(workflow_name)
+    check_namespace(namespace)
+    check_workflow_name(workflow_name)
     workflow = read_workflow(namespace, workflow_name)
     plan = plan_for(workflow, settings)
     now = now_rfc3339()
@@ -305,12 +306,14 @@ def ensure(namespace: str, workflow_name: str, settings: Settings) -> Instance:
 
 def get(namespace: str, workflow_name: str, settings: Settings) -> Instance:
     """The instance's state (and the time it was last looked at is now)."""
-    check_namespace(namespace), check_workflow_name(workflow_name)
+    check_namespace(namespace)
+    check_workflow_name(workflow_name)
     return _state(namespace, instance_name(workflow_name), settings, touch=True)
 
 
 def delete(namespace: str, workflow_name: str, settings: Settings) -> Obj:
-    check_namespace(namespace), check_workflow_name(workflow_name)
+    check_namespace(namespace)
+    check_workflow_name(workflow_name)
     name = instance_name(workflow_name)
     kinds = ["ksvc"] if settings.mode == "knative" else ["deployment", "service"]
     deleted = [kind for kind in kinds if _delete(kind, namespace, name)]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,17 +148,12 @@ def _unique(name: str, used: set[str]) -> str:
 
 @dataclass
 class Locator:
-    """Resolves artifacts of one workflow to full :class:`Location`\\ s, loading its repository on demand.
-
-    ``read_configmap(namespace, name)`` returns a ConfigMap (as a dict) or ``None`` when it does not
-    exist; by default it reads from the cluster.
-    """
+    """Resolves the artifacts of one workflow to full locations, reading its repository once, on demand."""
 
     workflow: Mapping[str, Any]
     controller_namespace: str = "argo"
     controller_configmap: str = CONTROLLER_CONFIGMAP
-    read_configmap: Callable[[str, str], Obj | None] = field(default=lambda ns, name: read_configmap(ns, name))
-    _repository: tuple[Obj | None, str] | None = None
+    _repository: tuple[Obj | None, str] | None = field(default=None, init=False, repr=False)
 
     def locate(self, found: NodeArtifact) -> Location:
         artifact = found.artifact
@@ -203,7 +198,7 @@ class Locator:
 
     def _from_configmap(self, namespace: str, ref: Mapping[str, Any], *, required: bool) -> tuple[Obj | None, str]:
         name = ref.get("configMap") or DEFAULT_REPOSITORIES_CONFIGMAP
-        configmap = self.read_configmap(namespace, name)
+        configmap = read_configmap(namespace, name)
         where = f"ConfigMap {namespace}/{name}"
         if configmap is None:
             if required:
@@ -223,7 +218,7 @@ class Locator:
 
     def _controller_default(self) -> tuple[Obj | None, str]:
         where = f"ConfigMap {self.controller_namespace}/{self.controller_configmap}"
-        configmap = self.read_configmap(self.controller_namespace, self.controller_configmap)
+        configmap = read_configmap(self.controller_namespace, self.controller_configmap)
         data = (configmap or {}).get("data") or {}
         if "artifactRepository" in data:
             return _parse_repository(data["artifactRepository"], f"{where} key 'artifactRepository'"), where
@@ -231,10 +226,6 @@ class Locator:
             config = _parse_repository(data["config"], f"{where} key 'config'")
             return config.get("artifactRepository"), where
         return None, f"the controller's default in {where} is not set"
-
-
-def locate_all(locator: Locator, found: Iterable[NodeArtifact]) -> list[tuple[NodeArtifact, Location]]:
-    return [(artifact, locator.locate(artifact)) for artifact in found]
 
 
 def read_configmap(namespace: str, name: str) -> Obj | None:
