@@ -180,9 +180,9 @@ def plan_for(workflow: Mapping[str, Any], settings: Settings) -> Fetching:
         plain, refs = _split_secrets(location.config)
         names = {}
         for path, ref in refs.items():
-            names[path] = variables.setdefault(json.dumps(ref, sort_keys=True), f"ARGOML_SECRET_{len(variables)}")
+            names[path] = variables.setdefault(tuple(sorted(ref.items())), f"ARGOML_SECRET_{len(variables)}")
         sources.append(Source(artifact.run, location.kind, location.archive, plain, names))
-    env = tuple({"name": var, "valueFrom": {"secretKeyRef": json.loads(ref)}} for ref, var in variables.items())
+    env = tuple({"name": var, "valueFrom": {"secretKeyRef": dict(ref)}} for ref, var in variables.items())
     return Fetching(Plan(LOGDIR, tuple(sources)), env)
 
 

@@ -14,7 +14,6 @@ ConfigMap at most once.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Mapping
@@ -158,7 +157,7 @@ class Locator:
     def locate(self, found: NodeArtifact) -> Location:
         artifact = found.artifact
         kind = storage_kind(artifact)
-        own: Obj = copy.deepcopy(dict(artifact.get(kind) or {})) if kind else {}
+        own: Obj = dict(artifact.get(kind) or {}) if kind else {}
         if kind is None or not _complete(kind, own):
             repository, origin = self.repository()
             repo_kind = storage_kind(repository or {})
@@ -262,5 +261,5 @@ def _relocate(kind: str, repository: Mapping[str, Any], own: Obj) -> Obj:
         key = own.pop("key", "") or ""
         relocated = {k: v for k, v in repository.items() if k in ("usernameSecret", "passwordSecret")}
         return {**relocated, **own, "url": own.get("url") or f"{base}/{key.lstrip('/')}"}
-    relocated = {k: copy.deepcopy(v) for k, v in repository.items() if k in _REPOSITORY_FIELDS.get(kind, ())}
+    relocated = {k: v for k, v in repository.items() if k in _REPOSITORY_FIELDS.get(kind, ())}
     return {**relocated, **{k: v for k, v in own.items() if v not in (None, "")}}

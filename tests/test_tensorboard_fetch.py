@@ -273,3 +273,39 @@ def test_a_failing_fetch_exits_non_zero_with_the_reason(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "argoml.fetch"], env={**env, CONFIG_ENV: "{"}, capture_output=True,
                          text=True, timeout=120, check=False)
     assert bad.returncode == 1 and f"{CONFIG_ENV} is not a fetch plan" in bad.stderr
+
+
+def test_the_spawned_init_container_fetches_unarchived_http_logs_with_basic_auth(
+        cluster: Emulator, serve: Any, monkeypatch: pytest.MonkeyPatch, files: Any, tmp_path: Path) -> None:
+    monkeypatch.setenv("TENSORBOARD_AUTH", "off")
+    client: flask.testing.FlaskClient = serve("tensorboard")
+    files.auth = "Basic " + base64.b64encode(b"reader:pa55").decode()
+    files.files["/exports/eval/events.out.tfevents.9"] = EVENTS
+    store = cluster.store
+    store.create(store.type_of("", "v1", "secrets"), "ml", {"metadata": {"name": "web-creds"}, "data": {
+        "user": base64.b64encode(b"reader").decode(), "password": base64.b64encode(b"pa55").decode()}})
+    http = {"url": files.url + "/exports/eval/events.out.tfevents.9", "auth": {"basicAuth": {
+        "usernameSecret": {"name": "web-creds", "key": "user"},
+        "passwordSecret": {"name": "web-creds", "key": "password"}}}}
+    wf = workflow("export", "ml", pod("a", "evaluate", {"name": "tensorboard", "http": http,
+                                                       "archive": {"none": {}}}))
+    store.create(store.type_of("argoproj.io", "v1alpha1", "workflows"), "ml", wf, keep_status=True)
+    assert client.put("/tensorboards/ml/export").status_code == 200
+    ksvc = store.get(store.type_of("serving.knative.dev", "v1", "services"), "ml", "tb-export")
+    assert "pa55" not in json.dumps(ksvc)
+    result = run_init_container(cluster, ksvc, tmp_path / "logs")
+    assert result.returncode == 0, result.stderr
+    assert tree(tmp_path / "logs") == {"evaluate/events.out.tfevents.9": EVENTS}
+
+
+def test_runs_sharing_a_store_share_it_in_the_plan_and_round_trip() -> None:
+    location = {"bucket": "ml", "endpoint": "minio:9000", "insecure": True}
+    secrets = {"accessKeySecret": "ARGOML_SECRET_0", "secretKeySecret": "ARGOML_SECRET_1"}
+    sources = tuple(Source(f"trial-{i}", "s3", "tgz", {**location, "key": f"sweep/{i}.tgz"}, secrets)
+                    for i in range(50))
+    sources += (Source("eval", "http", "none", {"url": "https://x.example/e", "headers": []}),)
+    plan = Plan("/logs", sources)
+    raw = json.loads(plan.to_json())
+    assert [store["kind"] for store in raw["stores"]] == ["s3", "http"]
+    assert raw["runs"][0] == {"run": "trial-0", "archive": "tgz", "store": 0, "key": "sweep/0.tgz"}
+    assert Plan.from_json(plan.to_json()) == plan

@@ -29,7 +29,7 @@ import urllib.parse
 import urllib.request
 import zipfile
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
@@ -54,23 +54,45 @@ class Source:
     secrets: Mapping[str, str] = field(default_factory=dict)
 
 
+# The field that differs between artifacts of one store; the rest of a location is the store's.
+_KEY_FIELD = {"azure": "blob", "http": "url", "artifactory": "url"}
+
+
 @dataclass(frozen=True)
 class Plan:
+    """What to fetch. As JSON, locations are split into shared stores (bucket, endpoint, credentials)
+    and per-run keys, so that a sweep of a thousand trials stays a small environment variable."""
+
     logdir: str
     sources: tuple[Source, ...]
 
     def to_json(self) -> str:
-        return json.dumps({"logdir": self.logdir, "runs": [asdict(s) for s in self.sources]}, sort_keys=True)
+        stores: list[dict[str, Any]] = []
+        index: dict[str, int] = {}
+        runs = []
+        for source in self.sources:
+            key_field = _KEY_FIELD.get(source.kind, "key")
+            store = {"kind": source.kind, "location": {k: v for k, v in source.location.items() if k != key_field},
+                     "secrets": dict(source.secrets)}
+            number = index.setdefault(json.dumps(store, sort_keys=True), len(stores))
+            if number == len(stores):
+                stores.append(store)
+            runs.append({"run": source.run, "archive": source.archive, "store": number,
+                         "key": source.location.get(key_field)})
+        return json.dumps({"logdir": self.logdir, "stores": stores, "runs": runs})
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
         try:
             raw = json.loads(text)
-            sources = tuple(Source(r["run"], r["kind"], r["archive"], r["location"], r.get("secrets") or {})
-                            for r in raw["runs"])
-            return cls(str(raw["logdir"]), sources)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise FetchError(f"{CONFIG_ENV} is not a fetch plan: {exc}") from None
+            sources = []
+            for run in raw["runs"]:
+                store = raw["stores"][run["store"]]
+                location = {**store["location"], _KEY_FIELD.get(store["kind"], "key"): run["key"]}
+                sources.append(Source(run["run"], store["kind"], run["archive"], location, store["secrets"]))
+            return cls(str(raw["logdir"]), tuple(sources))
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise FetchError(f"{CONFIG_ENV} is not a fetch plan: {exc!r}") from None
 
 
 def fetch(plan: Plan, env: Mapping[str, str] = os.environ) -> list[Path]:
