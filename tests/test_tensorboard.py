@@ -125,10 +125,14 @@ def test_new_logs_of_a_running_workflow_are_added_when_asked_again(
                   repository=MINIO_REPOSITORY)
     seed_workflow(cluster, wf)
     assert client.put("/tensorboards/ml/train-mnist", headers=AUTH).json["runs"] == ["epoch-1"]
+    set_status(cluster, KSVC, "tb-train-mnist", {"observedGeneration": 1, "url": "http://tb",
+                                                 "conditions": [{"type": "Ready", "status": "True"}]})
     wf["status"]["nodes"].update([pod("b", "epoch-2", key_only("e2.tgz"))])
     cluster.store.patch(cluster.store.type_of(*WORKFLOWS), "ml", "train-mnist", {"status": wf["status"]},
                         "application/merge-patch+json", subresource="status")
-    assert client.put("/tensorboards/ml/train-mnist", headers=AUTH).json["runs"] == ["epoch-1", "epoch-2"]
+    state = client.put("/tensorboards/ml/train-mnist", headers=AUTH).json
+    assert state["runs"] == ["epoch-1", "epoch-2"]
+    assert state["ready"] is False  # until Knative has rolled out the new generation
     assert [s.run for s in plan_of(ksvc(cluster)["spec"]["template"]["spec"]).sources] == ["epoch-1", "epoch-2"]
 
 
