@@ -217,6 +217,9 @@ def test_deployment_mode_spawns_a_deployment_and_a_cluster_ip_service(
     set_status(cluster, DEPLOYMENTS, "tb-train-mnist", {"observedGeneration": 1, "replicas": 1, "readyReplicas": 1,
                                                         "availableReplicas": 1})
     assert client.get("/tensorboards/ml/train-mnist").json["ready"] is True
+    listing = client.get("/tensorboards/ml").json
+    instances = [(i["name"], i["mode"], i["ready"]) for i in listing["instances"]]
+    assert instances == [("tb-train-mnist", "deployment", True)]
     assert client.delete("/tensorboards/ml/train-mnist").status_code == 200
     assert store.find(store.type_of(*DEPLOYMENTS), "ml") == [] and store.find(store.type_of(*SERVICES), "ml") == []
 
