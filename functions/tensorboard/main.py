@@ -1,5 +1,9 @@
-"""tensorboard: see argoml.tensorboard."""
+"""tensorboard: spawn, list and stop TensorBoard for a workflow's artifacts (see argoml.tensorboard).
 
+PUT/GET/DELETE /tensorboards/<namespace>/<workflow> · GET /tensorboards/<namespace> · GET / (page)
+"""
+
+import re
 import sys
 from pathlib import Path
 
@@ -8,11 +12,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "vendor"))
 import flask
 import functions_framework
 
+from argoml import auth, tensorboard
 from argoml.errors import NotFound
-from argoml.http import entry_point
+from argoml.http import entry_point, json_response
+
+SETTINGS = tensorboard.Settings.from_env()
+POLICY = auth.AccessPolicy.from_env()
+
+ROUTES = [
+    ("PUT", re.compile(r"^/tensorboards/([^/]+)/([^/]+)/?$"), tensorboard.ensure),
+    ("GET", re.compile(r"^/tensorboards/([^/]+)/([^/]+)/?$"), tensorboard.get),
+    ("DELETE", re.compile(r"^/tensorboards/([^/]+)/([^/]+)/?$"), tensorboard.delete),
+    ("GET", re.compile(r"^/tensorboards/([^/]+)/?$"), tensorboard.listing),
+]
 
 
 @functions_framework.http
 @entry_point("tensorboard")
 def handle(request: flask.Request) -> flask.Response:
+    if request.method == "GET" and request.path == "/":
+        return flask.Response(tensorboard.page(), mimetype="text/html")
+    for method, pattern, action in ROUTES:
+        if request.method == method and (match := pattern.match(request.path)):
+            namespace = tensorboard.check_namespace(match[1])
+            auth.authorize(request.headers.get("Authorization"), namespace, POLICY)
+            result = action(*match.groups(), SETTINGS)
+            return json_response(result if isinstance(result, dict) else result.to_json())
     raise NotFound(f"no route for {request.method} {request.path}")

@@ -73,6 +73,31 @@ def custom() -> Any:
     return CustomObjectsApi(api_client())
 
 
+def apps() -> Any:
+    from kubernetes.client import AppsV1Api
+
+    return AppsV1Api(api_client())
+
+
+def auth_v1() -> Any:
+    """TokenReview: who a bearer token belongs to."""
+    from kubernetes.client import AuthenticationV1Api
+
+    return AuthenticationV1Api(api_client())
+
+
+def authz_v1() -> Any:
+    """SubjectAccessReview: whether a user may do something."""
+    from kubernetes.client import AuthorizationV1Api
+
+    return AuthorizationV1Api(api_client())
+
+
+def to_dict(model: Any) -> dict[str, Any]:
+    """A typed client model (V1Deployment ...) as the plain dict the API server sent."""
+    return api_client().sanitize_for_serialization(model)
+
+
 class ApiFailure:
     """What the API server said when a call failed: status code, reason and message."""
 

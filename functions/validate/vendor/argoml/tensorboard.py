@@ -1,0 +1,475 @@
+"""TensorBoard instances for a workflow's ``tensorboard`` artifacts: spec, create-or-return, state, teardown.
+
+An instance shows every output artifact named ``tensorboard`` (configurable) of one
+Workflow, each as a run named after its step. It runs in the workflow's namespace, is
+owned by the Workflow (deleting the workflow deletes it) and is named deterministically
+from the workflow's name, so asking twice finds the same instance. Two shapes:
+
+- ``knative`` (default): a Knative Service that scales to zero when nobody looks. Its
+  pod has an init container (``python -m argoml.fetch`` in this function's own image)
+  that downloads and unpacks the logs into an ``emptyDir`` shared with TensorBoard.
+  Needs the Knative feature flags ``kubernetes.podspec-init-containers`` and
+  ``kubernetes.podspec-volumes-emptydir`` (``knative/config-features-patch.yaml``).
+- ``deployment``: the same pod in a Deployment plus a ClusterIP Service, for clusters
+  without those Knative features.
+
+Credentials stay in the artifact repository's Secrets: the spec only references them
+(``secretKeyRef``). Nothing waits: the state reports ``ready: false`` until the
+Knative Service (or Deployment) says it is ready, and the URL as soon as it is known.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import hashlib
+import json
+import os
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from argoml import kube, workflows
+from argoml.errors import InvalidInput, NotFound, Unprocessable
+from argoml.fetch import CONFIG_ENV, FETCHABLE, Plan, Source
+
+Obj = dict[str, Any]
+
+MANAGED_BY = "argoml-tensorboard"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_WORKFLOW = "argoml.io/tensorboard-workflow"
+LABEL_INSTANCE = "app.kubernetes.io/instance"
+ANNOTATION_LAST_ACCESSED = "argoml.io/last-accessed"
+ANNOTATION_RUNS = "argoml.io/tensorboard-runs"
+ANNOTATION_SPEC = "argoml.io/tensorboard-spec-hash"
+SELECTOR = f"{LABEL_MANAGED_BY}={MANAGED_BY}"
+
+PORT = 6006
+LOGDIR = "/logs"
+MODES = ("knative", "deployment")
+KSVC = ("serving.knative.dev", "v1", "services")
+WORKFLOWS = ("argoproj.io", "v1alpha1", "workflows")
+
+# Knative names a Service's first revision <name>-00001 and that must stay a 63-character DNS label.
+MAX_NAME = 52
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+_CONTAINER_SECURITY = {"allowPrivilegeEscalation": False, "runAsNonRoot": True, "runAsUser": 65532,
+                       "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, "").strip() or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What an operator configures (environment variables, see the README)."""
+
+    mode: str = "knative"
+    image: str = "tensorflow/tensorflow:2.16.1"
+    fetch_image: str = "ghcr.io/argoml/argoml-tensorboard:dev"
+    artifact: str = "tensorboard"
+    flags: tuple[str, ...] = ()
+    resources: Mapping[str, Any] = field(default_factory=lambda: {"requests": {"cpu": "100m", "memory": "512Mi"},
+                                                                  "limits": {"memory": "2Gi"}})
+    argo_namespace: str = "argo"
+    controller_configmap: str = workflows.CONTROLLER_CONFIGMAP
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        defaults = cls()
+        mode = _env("TENSORBOARD_MODE", defaults.mode)
+        if mode not in MODES:
+            raise ValueError(f"TENSORBOARD_MODE must be one of {', '.join(MODES)}, not {mode!r}")
+        resources = defaults.resources
+        if text := os.environ.get("TENSORBOARD_RESOURCES", "").strip():
+            resources = json.loads(text)
+            if not isinstance(resources, dict) or set(resources) - {"requests", "limits"}:
+                raise ValueError("TENSORBOARD_RESOURCES must be a JSON object with 'requests' and/or 'limits'")
+        return cls(mode=mode, image=_env("TENSORBOARD_IMAGE", defaults.image),
+                   fetch_image=_env("TENSORBOARD_FETCH_IMAGE", defaults.fetch_image),
+                   artifact=_env("TENSORBOARD_ARTIFACT", defaults.artifact),
+                   flags=tuple(shlex.split(os.environ.get("TENSORBOARD_FLAGS", ""))), resources=resources,
+                   argo_namespace=_env("ARGO_NAMESPACE", defaults.argo_namespace),
+                   controller_configmap=_env("ARGO_CONTROLLER_CONFIGMAP", defaults.controller_configmap))
+
+
+@dataclass(frozen=True)
+class Instance:
+    """What the API answers about one TensorBoard instance."""
+
+    name: str
+    namespace: str
+    workflow: str
+    mode: str
+    ready: bool
+    url: str | None
+    runs: tuple[str, ...]
+    message: str = ""
+    created: str = ""
+    last_accessed: str = ""
+
+    def to_json(self) -> Obj:
+        return {"name": self.name, "namespace": self.namespace, "workflow": self.workflow, "mode": self.mode,
+                "ready": self.ready, "url": self.url, "runs": list(self.runs), "message": self.message,
+                "created": self.created, "lastAccessed": self.last_accessed}
+
+
+# --- names --------------------------------------------------------------------------------------------
+
+
+def check_namespace(namespace: str) -> str:
+    if len(namespace) > 63 or not _DNS_LABEL.match(namespace):
+        raise InvalidInput(f"namespace {namespace[:80]!r} is not a valid namespace name (an RFC 1123 label)")
+    return namespace
+
+
+def check_workflow_name(name: str) -> str:
+    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+        raise InvalidInput(f"workflow name {name[:80]!r} is not a valid Workflow name (an RFC 1123 subdomain)")
+    return name
+
+
+def instance_name(workflow: str) -> str:
+    """``tb-<workflow>``, a DNS-1035 label; long or dotted names get a hash suffix so they stay distinct."""
+    base = f"tb-{workflow}"
+    if len(base) <= MAX_NAME and "." not in workflow:
+        return base
+    digest = hashlib.sha256(workflow.encode()).hexdigest()[:8]
+    return f"{base.replace('.', '-')[:MAX_NAME - 9].rstrip('-')}-{digest}"
+
+
+def workflow_label(workflow: str) -> str:
+    """The workflow's name as a label value (63 characters at most: long names are shortened with a hash)."""
+    if len(workflow) <= 63:
+        return workflow
+    return f"{workflow[:54].rstrip('-.')}-{hashlib.sha256(workflow.encode()).hexdigest()[:8]}"
+
+
+# --- the plan: which logs, from where -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fetching:
+    """An instance's fetch plan and the environment its init container needs for credentials."""
+
+    plan: Plan
+    env: tuple[Obj, ...]
+
+
+def plan_for(workflow: Mapping[str, Any], settings: Settings) -> Fetching:
+    """Find the workflow's tensorboard artifacts and how to fetch each; 422 when there is nothing to show."""
+    meta = workflow.get("metadata") or {}
+    found = workflows.output_artifacts(workflow, settings.artifact)
+    if not found:
+        names = workflows.artifact_names(workflow)
+        phase = (workflow.get("status") or {}).get("phase") or "not started"
+        raise Unprocessable(f"workflow {meta.get('namespace')}/{meta.get('name')} ({phase}) has no output artifacts "
+                            f"named {settings.artifact!r}; found: {', '.join(names) if names else 'none'}",
+                            details={"found": names})
+    locator = workflows.Locator(workflow, settings.argo_namespace, settings.controller_configmap)
+    sources, variables = [], {}  # one environment variable per distinct secret key, shared by the runs using it
+    for artifact in found:
+        location = locator.locate(artifact)
+        _check_fetchable(artifact, location)
+        plain, refs = _split_secrets(location.config)
+        names = {}
+        for path, ref in refs.items():
+            names[path] = variables.setdefault(tuple(sorted(ref.items())), f"ARGOML_SECRET_{len(variables)}")
+        sources.append(Source(artifact.run, location.kind, location.archive, plain, names))
+    env = tuple({"name": var, "valueFrom": {"secretKeyRef": dict(ref)}} for ref, var in variables.items())
+    return Fetching(Plan(LOGDIR, tuple(sources)), env)
+
+
+def _check_fetchable(artifact: workflows.NodeArtifact, location: workflows.Location) -> None:
+    if location.kind not in FETCHABLE:
+        raise Unprocessable(f"the {artifact.artifact.get('name')!r} artifact of step {artifact.run!r} is stored in "
+                            f"{location.kind} ({location.describe()}), which the log fetcher cannot download; it "
+                            f"handles {', '.join(FETCHABLE)}")
+    auth = location.config.get("auth") or {}
+    if unsupported := sorted(set(auth) - {"basicAuth"}):
+        raise Unprocessable(f"the {artifact.artifact.get('name')!r} artifact of step {artifact.run!r} needs http "
+                            f"{', '.join(unsupported)} authentication, which the log fetcher does not support")
+
+
+def _split_secrets(config: Mapping[str, Any], path: str = "") -> tuple[Obj, dict[str, Obj]]:
+    """Location settings without secret references, and the references (as secretKeyRefs) by field path."""
+    plain: Obj = {}
+    secrets: dict[str, Obj] = {}
+    for key, value in config.items():
+        field_path = f"{path}{key}"
+        if key.endswith("Secret") and isinstance(value, Mapping) and value.get("key"):
+            secrets[field_path] = {"name": value.get("name", ""), "key": value["key"],
+                                   **({"optional": True} if value.get("optional") else {})}
+        elif isinstance(value, Mapping):
+            plain[key], inner = _split_secrets(value, f"{field_path}.")
+            secrets.update(inner)
+        else:
+            plain[key] = value
+    return plain, secrets
+
+
+# --- the resources ------------------------------------------------------------------------------------
+
+
+def pod_spec(plan: Fetching, settings: Settings, *, knative: bool) -> Obj:
+    fetch_env = [{"name": CONFIG_ENV, "value": plan.plan.to_json()},
+                 {"name": "PYTHONPATH", "value": "/app/vendor"}, *plan.env]
+    logs_mount = {"name": "logs", "mountPath": LOGDIR}
+    tensorboard: Obj = {
+        "name": "tensorboard", "image": settings.image, "command": ["tensorboard"],
+        "args": [f"--logdir={LOGDIR}", "--host=0.0.0.0", f"--port={PORT}", *settings.flags],
+        "ports": [{"name": "http1" if knative else "http", "containerPort": PORT}],
+        "volumeMounts": [{**logs_mount, "readOnly": True}],
+        "readinessProbe": {"httpGet": {"path": "/", "port": PORT}},
+        "resources": dict(settings.resources), "securityContext": _CONTAINER_SECURITY,
+    }
+    spec: Obj = {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "initContainers": [{
+            "name": "fetch-logs", "image": settings.fetch_image, "command": ["python", "-m", "argoml.fetch"],
+            "env": fetch_env, "volumeMounts": [logs_mount], "securityContext": _CONTAINER_SECURITY,
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+        }],
+        "containers": [tensorboard],
+        "volumes": [{"name": "logs", "emptyDir": {}}],
+    }
+    return spec
+
+
+def resources_for(workflow: Mapping[str, Any], plan: Fetching, settings: Settings, now: str) -> list[tuple[str, Obj]]:
+    """The objects of one instance, as ``(kind, body)``: a Knative Service, or a Deployment and a Service."""
+    meta = workflow["metadata"]
+    name, namespace, workflow_name = instance_name(meta["name"]), meta["namespace"], meta["name"]
+    labels = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_WORKFLOW: workflow_label(workflow_name), LABEL_INSTANCE: name,
+              "app.kubernetes.io/name": "tensorboard"}
+    knative = settings.mode == "knative"
+    spec = pod_spec(plan, settings, knative=knative)
+    annotations = {ANNOTATION_LAST_ACCESSED: now, ANNOTATION_RUNS: json.dumps([s.run for s in plan.plan.sources]),
+                   ANNOTATION_SPEC: _digest(spec)}
+    owner = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "name": workflow_name, "uid": meta["uid"]}
+    metadata = {"name": name, "namespace": namespace, "labels": labels, "annotations": annotations,
+                "ownerReferences": [owner]}
+    if knative:
+        return [("ksvc", {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "metadata": metadata,
+                          "spec": {"template": {
+                              "metadata": {"labels": labels, "annotations": {
+                                  "autoscaling.knative.dev/min-scale": "0",
+                                  "autoscaling.knative.dev/max-scale": "1"}},
+                              "spec": spec}}})]
+    selector = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_INSTANCE: name}
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata, "spec": {
+        "replicas": 1, "selector": {"matchLabels": selector},
+        "template": {"metadata": {"labels": labels}, "spec": spec}}}
+    service = {"apiVersion": "v1", "kind": "Service",
+               "metadata": {k: v for k, v in metadata.items() if k != "annotations"},
+               "spec": {"type": "ClusterIP", "selector": selector,
+                        "ports": [{"name": "http", "port": PORT, "targetPort": PORT, "protocol": "TCP"}]}}
+    return [("deployment", deployment), ("service", service)]
+
+
+def _digest(spec: Obj) -> str:
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# --- the API ------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def page() -> str:
+    """The browser page (``GET /``): plain HTML and script, no build step, no external assets."""
+    return (Path(__file__).parent / "tensorboard.html").read_text()
+
+
+def now_rfc3339() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ensure(namespace: str, workflow_name: str, settings: Settings) -> Instance:
+    """Create the workflow's instance, or return the existing one (updated if the workflow has new logs)."""
+    check_namespace(namespace)
+    check_workflow_name(workflow_name)
+    workflow = read_workflow(namespace, workflow_name)
+    plan = plan_for(workflow, settings)
+    now = now_rfc3339()
+    objects = resources_for(workflow, plan, settings, now)
+    for kind, body in objects:
+        _create_or_update(kind, namespace, body, now)
+    return _state(namespace, instance_name(workflow_name), settings, touch=False)
+
+
+def get(namespace: str, workflow_name: str, settings: Settings) -> Instance:
+    """The instance's state (and the time it was last looked at is now)."""
+    check_namespace(namespace)
+    check_workflow_name(workflow_name)
+    return _state(namespace, instance_name(workflow_name), settings, touch=True)
+
+
+def delete(namespace: str, workflow_name: str, settings: Settings) -> Obj:
+    check_namespace(namespace)
+    check_workflow_name(workflow_name)
+    name = instance_name(workflow_name)
+    kinds = ["ksvc"] if settings.mode == "knative" else ["deployment", "service"]
+    deleted = [kind for kind in kinds if _delete(kind, namespace, name)]
+    if not deleted:
+        raise NotFound(f"workflow {namespace}/{workflow_name} has no TensorBoard instance")
+    return {"deleted": name, "namespace": namespace, "workflow": workflow_name}
+
+
+def listing(namespace: str, settings: Settings) -> Obj:
+    """The namespace's workflows that have tensorboard artifacts, each with its instance if one runs."""
+    check_namespace(namespace)
+    with kube.upstream(f"listing workflows in {namespace}"):
+        items = kube.custom().list_namespaced_custom_object(*WORKFLOWS[:2], namespace, WORKFLOWS[2])["items"]
+    instances = {i.workflow: i for i in _instances(namespace, settings)}
+    listed = []
+    for workflow in sorted(items, key=lambda w: w["metadata"]["name"]):
+        runs = [a.run for a in workflows.output_artifacts(workflow, settings.artifact)]
+        name = workflow["metadata"]["name"]
+        if runs or name in instances:
+            instance = instances.get(name)
+            listed.append({"name": name, "phase": (workflow.get("status") or {}).get("phase") or "Pending",
+                           "runs": runs, "instance": instance.to_json() if instance else None})
+    return {"namespace": namespace, "mode": settings.mode, "workflows": listed,
+            "instances": [i.to_json() for i in instances.values()]}
+
+
+def read_workflow(namespace: str, name: str) -> Obj:
+    with kube.upstream(f"reading Workflow {namespace}/{name}"):
+        try:
+            return kube.custom().get_namespaced_custom_object(*WORKFLOWS[:2], namespace, WORKFLOWS[2], name)
+        except Exception as exc:
+            if kube.is_not_found(exc):
+                raise NotFound(f"workflow {namespace}/{name} not found") from None
+            raise
+
+
+# --- talking to the API server ------------------------------------------------------------------------
+
+
+def _read(kind: str, namespace: str, name: str) -> Obj | None:
+    with kube.upstream(f"reading {kind} {namespace}/{name}"):
+        try:
+            if kind == "ksvc":
+                return kube.custom().get_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2], name)
+            if kind == "deployment":
+                return kube.to_dict(kube.apps().read_namespaced_deployment(name, namespace))
+            return kube.to_dict(kube.core().read_namespaced_service(name, namespace))
+        except Exception as exc:
+            if kube.is_not_found(exc):
+                return None
+            raise
+
+
+def _create_or_update(kind: str, namespace: str, body: Obj, now: str) -> None:
+    name = body["metadata"]["name"]
+    with kube.upstream(f"creating {kind} {namespace}/{name}"):
+        try:
+            _write(kind, "create", namespace, name, body)
+            return
+        except Exception as exc:
+            if not kube.is_conflict(exc):
+                raise
+    if kind == "service":  # nothing in a ClusterIP Service changes with the logs
+        return
+    current = _read(kind, namespace, name)
+    if current is None:  # deleted since our create: the next PUT creates it again
+        return
+    wanted = body["metadata"]["annotations"]
+    patch: Obj = {"metadata": {"annotations": {ANNOTATION_LAST_ACCESSED: now}}}
+    verb = "patch"
+    if (current["metadata"].get("annotations") or {}).get(ANNOTATION_SPEC) != wanted[ANNOTATION_SPEC]:
+        # The workflow has produced more logs since (it was still running): show them too. A Knative
+        # Service takes a merge patch (lists replaced whole); a Deployment is replaced, because a strategic
+        # merge would keep env entries of credentials no longer used.
+        metadata = {**current["metadata"], "annotations": {**(current["metadata"].get("annotations") or {}),
+                                                             **wanted}}
+        patch = {"metadata": {"annotations": wanted}, "spec": body["spec"]}
+        if kind == "deployment":
+            verb, patch = "replace", {**body, "metadata": metadata}
+    with kube.upstream(f"updating {kind} {namespace}/{name}"):
+        _write(kind, verb, namespace, name, patch)
+
+
+def _write(kind: str, verb: str, namespace: str, name: str, body: Obj) -> Any:
+    if kind == "ksvc":
+        api = kube.custom()
+        if verb == "create":
+            return api.create_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2], body)
+        return api.patch_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2], name, body)
+    if kind == "deployment":
+        if verb == "create":
+            return kube.apps().create_namespaced_deployment(namespace, body)
+        if verb == "replace":
+            return kube.apps().replace_namespaced_deployment(name, namespace, body)
+        return kube.apps().patch_namespaced_deployment(name, namespace, body)
+    return kube.core().create_namespaced_service(namespace, body)
+
+
+def _delete(kind: str, namespace: str, name: str) -> bool:
+    with kube.upstream(f"deleting {kind} {namespace}/{name}"):
+        try:
+            if kind == "ksvc":
+                kube.custom().delete_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2], name)
+            elif kind == "deployment":
+                kube.apps().delete_namespaced_deployment(name, namespace)
+            else:
+                kube.core().delete_namespaced_service(name, namespace)
+            return True
+        except Exception as exc:
+            if kube.is_not_found(exc):
+                return False
+            raise
+
+
+def _state(namespace: str, name: str, settings: Settings, *, touch: bool) -> Instance:
+    kind = "ksvc" if settings.mode == "knative" else "deployment"
+    obj = _read(kind, namespace, name)
+    if obj is None:
+        raise NotFound(f"no TensorBoard instance {namespace}/{name}; PUT /tensorboards/{namespace}/<workflow> "
+                       "starts one")
+    if touch:
+        now = now_rfc3339()
+        with kube.upstream(f"updating {kind} {namespace}/{name}"):
+            _write(kind, "patch", namespace, name, {"metadata": {"annotations": {ANNOTATION_LAST_ACCESSED: now}}})
+        obj["metadata"].setdefault("annotations", {})[ANNOTATION_LAST_ACCESSED] = now
+    return _instance_of(obj, settings.mode)
+
+
+def _instances(namespace: str, settings: Settings) -> list[Instance]:
+    with kube.upstream(f"listing TensorBoard instances in {namespace}"):
+        if settings.mode == "knative":
+            items = kube.custom().list_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2],
+                                                                label_selector=SELECTOR)["items"]
+        else:
+            items = kube.to_dict(kube.apps().list_namespaced_deployment(namespace, label_selector=SELECTOR))["items"]
+    return [_instance_of(obj, settings.mode) for obj in items]
+
+
+def _instance_of(obj: Obj, mode: str) -> Instance:
+    meta, status = obj["metadata"], obj.get("status") or {}
+    annotations = meta.get("annotations") or {}
+    owner = next((ref["name"] for ref in meta.get("ownerReferences") or [] if ref.get("kind") == "Workflow"),
+                 (meta.get("labels") or {}).get(LABEL_WORKFLOW, ""))
+    if mode == "knative":
+        ready_condition = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+        current = status.get("observedGeneration", 0) >= meta.get("generation", 0)
+        ready = current and ready_condition.get("status") == "True"
+        url, message = status.get("url"), ready_condition.get("message") or ("" if ready else "starting")
+    else:
+        current = status.get("observedGeneration", 0) >= meta.get("generation", 0)
+        ready = current and (status.get("availableReplicas") or 0) >= 1
+        url = f"http://{meta['name']}.{meta['namespace']}.svc.cluster.local:{PORT}"
+        message = "" if ready else "starting"
+    try:
+        runs = tuple(json.loads(annotations.get(ANNOTATION_RUNS, "[]")))
+    except ValueError:
+        runs = ()
+    return Instance(meta["name"], meta["namespace"], owner, mode, bool(ready), url, runs, message,
+                    meta.get("creationTimestamp") or "", annotations.get(ANNOTATION_LAST_ACCESSED, ""))

@@ -1,0 +1,408 @@
+"""The tensorboard function over HTTP: spawning, state, teardown, listing, refusals and who may call it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+import flask.testing
+import pytest
+import yaml
+from conftest import ROOT
+from schemas import validate_builtin, validate_custom
+from workflow_status import MINIO_REPOSITORY, key_only, pod, workflow
+
+from argoml import tensorboard
+from argoml.dev.emulator import Emulator
+from argoml.fetch import CONFIG_ENV, Plan
+
+KSVC = ("serving.knative.dev", "v1", "services")
+WORKFLOWS = ("argoproj.io", "v1alpha1", "workflows")
+DEPLOYMENTS = ("apps", "v1", "deployments")
+SERVICES = ("", "v1", "services")
+TOKEN = "alice-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+Serve = Callable[[str], flask.testing.FlaskClient]
+
+
+@pytest.fixture
+def client(cluster: Emulator, serve: Serve, monkeypatch: pytest.MonkeyPatch) -> flask.testing.FlaskClient:
+    """The function in its default configuration (Knative mode, auth on); alice may read workflows in ml."""
+    monkeypatch.delenv("TENSORBOARD_AUTH", raising=False)
+    cluster.access.tokens[TOKEN] = {"username": "alice", "groups": ["ml-team", "system:authenticated"]}
+    cluster.access.grants.add(("alice", "get", "argoproj.io", "workflows", "ml"))
+    return serve("tensorboard")
+
+
+def seed_workflow(cluster: Emulator, wf: dict[str, Any] | None = None) -> dict[str, Any]:
+    wf = wf or workflow("train-mnist", "ml", pod("a", "train", key_only("train-mnist/a/tensorboard.tgz")),
+                        pod("b", "evaluate", key_only("train-mnist/b/tensorboard.tgz")),
+                        repository=MINIO_REPOSITORY)
+    return cluster.store.create(cluster.store.type_of(*WORKFLOWS), wf["metadata"]["namespace"], wf, keep_status=True)
+
+
+def ksvc(cluster: Emulator, name: str = "tb-train-mnist", namespace: str = "ml") -> dict[str, Any]:
+    return cluster.store.get(cluster.store.type_of(*KSVC), namespace, name)
+
+
+def set_status(cluster: Emulator, resource: tuple[str, str, str], name: str, status: dict[str, Any]) -> None:
+    store = cluster.store
+    store.patch(store.type_of(*resource), "ml", name, {"status": status}, "application/merge-patch+json",
+                subresource="status")
+
+
+def plan_of(pod_spec: dict[str, Any]) -> Plan:
+    env = {e["name"]: e.get("value") for e in pod_spec["initContainers"][0]["env"]}
+    return Plan.from_json(env[CONFIG_ENV])
+
+
+# --- spawning (Knative) -------------------------------------------------------------------------------
+
+
+def test_put_spawns_a_knative_service_that_fetches_every_run_and_serves_tensorboard(
+        client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    wf = seed_workflow(cluster)
+    response = client.put("/tensorboards/ml/train-mnist", headers=AUTH)
+    assert response.status_code == 200, response.json
+    assert response.json | {"created": "", "lastAccessed": ""} == {
+        "name": "tb-train-mnist", "namespace": "ml", "workflow": "train-mnist", "mode": "knative", "ready": False,
+        "url": None, "runs": ["evaluate", "train"], "message": "starting", "created": "", "lastAccessed": ""}
+    service = ksvc(cluster)
+    validate_custom(service, "knative-serving/service.yaml")
+    meta = service["metadata"]
+    assert meta["labels"]["app.kubernetes.io/managed-by"] == "argoml-tensorboard"
+    assert meta["labels"]["argoml.io/tensorboard-workflow"] == "train-mnist"
+    assert meta["annotations"]["argoml.io/last-accessed"] == response.json["lastAccessed"]
+    assert meta["ownerReferences"] == [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+                                        "name": "train-mnist", "uid": wf["metadata"]["uid"]}]
+    template = service["spec"]["template"]
+    assert template["metadata"]["annotations"]["autoscaling.knative.dev/min-scale"] == "0"
+    spec = template["spec"]
+    init, tensorboard_container = spec["initContainers"][0], spec["containers"][0]
+    assert init["command"] == ["python", "-m", "argoml.fetch"]
+    assert tensorboard_container["args"][:3] == ["--logdir=/logs", "--host=0.0.0.0", "--port=6006"]
+    assert {m["name"] for m in init["volumeMounts"]} == {v["name"] for v in spec["volumes"]} == {"logs"}
+    plan = plan_of(spec)
+    assert [(s.run, s.kind, s.archive, s.location["key"]) for s in plan.sources] == [
+        ("evaluate", "s3", "tgz", "train-mnist/b/tensorboard.tgz"),
+        ("train", "s3", "tgz", "train-mnist/a/tensorboard.tgz")]
+
+
+def test_credentials_are_referenced_from_the_repositorys_secret_never_copied(
+        client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    cluster.store.create(cluster.store.type_of(*SERVICES[:2], "secrets"), "ml", {
+        "metadata": {"name": "minio-creds"}, "stringData": {"accesskey": "AKIA-SEEKRIT", "secretkey": "s3kr1t"}})
+    seed_workflow(cluster)
+    assert client.put("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 200
+    spec = ksvc(cluster)["spec"]["template"]["spec"]
+    assert "SEEKRIT" not in json.dumps(spec) and "s3kr1t" not in json.dumps(spec)
+    refs = {e["valueFrom"]["secretKeyRef"]["key"]: e["name"] for e in spec["initContainers"][0]["env"]
+            if "valueFrom" in e}
+    assert set(refs) == {"accesskey", "secretkey"}
+    source = plan_of(spec).sources[0]
+    assert source.secrets == {"accessKeySecret": refs["accesskey"], "secretKeySecret": refs["secretkey"]}
+    assert "accessKeySecret" not in source.location
+
+
+def test_asking_twice_returns_the_same_instance_and_creates_nothing_more(
+        client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    seed_workflow(cluster)
+    first = client.put("/tensorboards/ml/train-mnist", headers=AUTH).json
+    generation = ksvc(cluster)["metadata"]["generation"]
+    second = client.put("/tensorboards/ml/train-mnist", headers=AUTH)
+    assert second.status_code == 200 and second.json["name"] == first["name"]
+    assert len(cluster.store.find(cluster.store.type_of(*KSVC), "ml")) == 1
+    assert ksvc(cluster)["metadata"]["generation"] == generation  # the spec was left alone
+
+
+def test_new_logs_of_a_running_workflow_are_added_when_asked_again(
+        client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    wf = workflow("train-mnist", "ml", pod("a", "epoch-1", key_only("e1.tgz")), phase="Running",
+                  repository=MINIO_REPOSITORY)
+    seed_workflow(cluster, wf)
+    assert client.put("/tensorboards/ml/train-mnist", headers=AUTH).json["runs"] == ["epoch-1"]
+    set_status(cluster, KSVC, "tb-train-mnist", {"observedGeneration": 1, "url": "http://tb",
+                                                 "conditions": [{"type": "Ready", "status": "True"}]})
+    wf["status"]["nodes"].update([pod("b", "epoch-2", key_only("e2.tgz"))])
+    cluster.store.patch(cluster.store.type_of(*WORKFLOWS), "ml", "train-mnist", {"status": wf["status"]},
+                        "application/merge-patch+json", subresource="status")
+    state = client.put("/tensorboards/ml/train-mnist", headers=AUTH).json
+    assert state["runs"] == ["epoch-1", "epoch-2"]
+    assert state["ready"] is False  # until Knative has rolled out the new generation
+    assert [s.run for s in plan_of(ksvc(cluster)["spec"]["template"]["spec"]).sources] == ["epoch-1", "epoch-2"]
+
+
+def test_state_is_not_ready_until_knative_says_so_then_carries_the_url(
+        client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    seed_workflow(cluster)
+    client.put("/tensorboards/ml/train-mnist", headers=AUTH)
+    url = "http://tb-train-mnist.ml.example.com"
+    waiting = {"type": "Ready", "status": "Unknown", "reason": "RevisionMissing",
+               "message": "Configuration is waiting for a Revision"}
+    set_status(cluster, KSVC, "tb-train-mnist", {"observedGeneration": 1, "url": url, "conditions": [waiting]})
+    state = client.get("/tensorboards/ml/train-mnist", headers=AUTH).json
+    assert (state["ready"], state["url"], state["message"]) == (
+        False, url, "Configuration is waiting for a Revision")
+    set_status(cluster, KSVC, "tb-train-mnist", {"observedGeneration": 1, "url": url,
+                                                 "conditions": [{"type": "Ready", "status": "True"}]})
+    state = client.get("/tensorboards/ml/train-mnist", headers=AUTH).json
+    assert (state["ready"], state["url"], state["message"]) == (True, url, "")
+
+
+def test_a_get_records_when_the_instance_was_last_looked_at(client: flask.testing.FlaskClient,
+                                                            cluster: Emulator) -> None:
+    seed_workflow(cluster)
+    client.put("/tensorboards/ml/train-mnist", headers=AUTH)
+    cluster.store.patch(cluster.store.type_of(*KSVC), "ml", "tb-train-mnist",
+                        {"metadata": {"annotations": {"argoml.io/last-accessed": "2020-01-01T00:00:00Z"}}},
+                        "application/merge-patch+json")
+    state = client.get("/tensorboards/ml/train-mnist", headers=AUTH).json
+    stored = ksvc(cluster)["metadata"]["annotations"]["argoml.io/last-accessed"]
+    assert stored == state["lastAccessed"] and stored > "2020-01-01T00:00:00Z"
+
+
+def test_long_and_dotted_workflow_names_get_stable_dns_safe_names() -> None:
+    long_name = "hyperparameter-sweep-" + "x" * 200 + ".final"
+    name = tensorboard.instance_name(long_name)
+    assert name == tensorboard.instance_name(long_name) and len(name) <= 52
+    assert tensorboard._DNS_LABEL.match(name) and name[0].isalpha()
+    assert name != tensorboard.instance_name(long_name + "2")
+    assert tensorboard.instance_name("a.b") != tensorboard.instance_name("a-b")
+    label = tensorboard.workflow_label(long_name)
+    assert len(label) <= 63 and label == tensorboard.workflow_label(long_name)
+
+
+def test_a_workflow_with_a_long_name_gets_a_valid_instance(client: flask.testing.FlaskClient,
+                                                           cluster: Emulator) -> None:
+    name = "sweep-" + "lr-0-001-" * 25 + "end"
+    seed_workflow(cluster, workflow(name, "ml", pod("a", "train", key_only("k.tgz")), repository=MINIO_REPOSITORY))
+    response = client.put(f"/tensorboards/ml/{name}", headers=AUTH)
+    assert response.status_code == 200 and response.json["workflow"] == name
+    validate_custom(ksvc(cluster, response.json["name"]), "knative-serving/service.yaml")
+
+
+# --- Deployment mode ----------------------------------------------------------------------------------
+
+
+def test_deployment_mode_spawns_a_deployment_and_a_cluster_ip_service(
+        cluster: Emulator, serve: Serve, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENSORBOARD_MODE", "deployment")
+    monkeypatch.setenv("TENSORBOARD_IMAGE", "registry.local/tensorboard:2.16")
+    monkeypatch.setenv("TENSORBOARD_FLAGS", "--reload_interval=60 --samples_per_plugin=images=100")
+    monkeypatch.setenv("TENSORBOARD_RESOURCES", '{"limits": {"memory": "4Gi"}}')
+    monkeypatch.setenv("TENSORBOARD_AUTH", "off")
+    client = serve("tensorboard")
+    wf = seed_workflow(cluster)
+    state = client.put("/tensorboards/ml/train-mnist").json
+    assert (state["mode"], state["ready"], state["url"]) == (
+        "deployment", False, "http://tb-train-mnist.ml.svc.cluster.local:6006")
+    store = cluster.store
+    deployment = store.get(store.type_of(*DEPLOYMENTS), "ml", "tb-train-mnist")
+    service = store.get(store.type_of(*SERVICES), "ml", "tb-train-mnist")
+    for obj in (deployment, service):
+        validate_builtin(obj)
+        assert obj["metadata"]["ownerReferences"][0]["uid"] == wf["metadata"]["uid"]
+        assert obj["metadata"]["labels"]["argoml.io/tensorboard-workflow"] == "train-mnist"
+    assert service["spec"]["type"] == "ClusterIP" and service["spec"]["ports"][0]["port"] == 6006
+    assert service["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "registry.local/tensorboard:2.16"
+    assert container["args"][3:] == ["--reload_interval=60", "--samples_per_plugin=images=100"]
+    assert container["resources"] == {"limits": {"memory": "4Gi"}}
+    assert client.put("/tensorboards/ml/train-mnist").status_code == 200  # idempotent with both objects there
+    set_status(cluster, DEPLOYMENTS, "tb-train-mnist", {"observedGeneration": 1, "replicas": 1, "readyReplicas": 1,
+                                                        "availableReplicas": 1})
+    assert client.get("/tensorboards/ml/train-mnist").json["ready"] is True
+    listing = client.get("/tensorboards/ml").json
+    instances = [(i["name"], i["mode"], i["ready"]) for i in listing["instances"]]
+    assert instances == [("tb-train-mnist", "deployment", True)]
+    assert client.delete("/tensorboards/ml/train-mnist").status_code == 200
+    assert store.find(store.type_of(*DEPLOYMENTS), "ml") == [] and store.find(store.type_of(*SERVICES), "ml") == []
+
+
+# --- teardown and listing -----------------------------------------------------------------------------
+
+
+def test_delete_tears_the_instance_down_and_a_second_delete_is_a_404(client: flask.testing.FlaskClient,
+                                                                      cluster: Emulator) -> None:
+    seed_workflow(cluster)
+    client.put("/tensorboards/ml/train-mnist", headers=AUTH)
+    response = client.delete("/tensorboards/ml/train-mnist", headers=AUTH)
+    assert response.status_code == 200 and response.json["deleted"] == "tb-train-mnist"
+    assert cluster.store.find(cluster.store.type_of(*KSVC), "ml") == []
+    assert client.delete("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 404
+    assert client.get("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 404
+
+
+def test_deleting_the_workflow_deletes_its_instance(client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    seed_workflow(cluster)
+    client.put("/tensorboards/ml/train-mnist", headers=AUTH)
+    cluster.store.delete(cluster.store.type_of(*WORKFLOWS), "ml", "train-mnist")
+    assert cluster.store.find(cluster.store.type_of(*KSVC), "ml") == []
+
+
+def test_listing_shows_workflows_with_tensorboard_artifacts_and_their_instances(
+        client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    seed_workflow(cluster)
+    seed_workflow(cluster, workflow("sweep", "ml", pod("a", "trial-1", key_only("s1.tgz")), phase="Running",
+                                    repository=MINIO_REPOSITORY))
+    seed_workflow(cluster, workflow("etl", "ml", pod("a", "load", key_only("d.tgz", name="data"))))
+    seed_workflow(cluster, workflow("elsewhere", "other", pod("a", "train", key_only("o.tgz"))))
+    client.put("/tensorboards/ml/sweep", headers=AUTH)
+    listing = client.get("/tensorboards/ml", headers=AUTH).json
+    assert [(w["name"], w["phase"], w["runs"], (w["instance"] or {}).get("name")) for w in listing["workflows"]] == [
+        ("sweep", "Running", ["trial-1"], "tb-sweep"), ("train-mnist", "Succeeded", ["evaluate", "train"], None)]
+    assert [i["workflow"] for i in listing["instances"]] == ["sweep"]
+
+
+# --- refusals -----------------------------------------------------------------------------------------
+
+
+def test_an_unknown_workflow_is_a_404(client: flask.testing.FlaskClient) -> None:
+    response = client.put("/tensorboards/ml/nope", headers=AUTH)
+    assert response.status_code == 404 and "workflow ml/nope not found" in response.json["error"]["message"]
+
+
+def test_a_workflow_without_tensorboard_artifacts_is_a_422_listing_what_it_has(
+        client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    seed_workflow(cluster, workflow("etl", "ml", pod("a", "load", key_only("d.tgz", name="data"),
+                                                     key_only("m.tgz", name="model"))))
+    response = client.put("/tensorboards/ml/etl", headers=AUTH)
+    assert response.status_code == 422
+    assert response.json["error"]["message"] == ("workflow ml/etl (Succeeded) has no output artifacts named "
+                                                 "'tensorboard'; found: data, model")
+
+
+@pytest.mark.parametrize("path", ["/tensorboards/ML/train", "/tensorboards/ml/Train_1", "/tensorboards/ml/a..b",
+                                  "/tensorboards/ml/" + "a" * 254, "/tensorboards/" + "n" * 64,
+                                  "/tensorboards/ml/%24%28reboot%29"])
+def test_invalid_names_are_a_400(client: flask.testing.FlaskClient, path: str) -> None:
+    for method in ("put", "get", "delete") if path.count("/") == 3 else ("get",):
+        response = getattr(client, method)(path, headers=AUTH)
+        assert response.status_code == 400, (method, path)
+        assert "is not a valid" in response.json["error"]["message"]
+
+
+@pytest.mark.parametrize(("artifact", "message"), [
+    ({"gcs": {"bucket": "b", "key": "k.tgz"}}, "stored in gcs (gcs://b/k.tgz), which the log fetcher cannot download"),
+    ({"azure": {"endpoint": "https://a.blob.core.windows.net", "container": "c", "blob": "k.tgz"}},
+     "stored in azure"),
+    ({"hdfs": {"path": "/logs", "addresses": ["nn:8020"]}}, "stored in hdfs"),
+    ({"http": {"url": "https://x.example/k.tgz", "auth": {"oauth2": {"tokenURL": "https://x.example/t"}}}},
+     "needs http oauth2 authentication"),
+])
+def test_storage_the_fetcher_cannot_handle_is_a_422_naming_it(client: flask.testing.FlaskClient, cluster: Emulator,
+                                                              artifact: dict, message: str) -> None:
+    seed_workflow(cluster, workflow("wf", "ml", pod("a", "train", {"name": "tensorboard", **artifact})))
+    response = client.put("/tensorboards/ml/wf", headers=AUTH)
+    assert response.status_code == 422 and message in response.json["error"]["message"]
+    assert cluster.store.find(cluster.store.type_of(*KSVC), "ml") == []
+
+
+def test_an_unknown_route_is_a_404(client: flask.testing.FlaskClient) -> None:
+    assert client.post("/tensorboards/ml/wf", headers=AUTH).status_code == 404
+    assert client.get("/tensorboards/ml/wf/extra", headers=AUTH).status_code == 404
+
+
+def test_an_api_failure_is_a_503_so_the_caller_may_retry(client: flask.testing.FlaskClient,
+                                                         cluster: Emulator) -> None:
+    seed_workflow(cluster)
+    cluster.fail(503, method="POST", resource="services")
+    response = client.put("/tensorboards/ml/train-mnist", headers=AUTH)
+    assert response.status_code == 503 and "creating ksvc ml/tb-train-mnist" in response.json["error"]["message"]
+    assert client.put("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 200
+
+
+def test_requests_identify_the_function_to_the_api_server(client: flask.testing.FlaskClient,
+                                                          cluster: Emulator) -> None:
+    seed_workflow(cluster)
+    client.put("/tensorboards/ml/train-mnist", headers=AUTH)
+    assert {c.agent for c in cluster.calls} == {"argoml-tensorboard"}
+
+
+# --- who may call it ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Basic YWxpY2U6cHc="}, {"Authorization": "Bearer "},
+                                     {"Authorization": "Bearer stolen-or-expired"}])
+def test_callers_without_a_valid_token_get_401(client: flask.testing.FlaskClient, cluster: Emulator,
+                                               headers: dict[str, str]) -> None:
+    seed_workflow(cluster)
+    for method in ("put", "get", "delete"):
+        assert getattr(client, method)("/tensorboards/ml/train-mnist", headers=headers).status_code == 401
+    assert client.get("/tensorboards/ml", headers=headers).status_code == 401
+    assert cluster.store.find(cluster.store.type_of(*KSVC), "ml") == []
+
+
+def test_callers_who_may_not_read_the_namespaces_workflows_get_403(client: flask.testing.FlaskClient,
+                                                                   cluster: Emulator) -> None:
+    seed_workflow(cluster)
+    cluster.access.tokens["bob-token"] = {"username": "bob", "groups": ["system:authenticated"]}
+    cluster.access.grants.add(("bob", "get", "argoproj.io", "workflows", "other"))
+    cluster.access.grants.add(("bob", "list", "argoproj.io", "workflows", "ml"))
+    bob = {"Authorization": "Bearer bob-token"}
+    response = client.put("/tensorboards/ml/train-mnist", headers=bob)
+    assert response.status_code == 403
+    assert response.json["error"]["message"] == "user 'bob' may not get workflows.argoproj.io in namespace 'ml'"
+    assert client.get("/tensorboards/ml", headers=bob).status_code == 403
+    cluster.access.grants.add(("bob", "get", "argoproj.io", "workflows", "*"))
+    assert client.put("/tensorboards/ml/train-mnist", headers=bob).status_code == 200
+
+
+def test_an_allow_list_of_namespaces_narrows_who_is_served(cluster: Emulator, serve: Serve,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENSORBOARD_NAMESPACES", "research, ml")
+    cluster.access.tokens[TOKEN] = {"username": "alice", "groups": []}
+    cluster.access.grants.add(("alice", "get", "argoproj.io", "workflows", "*"))
+    client = serve("tensorboard")
+    seed_workflow(cluster)
+    seed_workflow(cluster, workflow("train-mnist", "prod", pod("a", "train", key_only("k.tgz")),
+                                    repository=MINIO_REPOSITORY))
+    assert client.put("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 200
+    response = client.put("/tensorboards/prod/train-mnist", headers=AUTH)
+    assert response.status_code == 403 and "namespace 'prod' is not served" in response.json["error"]["message"]
+
+
+def test_turning_the_check_off_serves_anyone_and_logs_it_loudly(cluster: Emulator, serve: Serve,
+                                                                monkeypatch: pytest.MonkeyPatch,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("TENSORBOARD_AUTH", "off")
+    from argoml import auth
+
+    auth._warn_disabled.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="argoml.auth"):
+        client = serve("tensorboard")
+        seed_workflow(cluster)
+        assert client.put("/tensorboards/ml/train-mnist").status_code == 200
+    assert any("AUTHENTICATION IS OFF" in r.message for r in caplog.records)
+    assert any("NOT AUTHENTICATED" in r.message for r in caplog.records)
+    assert not [c for c in cluster.calls if "review" in c.resource]
+
+
+def test_the_page_is_served_without_a_token_and_loads_nothing_from_elsewhere(
+        client: flask.testing.FlaskClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert "tensorboards/" in html and "Authorization" in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert not re.search(r"@import|url\(", html)
+
+
+def test_the_knative_feature_patch_enables_every_gated_field_the_instance_uses(
+        client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    patch = yaml.safe_load((ROOT / "knative" / "config-features-patch.yaml").read_text())
+    validate_builtin(patch)
+    assert (patch["metadata"]["name"], patch["metadata"]["namespace"]) == ("config-features", "knative-serving")
+    seed_workflow(cluster)
+    client.put("/tensorboards/ml/train-mnist", headers=AUTH)
+    spec = ksvc(cluster)["spec"]["template"]["spec"]
+    gated = {"kubernetes.podspec-init-containers": "initContainers" in spec,
+             "kubernetes.podspec-volumes-emptydir": any("emptyDir" in v for v in spec["volumes"]),
+             "kubernetes.podspec-securitycontext": "securityContext" in spec}
+    assert {flag for flag, used in gated.items() if used} == {
+        flag for flag, value in patch["data"].items() if value == "enabled"}

@@ -1,0 +1,311 @@
+"""The log fetcher (``python -m argoml.fetch``) against real servers on loopback: HTTP and S3 (moto).
+
+The end-to-end tests take the init container that the function generated, resolve its
+``secretKeyRef``\\ s from the emulated cluster's Secrets as the kubelet would, and run the
+fetcher as a process with that environment.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import threading
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import flask.testing
+import pytest
+from workflow_status import key_only, pod, workflow
+
+from argoml.dev.emulator import Emulator
+from argoml.fetch import CONFIG_ENV, FetchError, Plan, Source, fetch
+
+EVENTS = b"\x18\x00\x00\x00\x00\x00\x00\x00 fake tfevents record"
+
+
+def tgz(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, content in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+class Files(http.server.BaseHTTPRequestHandler):
+    """Serves ``server.files`` by path; ``server.auth`` (if set) is the required Authorization header."""
+
+    def do_GET(self) -> None:
+        server: Any = self.server
+        if server.auth and self.headers.get("Authorization") != server.auth:
+            self.send_error(401)
+            return
+        body = server.files.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        server.headers_seen.append(dict(self.headers))
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def files() -> Iterator[Any]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    server.files, server.auth, server.headers_seen = {}, None, []  # type: ignore[attr-defined]
+    server.url = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"{host}:{port}"
+    server.stop()
+
+
+def s3_client(endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client("s3", endpoint_url=f"http://{endpoint}", region_name="us-east-1",
+                        aws_access_key_id="minio", aws_secret_access_key="minio123")
+
+
+def http_plan(tmp_path: Path, url: str, archive: str, **location: Any) -> Plan:
+    return Plan(str(tmp_path / "logs"), (Source("train", "http", archive, {"url": url, **location}),))
+
+
+# --- HTTP ---------------------------------------------------------------------------------------------
+
+
+def test_an_argo_tgz_of_a_directory_becomes_the_runs_directory(files: Any, tmp_path: Path) -> None:
+    files.files["/a/tensorboard.tgz"] = tgz({"logs/events.out.tfevents.1": EVENTS, "logs/eval/events.2": EVENTS})
+    [run] = fetch(http_plan(tmp_path, files.url + "/a/tensorboard.tgz", "tgz"))
+    assert run == tmp_path / "logs" / "train"
+    assert tree(run) == {"events.out.tfevents.1": EVENTS, "eval/events.2": EVENTS}
+
+
+def test_an_archive_with_several_top_level_entries_is_unpacked_as_is(files: Any, tmp_path: Path) -> None:
+    files.files["/x.tgz"] = tgz({"events.1": EVENTS, "eval/events.2": EVENTS})
+    [run] = fetch(http_plan(tmp_path, files.url + "/x.tgz", "tgz"))
+    assert tree(run) == {"events.1": EVENTS, "eval/events.2": EVENTS}
+
+
+def test_a_zip_archive_is_unpacked(files: Any, tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("logs/events.1", EVENTS)
+    files.files["/x.zip"] = buffer.getvalue()
+    [run] = fetch(http_plan(tmp_path, files.url + "/x.zip", "zip"))
+    assert tree(run) == {"events.1": EVENTS}
+
+
+def test_an_unarchived_http_artifact_is_stored_as_the_file_it_names(files: Any, tmp_path: Path) -> None:
+    files.files["/runs/events.out.tfevents.42"] = EVENTS
+    [run] = fetch(http_plan(tmp_path, files.url + "/runs/events.out.tfevents.42", "none",
+                            headers=[{"name": "X-Team", "value": "vision"}]))
+    assert tree(run) == {"events.out.tfevents.42": EVENTS}
+    assert files.headers_seen[0]["X-Team"] == "vision"
+
+
+def test_http_basic_auth_comes_from_the_environment(files: Any, tmp_path: Path) -> None:
+    files.auth = "Basic " + base64.b64encode(b"ml:pa55").decode()
+    files.files["/x.tgz"] = tgz({"logs/events.1": EVENTS})
+    secrets = {"auth.basicAuth.usernameSecret": "U", "auth.basicAuth.passwordSecret": "P"}
+    plan = Plan(str(tmp_path / "logs"), (Source("train", "http", "tgz", {"url": files.url + "/x.tgz"}, secrets),))
+    assert tree(fetch(plan, {"U": "ml", "P": "pa55"})[0]) == {"events.1": EVENTS}
+    with pytest.raises(FetchError, match=r"auth\.basicAuth\.usernameSecret is not available"):
+        fetch(plan, {})
+
+
+def test_a_failed_download_names_the_run(files: Any, tmp_path: Path) -> None:
+    with pytest.raises(FetchError, match="run 'train': HTTPError: HTTP Error 404"):
+        fetch(http_plan(tmp_path, files.url + "/gone.tgz", "tgz"))
+
+
+def test_archive_members_that_escape_the_run_directory_are_refused(files: Any, tmp_path: Path) -> None:
+    files.files["/evil.tgz"] = tgz({"../../escaped": b"x", "logs/events.1": EVENTS})
+    with pytest.raises(FetchError, match=r"run 'train': unsafe archive: '\.\./\.\./escaped' would be extracted"):
+        fetch(http_plan(tmp_path, files.url + "/evil.tgz", "tgz"))
+    assert not list(tmp_path.rglob("escaped"))
+
+
+def test_something_that_is_not_an_archive_is_reported(files: Any, tmp_path: Path) -> None:
+    files.files["/x.tgz"] = b"<html>login page</html>"
+    with pytest.raises(FetchError, match="not a tgz archive"):
+        fetch(http_plan(tmp_path, files.url + "/x.tgz", "tgz"))
+
+
+@pytest.mark.parametrize("run", ["../up", ".hidden", "a/b", ""])
+def test_unsafe_run_names_are_refused(tmp_path: Path, run: str) -> None:
+    with pytest.raises(FetchError, match="not a safe directory name"):
+        fetch(Plan(str(tmp_path), (Source(run, "http", "tgz", {"url": "http://127.0.0.1:9/x"}),)))
+
+
+def test_storages_it_cannot_fetch_are_named(tmp_path: Path) -> None:
+    with pytest.raises(FetchError, match="cannot fetch from gcs storage"):
+        fetch(Plan(str(tmp_path), (Source("train", "gcs", "tgz", {"bucket": "b", "key": "k"}),)))
+
+
+# --- S3 -----------------------------------------------------------------------------------------------
+
+
+def s3_plan(tmp_path: Path, endpoint: str, key: str, archive: str) -> Plan:
+    location = {"bucket": "ml-artifacts", "endpoint": endpoint, "insecure": True, "key": key}
+    secrets = {"accessKeySecret": "ACCESS", "secretKeySecret": "SECRET"}
+    return Plan(str(tmp_path / "logs"), (Source("train", "s3", archive, location, secrets),))
+
+
+CREDENTIALS = {"ACCESS": "minio", "SECRET": "minio123"}
+
+
+def test_an_archived_s3_artifact_is_downloaded_and_unpacked(s3_endpoint: str, tmp_path: Path) -> None:
+    client = s3_client(s3_endpoint)
+    client.create_bucket(Bucket="ml-artifacts")
+    client.put_object(Bucket="ml-artifacts", Key="wf/a/tensorboard.tgz", Body=tgz({"logs/events.1": EVENTS}))
+    [run] = fetch(s3_plan(tmp_path, s3_endpoint, "wf/a/tensorboard.tgz", "tgz"), CREDENTIALS)
+    assert tree(run) == {"events.1": EVENTS}
+
+
+def test_an_unarchived_s3_artifact_is_read_as_a_directory(s3_endpoint: str, tmp_path: Path) -> None:
+    client = s3_client(s3_endpoint)
+    client.create_bucket(Bucket="ml-artifacts")
+    for key in ("wf/b/tensorboard/events.1", "wf/b/tensorboard/eval/events.2", "wf/b/tensorboard-other/x"):
+        client.put_object(Bucket="ml-artifacts", Key=key, Body=EVENTS)
+    [run] = fetch(s3_plan(tmp_path, s3_endpoint, "wf/b/tensorboard", "none"), CREDENTIALS)
+    assert tree(run) == {"events.1": EVENTS, "eval/events.2": EVENTS}
+
+
+def test_an_unarchived_single_s3_file_is_fetched_as_itself(s3_endpoint: str, tmp_path: Path) -> None:
+    client = s3_client(s3_endpoint)
+    client.create_bucket(Bucket="ml-artifacts")
+    client.put_object(Bucket="ml-artifacts", Key="wf/c/events.out.tfevents.7", Body=EVENTS)
+    [run] = fetch(s3_plan(tmp_path, s3_endpoint, "wf/c/events.out.tfevents.7", "none"), CREDENTIALS)
+    assert tree(run) == {"events.out.tfevents.7": EVENTS}
+
+
+# --- end to end: the generated init container, run as the kubelet would ------------------------------
+
+
+def kubelet_env(cluster: Emulator, container: dict[str, Any], namespace: str) -> dict[str, str]:
+    """The environment the kubelet gives ``container``: values, and secretKeyRefs read from the Secrets."""
+    secrets = cluster.store.type_of("", "v1", "secrets")
+    env = {}
+    for item in container["env"]:
+        if "value" in item:
+            env[item["name"]] = item["value"]
+        else:
+            ref = item["valueFrom"]["secretKeyRef"]
+            data = cluster.store.get(secrets, namespace, ref["name"])["data"]
+            env[item["name"]] = base64.b64decode(data[ref["key"]]).decode()
+    return env
+
+
+def run_init_container(cluster: Emulator, ksvc: dict[str, Any], logdir: Path) -> subprocess.CompletedProcess[str]:
+    init = ksvc["spec"]["template"]["spec"]["initContainers"][0]
+    env = kubelet_env(cluster, init, ksvc["metadata"]["namespace"])
+    plan = json.loads(env[CONFIG_ENV])
+    env[CONFIG_ENV] = json.dumps({**plan, "logdir": str(logdir)})  # the emptyDir mounted at /logs
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])  # the image's /app/vendor
+    assert init["command"][:3] == ["python", "-m", "argoml.fetch"]
+    return subprocess.run([sys.executable, "-m", "argoml.fetch"], env={"PATH": os.environ["PATH"], **env},
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_the_spawned_init_container_fetches_key_only_s3_logs_with_the_repositorys_secret(
+        cluster: Emulator, serve: Any, monkeypatch: pytest.MonkeyPatch, s3_endpoint: str, tmp_path: Path) -> None:
+    monkeypatch.setenv("TENSORBOARD_AUTH", "off")
+    client: flask.testing.FlaskClient = serve("tensorboard")
+    s3 = s3_client(s3_endpoint)
+    s3.create_bucket(Bucket="team-bucket")
+    s3.put_object(Bucket="team-bucket", Key="sweep/t1/tensorboard.tgz", Body=tgz({"tb/events.1": EVENTS}))
+    s3.put_object(Bucket="team-bucket", Key="sweep/t2/tensorboard/events.2", Body=EVENTS)
+    store = cluster.store
+    store.create(store.type_of("", "v1", "secrets"), "ml", {"metadata": {"name": "s3-creds"}, "data": {
+        "id": base64.b64encode(b"minio").decode(), "secret": base64.b64encode(b"minio123").decode()}})
+    repository = {"s3": {"bucket": "team-bucket", "endpoint": s3_endpoint, "insecure": True,
+                         "accessKeySecret": {"name": "s3-creds", "key": "id"},
+                         "secretKeySecret": {"name": "s3-creds", "key": "secret"}}}
+    wf = workflow("sweep", "ml", pod("a", "trial-1", key_only("sweep/t1/tensorboard.tgz")),
+                  pod("b", "trial-2", key_only("sweep/t2/tensorboard", archive={"none": {}})),
+                  repository=repository)
+    store.create(store.type_of("argoproj.io", "v1alpha1", "workflows"), "ml", wf, keep_status=True)
+    assert client.put("/tensorboards/ml/sweep").status_code == 200
+    ksvc = store.get(store.type_of("serving.knative.dev", "v1", "services"), "ml", "tb-sweep")
+    result = run_init_container(cluster, ksvc, tmp_path / "logs")
+    assert result.returncode == 0, result.stderr
+    assert tree(tmp_path / "logs") == {"trial-1/events.1": EVENTS, "trial-2/events.2": EVENTS}
+
+
+def test_a_failing_fetch_exits_non_zero_with_the_reason(tmp_path: Path) -> None:
+    plan = http_plan(tmp_path, "http://127.0.0.1:9/x.tgz", "tgz")
+    env = {"PATH": os.environ["PATH"], CONFIG_ENV: plan.to_json(),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    result = subprocess.run([sys.executable, "-m", "argoml.fetch"], env=env, capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 1 and "fetch failed: run 'train'" in result.stderr
+    bad = subprocess.run([sys.executable, "-m", "argoml.fetch"], env={**env, CONFIG_ENV: "{"}, capture_output=True,
+                         text=True, timeout=120, check=False)
+    assert bad.returncode == 1 and f"{CONFIG_ENV} is not a fetch plan" in bad.stderr
+
+
+def test_the_spawned_init_container_fetches_unarchived_http_logs_with_basic_auth(
+        cluster: Emulator, serve: Any, monkeypatch: pytest.MonkeyPatch, files: Any, tmp_path: Path) -> None:
+    monkeypatch.setenv("TENSORBOARD_AUTH", "off")
+    client: flask.testing.FlaskClient = serve("tensorboard")
+    files.auth = "Basic " + base64.b64encode(b"reader:pa55").decode()
+    files.files["/exports/eval/events.out.tfevents.9"] = EVENTS
+    store = cluster.store
+    store.create(store.type_of("", "v1", "secrets"), "ml", {"metadata": {"name": "web-creds"}, "data": {
+        "user": base64.b64encode(b"reader").decode(), "password": base64.b64encode(b"pa55").decode()}})
+    http = {"url": files.url + "/exports/eval/events.out.tfevents.9", "auth": {"basicAuth": {
+        "usernameSecret": {"name": "web-creds", "key": "user"},
+        "passwordSecret": {"name": "web-creds", "key": "password"}}}}
+    wf = workflow("export", "ml", pod("a", "evaluate", {"name": "tensorboard", "http": http,
+                                                       "archive": {"none": {}}}))
+    store.create(store.type_of("argoproj.io", "v1alpha1", "workflows"), "ml", wf, keep_status=True)
+    assert client.put("/tensorboards/ml/export").status_code == 200
+    ksvc = store.get(store.type_of("serving.knative.dev", "v1", "services"), "ml", "tb-export")
+    assert "pa55" not in json.dumps(ksvc)
+    result = run_init_container(cluster, ksvc, tmp_path / "logs")
+    assert result.returncode == 0, result.stderr
+    assert tree(tmp_path / "logs") == {"evaluate/events.out.tfevents.9": EVENTS}
+
+
+def test_runs_sharing_a_store_share_it_in_the_plan_and_round_trip() -> None:
+    location = {"bucket": "ml", "endpoint": "minio:9000", "insecure": True}
+    secrets = {"accessKeySecret": "ARGOML_SECRET_0", "secretKeySecret": "ARGOML_SECRET_1"}
+    sources = tuple(Source(f"trial-{i}", "s3", "tgz", {**location, "key": f"sweep/{i}.tgz"}, secrets)
+                    for i in range(50))
+    sources += (Source("eval", "http", "none", {"url": "https://x.example/e", "headers": []}),)
+    plan = Plan("/logs", sources)
+    raw = json.loads(plan.to_json())
+    assert [store["kind"] for store in raw["stores"]] == ["s3", "http"]
+    assert raw["runs"][0] == {"run": "trial-0", "archive": "tgz", "store": 0, "key": "sweep/0.tgz"}
+    assert Plan.from_json(plan.to_json()) == plan
