@@ -11,9 +11,9 @@ from typing import Any
 import flask.testing
 import pytest
 import yaml
-from conftest import ROOT
-from schemas import validate_builtin, validate_custom
-from workflow_status import MINIO_REPOSITORY, key_only, pod, workflow
+from tests.conftest import ROOT
+from tests.schemas import validate_builtin, validate_custom
+from tests.workflow_status import MINIO_REPOSITORY, key_only, pod, workflow
 
 from argoml import tensorboard
 from argoml.dev.emulator import Emulator

@@ -23,7 +23,7 @@ from typing import Any
 
 import flask.testing
 import pytest
-from workflow_status import key_only, pod, workflow
+from tests.workflow_status import key_only, pod, workflow
 
 from argoml.dev.emulator import Emulator
 from argoml.fetch import CONFIG_ENV, FetchError, Plan, Source, fetch

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from workflow_status import MINIO_REPOSITORY, key_only, pod, workflow
+from tests.workflow_status import MINIO_REPOSITORY, key_only, pod, workflow
 
 from argoml.dev import runner
 from argoml.dev.emulator import Emulator

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from workflow_status import MINIO_REPOSITORY, group, key_only, pod, workflow
+from tests.workflow_status import MINIO_REPOSITORY, group, key_only, pod, workflow
 
 from argoml import workflows
 from argoml.dev.emulator import Emulator
