@@ -7,9 +7,9 @@ Schema in which a field the schema does not declare is an error too, except wher
 schema says ``x-kubernetes-preserve-unknown-fields``: the API server would silently prune
 such a field, and the Knative, Argo and cert-manager webhooks reject it, so a typo in a
 manifest would be lost or refused on the cluster. ``metadata`` of a custom resource is
-checked against Kubernetes' ObjectMeta. What is not checked: CEL rules
-(``x-kubernetes-validations``), ``format``, defaults and anything only a controller's
-webhook knows.
+checked against Kubernetes' ObjectMeta, and the CRD's CEL rules (``x-kubernetes-validations``)
+are evaluated with ``cel-python``. What is not checked: transition rules (``oldSelf``: there
+is no stored object), ``format``, defaulting, and anything only a controller's webhook knows.
 
     registry = SchemaRegistry.from_paths(SHARED / "crds")
     problems = registry.problems(obj)   # [] when valid; else "path: message" strings
@@ -18,6 +18,7 @@ webhook knows.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -25,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import celpy
 import jsonschema
 import kubernetes_validate
 import referencing
@@ -116,6 +118,7 @@ class SchemaRegistry:
 
     def __init__(self, crds: Iterable[dict[str, Any]] = ()) -> None:
         self._custom: dict[tuple[str, str], jsonschema.protocols.Validator] = {}
+        self._rules: dict[tuple[str, str], dict[str, Any]] = {}
         self._metadata = _object_meta_validator()
         for crd in crds:
             self.add_crd(crd)
@@ -136,6 +139,7 @@ class SchemaRegistry:
             schema["additionalProperties"] = False
             key = (f"{spec['group']}/{version['name']}", spec["names"]["kind"])
             self._custom[key] = jsonschema.Draft202012Validator(schema)
+            self._rules[key] = version["schema"]["openAPIV3Schema"]
 
     def kinds(self) -> set[tuple[str, str]]:
         """The (apiVersion, kind) pairs of the custom resources this registry knows."""
@@ -147,7 +151,7 @@ class SchemaRegistry:
         if key in self._custom:
             errors = list(self._custom[key].iter_errors(obj))
             errors += [_prefixed(e, "metadata") for e in self._metadata.iter_errors(obj.get("metadata", {}))]
-            return sorted(f"{_path(e)}: {e.message}" for e in errors)
+            return sorted([f"{_path(e)}: {e.message}" for e in errors] + list(_rule_problems(self._rules[key], obj)))
         try:
             kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
         except kubernetes_validate.SchemaNotFoundError:
@@ -155,6 +159,45 @@ class SchemaRegistry:
         except kubernetes_validate.ValidationError as exc:
             return [f"{'.'.join(map(str, exc.path)) or '<root>'}: {exc.message}"]
         return []
+
+
+def cel(expression: str, **variables: Any) -> Any:
+    """Evaluate a CEL expression over JSON-like ``variables`` (a CRD rule's ``self``, a matchCondition's
+    ``request``/``object``/``oldObject``); the result as a CEL value (``bool(...)`` for a condition)."""
+    result = _program(expression).evaluate({name: celpy.json_to_cel(value) for name, value in variables.items()})
+    if isinstance(result, celpy.CELEvalError):
+        raise result
+    return result
+
+
+@functools.lru_cache(maxsize=None)
+def _program(expression: str) -> celpy.Runner:
+    environment = celpy.Environment()
+    return environment.program(environment.compile(expression))
+
+
+def _rule_problems(node: dict[str, Any], value: Any, path: str = "") -> Iterator[str]:
+    """The CEL rules of ``node`` and of the schema nodes below it, on ``value``; the failures."""
+    if value is None:
+        return
+    for rule in node.get("x-kubernetes-validations", []):
+        if "oldSelf" in rule["rule"]:
+            continue
+        try:
+            passed = bool(cel(rule["rule"], self=value))
+        except celpy.CELEvalError as exc:
+            passed, rule = False, {**rule, "message": f"rule {rule['rule']!r} could not be evaluated: {exc}"}
+        if not passed:
+            yield f"{path or '<root>'}{rule.get('fieldPath', '')}: {rule.get('message') or 'failed ' + rule['rule']}"
+    properties = node.get("properties", {})
+    if isinstance(value, dict):
+        for name, item in value.items():
+            sub = properties.get(name, node.get("additionalProperties"))
+            if isinstance(sub, dict):
+                yield from _rule_problems(sub, item, f"{path}.{name}" if path else name)
+    elif isinstance(value, list) and isinstance(node.get("items"), dict):
+        for index, item in enumerate(value):
+            yield from _rule_problems(node["items"], item, f"{path}.{index}")
 
 
 def _object_meta_validator() -> jsonschema.protocols.Validator:

@@ -25,7 +25,7 @@ from croniter import croniter
 
 from argoml.selectors import Requirement
 from tests.conftest import ROOT, SHARED
-from tests.schemas import SchemaRegistry, load_documents, structural_problems
+from tests.schemas import SchemaRegistry, cel, load_documents, structural_problems
 
 KNATIVE = ROOT / "knative"
 KUSTOMIZATIONS = ["knative", "knative/overlays/dev", "knative/knative-features"]
@@ -166,6 +166,13 @@ def test_argo_examples_are_valid_workflows_for_the_helper(registry: SchemaRegist
     assert {name: found for name, found in problems.items() if found} == {}
 
 
+def test_the_schema_helper_evaluates_the_crds_cel_rules(registry: SchemaRegistry) -> None:
+    workflow = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "two-kinds"},
+                "spec": {"entrypoint": "main", "templates": [
+                    {"name": "main", "container": {"image": "alpine"}, "script": {"image": "alpine", "source": "x"}}]}}
+    assert registry.problems(workflow) == ["spec.templates: template must have at most one template type"]
+
+
 # --- the HyperparamWorkflow CRD ---------------------------------------------------------
 
 
@@ -216,6 +223,19 @@ def test_hyperparamworkflow_keeps_argo_fields_but_types_the_search_space(registr
     unbounded = copy.deepcopy(sweep)
     del unbounded["spec"]["hyperparams"]["batch-size"]["range"]["max"]
     assert any("'max' is a required property" in p for p in registry.problems(unbounded))
+
+
+def test_hyperparamworkflow_cel_rules_hold_without_the_webhook(registry: SchemaRegistry) -> None:
+    sweep = one(list(load_documents([ROOT / "examples" / "hparam-random.yaml"])), "HyperparamWorkflow")
+    del sweep["spec"]["maxTrials"]
+    sweep["spec"]["hyperparams"]["batch size"] = sweep["spec"]["hyperparams"].pop("batch-size")
+    assert registry.problems(sweep) == [
+        "spec.hyperparams: hyperparameter names must start with a letter or _ and hold only letters, digits, _, . and -",
+        "spec.maxTrials: maxTrials is required for the random and sobol algorithms",
+    ]
+    sweep["spec"]["algorithm"] = "grid"  # a grid's size is known: maxTrials is only a cap there
+    sweep["spec"]["hyperparams"]["batch_size"] = sweep["spec"]["hyperparams"].pop("batch size")
+    assert registry.problems(sweep) == []
 
 
 # --- the functions as Knative Services --------------------------------------------------
@@ -424,9 +444,19 @@ def test_dev_overlay_reaches_only_namespaces_that_opt_in() -> None:
 
 def test_webhook_updates_that_leave_spec_alone_are_not_sent() -> None:
     """Argo's controller writes Workflow status into the object itself, many times a run."""
+    spec = {"entrypoint": "main", "templates": [{"name": "main", "container": {"image": "alpine"}}]}
+    running = {"spec": spec, "status": {"phase": "Running"}}
     for webhook in webhooks(render("knative")):
         [condition] = webhook["matchConditions"]
-        assert condition["expression"] == "request.operation == 'CREATE' || object.spec != oldObject.spec"
+        sent = {
+            "create": cel(condition["expression"], request={"operation": "CREATE"}, object=running, oldObject=None),
+            "status update": cel(condition["expression"], request={"operation": "UPDATE"},
+                                 object={**running, "status": {"phase": "Succeeded"}}, oldObject=running),
+            "spec update": cel(condition["expression"], request={"operation": "UPDATE"},
+                               object={**running, "spec": {**spec, "shutdown": "Stop"}}, oldObject=running),
+        }
+        assert {case: bool(value) for case, value in sent.items()} == {
+            "create": True, "status update": False, "spec update": True}, webhook["name"]
 
 
 # --- Knative feature flags ---------------------------------------------------------------
