@@ -170,7 +170,7 @@ def cel(expression: str, **variables: Any) -> Any:
     return result
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _program(expression: str) -> celpy.Runner:
     environment = celpy.Environment()
     return environment.program(environment.compile(expression))

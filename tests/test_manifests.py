@@ -230,7 +230,8 @@ def test_hyperparamworkflow_cel_rules_hold_without_the_webhook(registry: SchemaR
     del sweep["spec"]["maxTrials"]
     sweep["spec"]["hyperparams"]["batch size"] = sweep["spec"]["hyperparams"].pop("batch-size")
     assert registry.problems(sweep) == [
-        "spec.hyperparams: hyperparameter names must start with a letter or _ and hold only letters, digits, _, . and -",
+        "spec.hyperparams: hyperparameter names must start with a letter or _ and hold only letters, digits, _, "
+        ". and -",
         "spec.maxTrials: maxTrials is required for the random and sobol algorithms",
     ]
     sweep["spec"]["algorithm"] = "grid"  # a grid's size is known: maxTrials is only a cap there
