@@ -11,13 +11,13 @@ from typing import Any
 import flask.testing
 import pytest
 import yaml
-from tests.conftest import ROOT
-from tests.schemas import validate_builtin, validate_custom
-from tests.workflow_status import MINIO_REPOSITORY, key_only, pod, workflow
 
 from argoml import tensorboard
 from argoml.dev.emulator import Emulator
 from argoml.fetch import CONFIG_ENV, Plan
+from tests.conftest import ROOT, SHARED
+from tests.schemas import SchemaRegistry
+from tests.workflow_status import MINIO_REPOSITORY, key_only, pod, workflow
 
 KSVC = ("serving.knative.dev", "v1", "services")
 WORKFLOWS = ("argoproj.io", "v1alpha1", "workflows")
@@ -25,6 +25,12 @@ DEPLOYMENTS = ("apps", "v1", "deployments")
 SERVICES = ("", "v1", "services")
 TOKEN = "alice-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+SCHEMAS = SchemaRegistry.from_paths(SHARED / "crds" / "knative-serving")
+
+
+def assert_valid(obj: dict) -> None:
+    """Valid against Knative's CRD schema (Services) or Kubernetes' own (built-in kinds)."""
+    assert SCHEMAS.problems(obj) == []
 
 Serve = Callable[[str], flask.testing.FlaskClient]
 
@@ -72,7 +78,7 @@ def test_put_spawns_a_knative_service_that_fetches_every_run_and_serves_tensorbo
         "name": "tb-train-mnist", "namespace": "ml", "workflow": "train-mnist", "mode": "knative", "ready": False,
         "url": None, "runs": ["evaluate", "train"], "message": "starting", "created": "", "lastAccessed": ""}
     service = ksvc(cluster)
-    validate_custom(service, "knative-serving/service.yaml")
+    assert_valid(service)
     meta = service["metadata"]
     assert meta["labels"]["app.kubernetes.io/managed-by"] == "argoml-tensorboard"
     assert meta["labels"]["argoml.io/tensorboard-workflow"] == "train-mnist"
@@ -182,7 +188,7 @@ def test_a_workflow_with_a_long_name_gets_a_valid_instance(client: flask.testing
     seed_workflow(cluster, workflow(name, "ml", pod("a", "train", key_only("k.tgz")), repository=MINIO_REPOSITORY))
     response = client.put(f"/tensorboards/ml/{name}", headers=AUTH)
     assert response.status_code == 200 and response.json["workflow"] == name
-    validate_custom(ksvc(cluster, response.json["name"]), "knative-serving/service.yaml")
+    assert_valid(ksvc(cluster, response.json["name"]))
 
 
 # --- Deployment mode ----------------------------------------------------------------------------------
@@ -204,7 +210,7 @@ def test_deployment_mode_spawns_a_deployment_and_a_cluster_ip_service(
     deployment = store.get(store.type_of(*DEPLOYMENTS), "ml", "tb-train-mnist")
     service = store.get(store.type_of(*SERVICES), "ml", "tb-train-mnist")
     for obj in (deployment, service):
-        validate_builtin(obj)
+        assert_valid(obj)
         assert obj["metadata"]["ownerReferences"][0]["uid"] == wf["metadata"]["uid"]
         assert obj["metadata"]["labels"]["argoml.io/tensorboard-workflow"] == "train-mnist"
     assert service["spec"]["type"] == "ClusterIP" and service["spec"]["ports"][0]["port"] == 6006
@@ -395,8 +401,8 @@ def test_the_page_is_served_without_a_token_and_loads_nothing_from_elsewhere(
 
 def test_the_knative_feature_patch_enables_every_gated_field_the_instance_uses(
         client: flask.testing.FlaskClient, cluster: Emulator) -> None:
-    patch = yaml.safe_load((ROOT / "knative" / "config-features-patch.yaml").read_text())
-    validate_builtin(patch)
+    patch = yaml.safe_load((ROOT / "knative" / "knative-features" / "config-features.yaml").read_text())
+    assert_valid(patch)
     assert (patch["metadata"]["name"], patch["metadata"]["namespace"]) == ("config-features", "knative-serving")
     seed_workflow(cluster)
     client.put("/tensorboards/ml/train-mnist", headers=AUTH)

@@ -23,10 +23,10 @@ from typing import Any
 
 import flask.testing
 import pytest
-from tests.workflow_status import key_only, pod, workflow
 
 from argoml.dev.emulator import Emulator
 from argoml.fetch import CONFIG_ENV, FetchError, Plan, Source, fetch
+from tests.workflow_status import key_only, pod, workflow
 
 EVENTS = b"\x18\x00\x00\x00\x00\x00\x00\x00 fake tfevents record"
 

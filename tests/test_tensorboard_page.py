@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.workflow_status import MINIO_REPOSITORY, key_only, pod, workflow
 
 from argoml.dev import runner
 from argoml.dev.emulator import Emulator
+from tests.workflow_status import MINIO_REPOSITORY, key_only, pod, workflow
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from tests.workflow_status import MINIO_REPOSITORY, group, key_only, pod, workflow
 
 from argoml import workflows
 from argoml.dev.emulator import Emulator
 from argoml.errors import Unprocessable, UpstreamError
+from tests.workflow_status import MINIO_REPOSITORY, group, key_only, pod, workflow
 
 CONFIGMAPS = ("", "v1", "configmaps")
 

@@ -9,7 +9,7 @@ from the workflow's name, so asking twice finds the same instance. Two shapes:
   pod has an init container (``python -m argoml.fetch`` in this function's own image)
   that downloads and unpacks the logs into an ``emptyDir`` shared with TensorBoard.
   Needs the Knative feature flags ``kubernetes.podspec-init-containers`` and
-  ``kubernetes.podspec-volumes-emptydir`` (``knative/config-features-patch.yaml``).
+  ``kubernetes.podspec-volumes-emptydir`` (``knative/knative-features/``).
 - ``deployment``: the same pod in a Deployment plus a ClusterIP Service, for clusters
   without those Knative features.
 

@@ -1,0 +1,475 @@
+"""knative/ renders with kustomize, every object is valid, and the wiring holds together.
+
+The kustomizations are rendered with ``kubectl kustomize`` (kustomize v5 inside kubectl);
+each object is validated offline (tests/schemas.py): built-in kinds against Kubernetes'
+own schemas, Knative, Argo and cert-manager kinds against their CRDs in shared/crds, and
+HyperparamWorkflows against our own CRD, with unknown fields being errors. The rest pins
+down what a cluster would only reveal at run time: names that must agree across objects
+(service accounts, the webhook's domain, certificate and CA injection), selectors that
+must exclude system namespaces, and the promises of the deploy guide (scale to zero,
+/healthz probes, non-root, least-privilege roles).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import subprocess
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from croniter import croniter
+
+from argoml.selectors import Requirement
+from tests.conftest import ROOT, SHARED
+from tests.schemas import SchemaRegistry, cel, load_documents, structural_problems
+
+KNATIVE = ROOT / "knative"
+KUSTOMIZATIONS = ["knative", "knative/overlays/dev", "knative/knative-features"]
+FUNCTIONS = ("hyperparam", "validate", "tensorboard", "gc")
+Obj = dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def registry() -> SchemaRegistry:
+    return SchemaRegistry.from_paths(SHARED / "crds", KNATIVE / "crd")
+
+
+_rendered: dict[str, list[Obj]] = {}
+
+
+def render(kustomization: str) -> list[Obj]:
+    """``kubectl kustomize <dir>``, parsed; skips the test when kubectl is not installed."""
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not installed: the manifests need `kubectl kustomize` (kustomize v5) to render "
+                    "(apt-get install -y kubectl)")
+    if kustomization not in _rendered:
+        result = subprocess.run(["kubectl", "kustomize", str(ROOT / kustomization)],
+                                capture_output=True, text=True, check=False)
+        assert result.returncode == 0, f"kubectl kustomize {kustomization} failed:\n{result.stderr}"
+        _rendered[kustomization] = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    return copy.deepcopy(_rendered[kustomization])
+
+
+def of_kind(objects: list[Obj], kind: str) -> list[Obj]:
+    return [obj for obj in objects if obj["kind"] == kind]
+
+
+def one(objects: list[Obj], kind: str, name: str | None = None) -> Obj:
+    found = [obj for obj in of_kind(objects, kind) if name is None or obj["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
+    return found[0]
+
+
+def ksvc(objects: list[Obj], function: str) -> Obj:
+    return one([o for o in objects if o["apiVersion"].startswith("serving.knative.dev/")], "Service",
+               f"argoml-{function}")
+
+
+def container(service: Obj) -> Obj:
+    [only] = service["spec"]["template"]["spec"]["containers"]
+    return only
+
+
+def selector_matches(selector: Obj, labels: dict[str, str]) -> bool:
+    operators = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!exists"}
+    requirements = [Requirement(key, "=", (value,)) for key, value in selector.get("matchLabels", {}).items()]
+    requirements += [Requirement(e["key"], operators[e["operator"]], tuple(e.get("values", ())))
+                     for e in selector.get("matchExpressions", [])]
+    return all(r.matches(labels) for r in requirements)
+
+
+def namespace_labels(namespace: Obj) -> dict[str, str]:
+    """A namespace's labels as the API server has them (it adds kubernetes.io/metadata.name)."""
+    name = namespace["metadata"]["name"]
+    return {**namespace["metadata"].get("labels", {}), "kubernetes.io/metadata.name": name}
+
+
+def rules_for(objects: list[Obj], service_account: str) -> list[Obj]:
+    """Every RBAC rule bound to ``service_account`` (in the argoml namespace) by any binding."""
+    rules = []
+    for binding in of_kind(objects, "ClusterRoleBinding") + of_kind(objects, "RoleBinding"):
+        if any(s["kind"] == "ServiceAccount" and s["name"] == service_account for s in binding["subjects"]):
+            role = one(objects, binding["roleRef"]["kind"], binding["roleRef"]["name"])
+            rules += role["rules"]
+    return rules
+
+
+# --- every object is valid -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+def test_every_rendered_object_is_valid_against_its_schema(kustomization: str, registry: SchemaRegistry) -> None:
+    objects = render(kustomization)
+    assert objects
+    problems = {f"{o['kind']} {o['metadata']['name']}": registry.problems(o) for o in objects}
+    assert {name: found for name, found in problems.items() if found} == {}
+
+
+def test_base_is_labelled_part_of_argo_ml_and_namespaced_in_argoml() -> None:
+    objects = render("knative")
+    assert all(o["metadata"]["labels"]["app.kubernetes.io/part-of"] == "argo-ml" for o in objects)
+    cluster_scoped = {"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding",
+                      "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"}
+    assert {o["metadata"].get("namespace") for o in objects if o["kind"] not in cluster_scoped} == {"argoml"}
+
+
+def test_the_schema_helper_rejects_unknown_fields_in_every_kind_of_object(registry: SchemaRegistry) -> None:
+    objects = render("knative")
+    service = ksvc(objects, "gc")
+    container(service)["imagePullPolicyy"] = "Always"
+    source = one(objects, "PingSource", "argoml-gc-adhoc")
+    source["spec"]["scheduel"] = "* * * * *"
+    certificate = one(objects, "Certificate", "argoml-ca")
+    certificate["spec"]["issuer"] = {"name": "x"}
+    binding = one(objects, "ClusterRoleBinding", "argoml-gc")
+    binding["subject"] = []
+    webhooks = one(objects, "ValidatingWebhookConfiguration")
+    webhooks["webhooks"][0]["failPolicy"] = "Fail"
+    sweep = one(list(load_documents([ROOT / "examples" / "hparam-random.yaml"])), "HyperparamWorkflow")
+    sweep["metadata"]["lables"] = {}
+    sweep["spec"]["hyperparams"]["optimizer"]["choices"] = ["x"]
+
+    assert "spec.template.spec.containers.0" in registry.problems(service)[0]
+    assert "imagePullPolicyy" in registry.problems(service)[0]
+    assert "scheduel" in registry.problems(source)[0]
+    assert "issuer" in registry.problems(certificate)[0]
+    assert registry.problems(binding) == ["<root>: Additional properties are not allowed ('subject' was unexpected)"]
+    assert "'failPolicy' was unexpected" in registry.problems(webhooks)[0]
+    problems = "\n".join(registry.problems(sweep))
+    assert "metadata: Additional properties are not allowed ('lables'" in problems
+    assert "spec.hyperparams.optimizer: Additional properties are not allowed ('choices'" in problems
+
+
+def test_the_schema_helper_knows_no_kind_it_has_no_schema_for(registry: SchemaRegistry) -> None:
+    problems = registry.problems({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}})
+    assert problems == ["example.com/v1 Widget: no schema (neither a built-in kind nor a known CRD)"]
+
+
+def test_the_schema_helper_knows_knative_argo_and_cert_manager_kinds(registry: SchemaRegistry) -> None:
+    kinds = registry.kinds()
+    for kind in [("serving.knative.dev/v1", "Service"), ("serving.knative.dev/v1beta1", "DomainMapping"),
+                 ("sources.knative.dev/v1", "ApiServerSource"), ("sources.knative.dev/v1", "PingSource"),
+                 ("argoproj.io/v1alpha1", "Workflow"), ("cert-manager.io/v1", "Certificate"),
+                 ("argoml.io/v1alpha1", "HyperparamWorkflow")]:
+        assert kind in kinds
+
+
+def test_argo_examples_are_valid_workflows_for_the_helper(registry: SchemaRegistry) -> None:
+    """The helper's closed objects must not reject valid Argo specs (shared/argo-examples are all valid)."""
+    workflows = [doc for doc in load_documents([SHARED / "argo-examples"]) if doc.get("kind") == "Workflow"]
+    assert len(workflows) > 50
+    problems = {f"{i} {w['metadata']}": registry.problems(w) for i, w in enumerate(workflows)}
+    assert {name: found for name, found in problems.items() if found} == {}
+
+
+def test_the_schema_helper_evaluates_the_crds_cel_rules(registry: SchemaRegistry) -> None:
+    workflow = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "two-kinds"},
+                "spec": {"entrypoint": "main", "templates": [
+                    {"name": "main", "container": {"image": "alpine"}, "script": {"image": "alpine", "source": "x"}}]}}
+    assert registry.problems(workflow) == ["spec.templates: template must have at most one template type"]
+
+
+# --- the HyperparamWorkflow CRD ---------------------------------------------------------
+
+
+def crd() -> Obj:
+    return one(list(load_documents([KNATIVE / "crd"])), "CustomResourceDefinition")
+
+
+def test_hyperparamworkflow_crd_schema_is_structural() -> None:
+    [version] = crd()["spec"]["versions"]
+    assert structural_problems(version["schema"]["openAPIV3Schema"]) == []
+
+
+def test_hyperparamworkflow_crd_has_status_printer_columns_and_short_names() -> None:
+    spec = crd()["spec"]
+    [version] = spec["versions"]
+    assert (spec["group"], version["name"], version["subresources"]) == ("argoml.io", "v1alpha1", {"status": {}})
+    assert {"hparam", "hpw"} <= set(spec["names"]["shortNames"])
+    columns = [c["name"] for c in version["additionalPrinterColumns"] if c.get("priority", 0) == 0]
+    assert columns == ["Algorithm", "Trials", "Workflow", "Phase", "Age"]
+
+
+def example_sweeps() -> list[Obj]:
+    return [doc for doc in load_documents(sorted((ROOT / "examples").glob("*.yaml")))
+            if doc.get("kind") == "HyperparamWorkflow"]
+
+
+def test_example_hyperparamworkflows_validate_against_the_crd(registry: SchemaRegistry) -> None:
+    sweeps = example_sweeps()
+    assert sweeps, "examples/*.yaml holds no HyperparamWorkflow"
+    problems = {s["metadata"]["name"]: registry.problems(s) for s in sweeps}
+    assert {name: found for name, found in problems.items() if found} == {}
+
+
+def test_hyperparamworkflow_keeps_argo_fields_but_types_the_search_space(registry: SchemaRegistry) -> None:
+    sweep = one(list(load_documents([ROOT / "examples" / "hparam-random.yaml"])), "HyperparamWorkflow")
+    sweep["spec"]["podGC"] = {"strategy": "OnPodSuccess"}  # any Argo WorkflowSpec field is kept
+    assert registry.problems(sweep) == []
+
+    bad_algorithm = copy.deepcopy(sweep)
+    bad_algorithm["spec"]["algorithm"] = "bayesian"
+    assert any("'bayesian' is not one of ['grid', 'random', 'sobol']" in p for p in registry.problems(bad_algorithm))
+    both = copy.deepcopy(sweep)
+    both["spec"]["hyperparams"]["optimizer"]["range"] = {"min": 0, "max": 1}
+    assert registry.problems(both)
+    neither = copy.deepcopy(sweep)
+    neither["spec"]["hyperparams"]["optimizer"] = {}
+    assert registry.problems(neither)
+    unbounded = copy.deepcopy(sweep)
+    del unbounded["spec"]["hyperparams"]["batch-size"]["range"]["max"]
+    assert any("'max' is a required property" in p for p in registry.problems(unbounded))
+
+
+def test_hyperparamworkflow_cel_rules_hold_without_the_webhook(registry: SchemaRegistry) -> None:
+    sweep = one(list(load_documents([ROOT / "examples" / "hparam-random.yaml"])), "HyperparamWorkflow")
+    del sweep["spec"]["maxTrials"]
+    sweep["spec"]["hyperparams"]["batch size"] = sweep["spec"]["hyperparams"].pop("batch-size")
+    assert registry.problems(sweep) == [
+        "spec.hyperparams: hyperparameter names must start with a letter or _ and hold only letters, digits, _, "
+        ". and -",
+        "spec.maxTrials: maxTrials is required for the random and sobol algorithms",
+    ]
+    sweep["spec"]["algorithm"] = "grid"  # a grid's size is known: maxTrials is only a cap there
+    sweep["spec"]["hyperparams"]["batch_size"] = sweep["spec"]["hyperparams"].pop("batch size")
+    assert registry.problems(sweep) == []
+
+
+# --- the functions as Knative Services --------------------------------------------------
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_function_scales_to_zero_and_is_probed_on_healthz(function: str) -> None:
+    service = ksvc(render("knative"), function)
+    template = service["spec"]["template"]
+    assert template["metadata"]["annotations"]["autoscaling.knative.dev/min-scale"] == "0"
+    assert container(service)["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert 1 <= template["spec"]["containerConcurrency"] <= 50
+    assert 0 < template["spec"]["timeoutSeconds"] <= 600
+    env = {var["name"]: var["value"] for var in container(service)["env"]}
+    assert env["THREADS"] == str(template["spec"]["containerConcurrency"])  # gunicorn threads, one per request
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_function_runs_non_root_read_only_with_its_own_service_account(function: str) -> None:
+    objects = render("knative")
+    service = ksvc(objects, function)
+    security = container(service)["securityContext"]
+    assert security["runAsNonRoot"] is True and security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False and security["capabilities"] == {"drop": ["ALL"]}
+    account = service["spec"]["template"]["spec"]["serviceAccountName"]
+    assert account == f"argoml-{function}"
+    one(objects, "ServiceAccount", account)
+    assert rules_for(objects, account), f"{account} is bound to no role"
+    dockerfile = (ROOT / "functions" / function / "Dockerfile").read_text()
+    assert f"USER {security['runAsUser']}:{security['runAsGroup']}" in dockerfile.split("FROM ")[-1]
+
+
+def test_only_tensorboard_is_visible_outside_the_cluster() -> None:
+    objects = render("knative")
+    visibility = {f: ksvc(objects, f)["metadata"]["labels"].get("networking.knative.dev/visibility")
+                  for f in FUNCTIONS}
+    assert visibility == {"hyperparam": "cluster-local", "validate": "cluster-local", "tensorboard": None,
+                          "gc": "cluster-local"}
+
+
+def test_images_follow_make_images_naming_and_overlays_change_the_registry() -> None:
+    base = {f: container(ksvc(render("knative"), f))["image"] for f in FUNCTIONS}
+    dev = {f: container(ksvc(render("knative/overlays/dev"), f))["image"] for f in FUNCTIONS}
+    assert base == {f: f"ghcr.io/argoml/argoml-{f}:dev" for f in FUNCTIONS}  # Makefile's REGISTRY and TAG
+    assert dev == {f: f"localhost:5001/argoml-{f}:dev" for f in FUNCTIONS}
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_func_yaml_deploys_the_same_service_and_account(function: str) -> None:
+    func = yaml.safe_load((ROOT / "functions" / function / "func.yaml").read_text())
+    service = ksvc(render("knative"), function)
+    assert func["name"] == service["metadata"]["name"]
+    assert func["deploy"]["serviceAccountName"] == service["spec"]["template"]["spec"]["serviceAccountName"]
+    assert func["deploy"]["namespace"] == service["metadata"]["namespace"]
+
+
+# --- RBAC --------------------------------------------------------------------------------
+
+
+def test_no_role_grants_wildcards_secrets_or_privilege_escalation() -> None:
+    objects = render("knative")
+    for role in of_kind(objects, "ClusterRole") + of_kind(objects, "Role"):
+        for rule in role["rules"]:
+            name = role["metadata"]["name"]
+            assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], name
+            assert "secrets" not in rule["resources"], name
+            assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"]), name
+
+
+def test_validate_only_reads_templates() -> None:
+    rules = rules_for(render("knative"), "argoml-validate")
+    assert {(g, r, v) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]} \
+        == {("argoproj.io", r, v) for r in ("workflowtemplates", "clusterworkflowtemplates") for v in ("get", "list")}
+
+
+@pytest.mark.parametrize(("source", "group", "resource"), [
+    ("argoml-hyperparamworkflows", "argoml.io", "hyperparamworkflows"),
+    ("argoml-workflows", "argoproj.io", "workflows"),
+])
+def test_each_apiserversource_watches_with_an_account_that_can_only_watch_its_resource(
+        source: str, group: str, resource: str) -> None:
+    objects = render("knative")
+    spec = one(objects, "ApiServerSource", source)["spec"]
+    assert spec["mode"] == "Resource"
+    assert spec["sink"]["ref"] == {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
+                                   "name": "argoml-hyperparam"}
+    [watched] = spec["resources"]
+    assert watched["apiVersion"].split("/")[0] == group
+    rules = rules_for(objects, spec["serviceAccountName"])
+    assert rules == [{"apiGroups": [group], "resources": [resource], "verbs": ["get", "list", "watch"]}]
+    others = [s["spec"]["serviceAccountName"] for s in of_kind(objects, "ApiServerSource")
+              if s["metadata"]["name"] != source]
+    assert spec["serviceAccountName"] not in others
+
+
+def test_workflow_source_sends_only_workflows_generated_from_a_hyperparamworkflow() -> None:
+    [watched] = one(render("knative"), "ApiServerSource", "argoml-workflows")["spec"]["resources"]
+    assert watched["kind"] == "Workflow"
+    assert selector_matches(watched["selector"], {"argoml.io/hyperparamworkflow": "sweep"})
+    assert not selector_matches(watched["selector"], {"workflows.argoproj.io/cron-workflow": "nightly"})
+
+
+# --- GC schedules ------------------------------------------------------------------------
+
+
+def gc_policies(objects: list[Obj]) -> dict[str, Obj]:
+    return {s["metadata"]["name"]: json.loads(s["spec"]["data"]) for s in of_kind(objects, "PingSource")}
+
+
+def test_pingsources_carry_the_scheduled_and_ad_hoc_policies_hourly() -> None:
+    objects = render("knative")
+    policies = gc_policies(objects)
+    assert policies["argoml-gc-scheduled"]["maxAgeHours"] == 240
+    assert policies["argoml-gc-adhoc"]["maxAgeHours"] == 168
+    assert policies["argoml-gc-adhoc"]["invert"] is True and policies["argoml-gc-scheduled"]["invert"] is False
+    assert policies["argoml-gc-adhoc"]["selector"] == policies["argoml-gc-scheduled"]["selector"]
+    for source in of_kind(objects, "PingSource"):
+        assert source["spec"]["contentType"] == "application/json"
+        assert source["spec"]["sink"]["ref"]["name"] == "argoml-gc"
+        runs = croniter(source["spec"]["schedule"], 0)
+        assert runs.get_next(float) <= 3600 and runs.get_next(float) - runs.get_prev(float) <= 3600
+
+
+def test_every_example_gc_policy_has_a_pingsource_with_the_same_data() -> None:
+    examples = sorted((ROOT / "examples" / "gc-policies").glob("*.json"))
+    if not examples:
+        pytest.skip("examples/gc-policies/*.json are not in this tree")
+    carried = list(gc_policies(render("knative")).values())
+    for example in examples:
+        assert json.loads(example.read_text()) in carried, f"{example.name} has no PingSource"
+
+
+# --- admission webhooks and their TLS ---------------------------------------------------
+
+
+def webhooks(objects: list[Obj]) -> list[Obj]:
+    return [w for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
+            for w in one(objects, kind)["webhooks"]]
+
+
+@pytest.mark.parametrize("kustomization", ["knative", "knative/overlays/dev"])
+def test_webhooks_call_the_domain_mapping_with_the_certificate_cert_manager_injects(kustomization: str) -> None:
+    objects = render(kustomization)
+    mapping = one(objects, "DomainMapping")
+    domain = mapping["metadata"]["name"]
+    assert mapping["spec"]["ref"]["name"] == "argoml-validate"
+    certificate = one(objects, "Certificate", "argoml-validate-tls")
+    assert certificate["spec"]["dnsNames"] == [domain]
+    assert certificate["spec"]["secretName"] == mapping["spec"]["tls"]["secretName"]
+    issuer = one(objects, "Issuer", certificate["spec"]["issuerRef"]["name"])
+    ca = one(objects, "Certificate", issuer["spec"]["ca"]["secretName"])
+    assert ca["spec"]["isCA"] is True
+    assert "selfSigned" in one(objects, "Issuer", ca["spec"]["issuerRef"]["name"])["spec"]
+    for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+        annotation = one(objects, kind)["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]
+        assert annotation == f"{certificate['metadata']['namespace']}/{certificate['metadata']['name']}"
+    paths = set()
+    for webhook in webhooks(objects):
+        url = urlsplit(webhook["clientConfig"]["url"])
+        assert (url.scheme, url.hostname) == ("https", domain)
+        paths.add(url.path)
+    assert paths == {"/validate", "/mutate"}
+
+
+def test_webhooks_are_scoped_side_effect_free_and_allow_a_cold_start() -> None:
+    for webhook in webhooks(render("knative")):
+        assert webhook["sideEffects"] == "None" and webhook["admissionReviewVersions"] == ["v1"]
+        assert 15 <= webhook["timeoutSeconds"] <= 30
+        assert webhook["failurePolicy"] in ("Fail", "Ignore")
+        for rule in webhook["rules"]:
+            assert set(rule["operations"]) == {"CREATE", "UPDATE"}
+            assert rule["apiGroups"] in (["argoml.io"], ["argoproj.io"])
+            allowed = {"hyperparamworkflows"} if rule["apiGroups"] == ["argoml.io"] else \
+                {"workflows", "workflowtemplates", "clusterworkflowtemplates", "cronworkflows"}
+            assert set(rule["resources"]) == allowed
+
+
+def test_only_hyperparamworkflow_validation_fails_closed() -> None:
+    policies = {w["name"]: w["failurePolicy"] for w in webhooks(render("knative"))}
+    assert policies == {"hyperparamworkflows.validate.argoml.io": "Fail", "argo.validate.argoml.io": "Ignore",
+                        "hyperparamworkflows.mutate.argoml.io": "Ignore", "argo.mutate.argoml.io": "Ignore"}
+
+
+def test_webhooks_skip_system_namespaces_and_argo_mls_own() -> None:
+    objects = render("knative")
+    own = namespace_labels(one(objects, "Namespace"))
+    for webhook in webhooks(objects):
+        selector = webhook["namespaceSelector"]
+        assert not selector_matches(selector, own)
+        assert not selector_matches(selector, {"kubernetes.io/metadata.name": "kube-system"})
+        assert selector_matches(selector, {"kubernetes.io/metadata.name": "ml-team"})
+        opted_out = {"kubernetes.io/metadata.name": "ml-team", "argoml.io/admission": "disabled"}
+        assert not selector_matches(selector, opted_out)
+
+
+def test_dev_overlay_reaches_only_namespaces_that_opt_in() -> None:
+    objects = render("knative/overlays/dev")
+    team = {"kubernetes.io/metadata.name": "ml-team"}
+    for webhook in webhooks(objects):
+        assert not selector_matches(webhook["namespaceSelector"], team)
+        assert selector_matches(webhook["namespaceSelector"], {**team, "argoml.io/dev": "enabled"})
+    for source in of_kind(objects, "ApiServerSource"):
+        assert not selector_matches(source["spec"]["namespaceSelector"], team)
+        assert selector_matches(source["spec"]["namespaceSelector"], {**team, "argoml.io/dev": "enabled"})
+
+
+def test_webhook_updates_that_leave_spec_alone_are_not_sent() -> None:
+    """Argo's controller writes Workflow status into the object itself, many times a run."""
+    spec = {"entrypoint": "main", "templates": [{"name": "main", "container": {"image": "alpine"}}]}
+    running = {"spec": spec, "status": {"phase": "Running"}}
+    for webhook in webhooks(render("knative")):
+        [condition] = webhook["matchConditions"]
+        sent = {
+            "create": cel(condition["expression"], request={"operation": "CREATE"}, object=running, oldObject=None),
+            "status update": cel(condition["expression"], request={"operation": "UPDATE"},
+                                 object={**running, "status": {"phase": "Succeeded"}}, oldObject=running),
+            "spec update": cel(condition["expression"], request={"operation": "UPDATE"},
+                               object={**running, "spec": {**spec, "shutdown": "Stop"}}, oldObject=running),
+        }
+        assert {case: bool(value) for case, value in sent.items()} == {
+            "create": True, "status update": False, "spec update": True}, webhook["name"]
+
+
+# --- Knative feature flags ---------------------------------------------------------------
+
+
+def test_feature_flags_patch_only_knative_servings_config_features() -> None:
+    [config] = render("knative/knative-features")
+    assert (config["kind"], config["metadata"]) == ("ConfigMap", {"name": "config-features",
+                                                                  "namespace": "knative-serving"})
+    assert config["data"] == {"kubernetes.podspec-init-containers": "enabled",
+                              "kubernetes.podspec-volumes-emptydir": "enabled"}
+
+
+def test_base_does_not_include_knatives_own_configuration() -> None:
+    assert not [o for o in render("knative") if o["metadata"].get("namespace", "").startswith("knative-")]
