@@ -62,13 +62,14 @@ class Outcome:
     """What handling one event did; the function's JSON answer."""
 
     result: str  # reconciled | ignored
+    kind: str  # of the object the answer is about
     namespace: str
     name: str
     message: str
     status: Mapping[str, Any] | None = None
 
     def as_dict(self, event_id: str) -> dict[str, Any]:
-        answer = {"event": event_id, "result": self.result, "hyperparamWorkflow": f"{self.namespace}/{self.name}",
+        answer = {"event": event_id, "result": self.result, "object": f"{self.kind} {self.namespace}/{self.name}",
                   "message": self.message}
         if self.status is not None:
             answer["status"] = dict(self.status)
@@ -134,14 +135,13 @@ def handle(event: ResourceEvent) -> Outcome:
         raise InvalidInput(f"data: name {ref.name!r} is not a valid object name")
     if ref.group == GROUP and ref.kind == KIND:
         if event.action is Action.DELETE:
-            return Outcome("ignored", namespace, ref.name, "deleted: its Workflow is deleted by the garbage "
+            return Outcome("ignored", KIND, namespace, ref.name, "deleted: its Workflow is deleted by the garbage "
                            "collector through the ownerReference")
         return reconcile(namespace, ref.name)
     if ref.group == WORKFLOW_GROUP and ref.kind == "Workflow":
         owner = _owner_of_workflow(event, namespace)
         if owner is None:
-            return Outcome("ignored", namespace, ref.name, f"Workflow {namespace}/{ref.name} is not controlled by a "
-                           "HyperparamWorkflow")
+            return Outcome("ignored", "Workflow", namespace, ref.name, "not controlled by a HyperparamWorkflow")
         return reconcile(namespace, owner)
     raise InvalidInput(f"unexpected event about {ref.kind} ({ref.api_version}): this function handles "
                        f"{KIND} ({API_VERSION}) and Workflow (argoproj.io/v1alpha1)")
@@ -180,9 +180,9 @@ class _Conflict(Exception):
 def _reconcile_once(namespace: str, name: str) -> Outcome:
     sweep = _read(GROUP, VERSION, PLURAL, namespace, name, KIND)
     if sweep is None:
-        return Outcome("ignored", namespace, name, "not found: deleted since the event was sent")
+        return Outcome("ignored", KIND, namespace, name, "not found: deleted since the event was sent")
     if sweep["metadata"].get("deletionTimestamp"):
-        return Outcome("ignored", namespace, name, "being deleted: its Workflow goes with it")
+        return Outcome("ignored", KIND, namespace, name, "being deleted: its Workflow goes with it")
     workflow = _read(WORKFLOW_GROUP, WORKFLOW_VERSION, WORKFLOWS, namespace, name, "Workflow")
     state = _State(sweep, workflow)
     try:
@@ -193,7 +193,7 @@ def _reconcile_once(namespace: str, name: str) -> Outcome:
         state.workflow = _create(generated.workflow, state)
     status = state.status()
     _write_status(sweep, status)
-    return Outcome("reconciled", namespace, name, status["message"], status)
+    return Outcome("reconciled", KIND, namespace, name, status["message"], status)
 
 
 class _State:
