@@ -11,7 +11,7 @@ from typing import Any
 import flask.testing
 import pytest
 
-from argoml import hyperparam, manifests, search
+from argoml import cli, hyperparam, manifests, search
 from argoml.dev import knative
 from argoml.dev.emulator import Emulator
 from tests.conftest import ROOT
@@ -403,3 +403,77 @@ def test_trial_nodes_are_the_expansions_of_loops_over_the_trials_parameter() -> 
     assert hyperparam.count_trials(workflow) == (1, 1)
     workflow["spec"] = {"workflowTemplateRef": {"name": "shared"}}  # loops not visible: every expansion counts
     assert hyperparam.count_trials(workflow) == (1, 2)
+
+
+# --- offline preview ------------------------------------------------------------------------------
+
+
+def test_expand_prints_the_workflow_a_sweep_generates(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["expand", str(ROOT / "examples" / "hparam.yaml")]) == 0
+    (workflow,) = manifests.load_all(capsys.readouterr().out)
+    assert workflow["kind"] == "Workflow" and workflow["metadata"]["name"] == "example-hparam-sweep"
+    assert trials_of(workflow) == FIFTEEN
+    assert workflow == hyperparam.generate(EXAMPLE).workflow
+
+
+def test_expand_reports_every_error_with_its_path(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = tmp_path / "sweeps.yaml"
+    manifest.write_text("apiVersion: argoml.io/v1alpha1\nkind: HyperparamWorkflow\nmetadata: {name: bad}\n"
+                        "spec:\n  algorithm: random\n  hyperparams:\n"
+                        "    wd: {range: {min: 1e-5, max: 0, count: 3, scale: log}}\n"
+                        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\n")
+    assert cli.main(["expand", str(manifest)]) == 1
+    errors = capsys.readouterr().err.splitlines()
+    assert errors == [f"{manifest}: bad: spec.maxTrials: required with algorithm: random",
+                      f"{manifest}: bad: spec.hyperparams.wd.range.max: must be > 0 with scale: log, got 0",
+                      f"{manifest}: document 2: not a HyperparamWorkflow (kind 'ConfigMap')"]
+
+
+def test_manifests_read_numbers_as_kubectl_does() -> None:
+    assert manifests.load_all("a: 1e-5\nb: 16\nc: 0.1\nd: 1.5E+3\ne: abc\n") == [
+        {"a": 1e-05, "b": 16, "c": 0.1, "d": 1500.0, "e": "abc"}]
+
+
+def test_null_arguments_parameters_get_the_trials() -> None:
+    body = copy.deepcopy(EXAMPLE)
+    body["spec"]["arguments"] = {"parameters": None}
+    (parameter,) = hyperparam.generate(body).workflow["spec"]["arguments"]["parameters"]
+    assert parameter["name"] == "hyperparams" and len(json.loads(parameter["value"])) == 15
+
+
+# --- end to end: the function as a process, events from the bridge ---------------------------------
+
+
+@pytest.mark.slow
+def test_end_to_end_the_bridge_and_the_function_process_run_a_sweep(cluster: Emulator) -> None:
+    import threading
+
+    from argoml.dev import runner, stack
+    from argoml.dev.bridge import Bridge
+
+    def wait_until(check: Callable[[], Any]) -> Any:
+        """Block until ``check`` holds after some write to the store (a generous bound, never a timing)."""
+        changed = threading.Event()
+        cluster.store.listeners.append(changed.set)
+        try:
+            while not (result := check()):
+                assert changed.wait(timeout=60), "the cluster stopped changing before the sweep got there"
+                changed.clear()
+            return result
+        finally:
+            cluster.store.listeners.remove(changed.set)
+
+    function = runner.start("hyperparam")
+    bridge = Bridge(stack.HYPERPARAM_SOURCES, function.url).start()
+    try:
+        create_sweep(cluster)
+        workflow = wait_until(lambda: next(iter(workflows(cluster)), None))
+        assert trials_of(workflow) == FIFTEEN
+        wait_until(lambda: sweep(cluster).get("status", {}).get("workflowName"))
+        set_workflow_status(cluster, {"phase": "Succeeded", "finishedAt": "2026-01-01T01:00:00Z",
+                                      "nodes": dict(trial_node(i, "Succeeded") for i in range(15))})
+        status = wait_until(lambda: (s := sweep(cluster).get("status", {})).get("phase") == "Succeeded" and s)
+        assert (status["trialsSucceeded"], status["finishedAt"]) == (15, "2026-01-01T01:00:00Z")
+    finally:
+        bridge.stop()
+        function.stop()

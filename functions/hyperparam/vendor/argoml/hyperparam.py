@@ -95,7 +95,7 @@ def generate(sweep: Mapping[str, Any]) -> Generated:
     trials = space.trials()
     workflow_spec = {key: value for key, value in spec.items() if key not in search.SEARCH_FIELDS}
     arguments = dict(workflow_spec.get("arguments") or {})
-    arguments["parameters"] = [*arguments.get("parameters", []),
+    arguments["parameters"] = [*(arguments.get("parameters") or []),
                                {"name": space.parameter_name, "value": json.dumps(trials, separators=(",", ":"))}]
     workflow_spec["arguments"] = arguments
     workflow_metadata: dict[str, Any] = {
