@@ -23,6 +23,7 @@ import itertools
 import math
 import random
 import re
+from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -74,27 +75,38 @@ class InvalidSpec(Unprocessable):
                          details=[{"path": e.path, "message": e.message} for e in self.errors])
 
 
-class Steps(Sequence[int | float]):
-    """``start, start + step, ...`` for ``length`` points, exact in decimal; ints when ``integer``."""
+class _Lazy(Sequence[Any]):
+    """The points of a range, computed on access, so a huge range costs nothing until used."""
 
-    def __init__(self, start: Decimal, step: Decimal, length: int, integer: bool) -> None:
-        self.start, self.step, self.length, self.integer = start, step, length, integer
+    def __init__(self, length: int) -> None:
+        self.length = length
 
     def __len__(self) -> int:
         return self.length
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(self.length))]
+            return [self._point(i) for i in range(*index.indices(self.length))]
         if not -self.length <= index < self.length:
             raise IndexError(index)
-        return self._convert(self.start + self.step * (index % self.length))
+        return self._point(index % self.length)
 
-    def __iter__(self) -> Iterator[int | float]:
-        value = self.start
-        for _ in range(self.length):
-            yield self._convert(value)
-            value += self.step
+    def __iter__(self) -> Iterator[Any]:
+        return (self._point(i) for i in range(self.length))
+
+    @abstractmethod
+    def _point(self, index: int) -> Any: ...
+
+
+class Steps(_Lazy):
+    """``start, start + step, ...`` for ``length`` points, exact in decimal; ints when ``integer``."""
+
+    def __init__(self, start: Decimal, step: Decimal, length: int, integer: bool) -> None:
+        super().__init__(length)
+        self.start, self.step, self.integer = start, step, integer
+
+    def _point(self, index: int) -> int | float:
+        return self._convert(self.start + self.step * index)
 
     def _convert(self, value: Decimal) -> int | float:
         return int(value) if self.integer else float(value)
@@ -107,31 +119,19 @@ class LinearCount(Steps):
         super().__init__(low, (high - low) / (length - 1) if length > 1 else Decimal(0), length, integer)
         self.high = high
 
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, int) and index % self.length == self.length - 1:
-            return self._convert(self.high)
-        return super().__getitem__(index)
-
-    def __iter__(self) -> Iterator[int | float]:
-        return (self[i] for i in range(self.length))
+    def _point(self, index: int) -> int | float:
+        return self._convert(self.high) if index == self.length - 1 else super()._point(index)
 
 
-class LogCount(Sequence[float]):
+class LogCount(_Lazy):
     """``length`` points evenly spaced in log scale from ``low`` to ``high`` (15 significant digits)."""
 
     def __init__(self, low: float, high: float, length: int) -> None:
-        self.low, self.high, self.length = low, high, length
+        super().__init__(length)
+        self.low, self.high = low, high
         self._ratio = math.log(high / low) / (length - 1) if length > 1 else 0.0
 
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(self.length))]
-        if not -self.length <= index < self.length:
-            raise IndexError(index)
-        index %= self.length
+    def _point(self, index: int) -> float:
         if index == self.length - 1:
             return self.high
         return float(f"{self.low * math.exp(self._ratio * index):.15g}")

@@ -46,7 +46,6 @@ CONFLICT_ATTEMPTS = 5
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-FINISHED = ("Succeeded", "Failed", "Error")
 
 
 @dataclass(frozen=True)
