@@ -7,7 +7,7 @@ import pkgutil
 import sys
 from pathlib import Path
 
-SKIP = {"table"}
+SKIP = {"table", "__main__"}
 
 
 def main(names: list[str]) -> int:

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "vendor"))
 import flask
 import functions_framework
 
-from argoml import events
+from argoml import events, hyperparam
 from argoml.http import entry_point, json_response
 
 
@@ -20,4 +20,4 @@ from argoml.http import entry_point, json_response
 @entry_point("hyperparam")
 def handle(request: flask.Request) -> flask.Response:
     event = events.parse_resource_event(request.headers, request.get_data())
-    return json_response({"event": event.id, "handled": False}, 202)
+    return json_response(hyperparam.handle(event).as_dict(event.id))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 
@@ -32,8 +33,38 @@ def _ping(args: argparse.Namespace) -> int:
     return 0 if 200 <= delivery.status < 300 else 1
 
 
+def _expand_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="YAML file with one or more HyperparamWorkflows ('-' for stdin)")
+
+
+def _expand(args: argparse.Namespace) -> int:
+    """Print the Workflow each HyperparamWorkflow in the file would generate."""
+    import yaml
+
+    from argoml import hyperparam, manifests, search
+
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+    workflows, failed = [], False
+    for index, document in enumerate(manifests.load_all(text)):
+        kind = document.get("kind") if isinstance(document, dict) else None
+        if kind != hyperparam.KIND:
+            sys.stderr.write(f"{args.file}: document {index + 1}: not a {hyperparam.KIND} (kind {kind!r})\n")
+            failed = True
+            continue
+        try:
+            workflows.append(hyperparam.generate(document).workflow)
+        except search.InvalidSpec as exc:
+            name = (document.get("metadata") or {}).get("name")
+            sys.stderr.writelines(f"{args.file}: {name}: {error}\n" for error in exc.errors)
+            failed = True
+    if workflows:
+        sys.stdout.write(yaml.safe_dump_all(workflows, sort_keys=False, width=120))
+    return 1 if failed else 0
+
+
 COMMANDS: dict[str, tuple[str, Command]] = {
     "ping": ("send a PingSource-format event to a function", (_ping_arguments, _ping)),
+    "expand": ("print the Workflow a HyperparamWorkflow generates", (_expand_arguments, _expand)),
 }
 
 
