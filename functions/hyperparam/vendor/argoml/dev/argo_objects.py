@@ -68,13 +68,14 @@ def pod(namespace: str, name: str, *, workflow_name: str | None, phase: str,
 
 
 def seed(store: Store, namespace: str, name: str, *, phase: str | None, finished_at: datetime | None = None,
-         labels: dict[str, str] | None = None, pods: int = 2, pod_phase: str | None = None) -> list[str]:
-    """Store a workflow and its ``pods`` pods (owned by it, as the controller makes them); their names."""
+         labels: dict[str, str] | None = None, pods: int = 2, pod_phase: str | None = None,
+         step: str = "main") -> list[str]:
+    """Store a workflow and its ``pods`` pods (owned by it, named for ``step``); the pods' names."""
     stored = store.create(store.type_of("argoproj.io", "v1alpha1", "workflows"), namespace,
                           workflow(namespace, name, phase=phase, finished_at=finished_at, labels=labels),
                           keep_status=True)
     pods_type = store.type_of("", "v1", "pods")
-    names = [f"{name}-main-{index}" for index in range(pods)]
+    names = [f"{name}-{step}-{index}" for index in range(pods)]
     for pod_name in names:
         store.create(pods_type, namespace, pod(namespace, pod_name, workflow_name=name, owner=stored,
                                                phase=pod_phase or POD_PHASE_OF.get(phase or "", "Pending"),
