@@ -6,6 +6,7 @@ clock) and a pod's own finish time.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from argoml.errors import InvalidInput
 from argoml.gc.pacing import TokenBucket
 from argoml.gc.policy import FIELDS, Policy, parse_policy
 from argoml.gc.selection import pod_finished_at
+from tests.conftest import ROOT
 
 
 def test_an_empty_event_gets_the_built_in_defaults() -> None:
@@ -180,3 +182,13 @@ def test_without_container_states_the_last_condition_change_is_the_finish_time()
         {"type": "Ready", "lastTransitionTime": "2024-05-01T11:00:00Z"}]}}
     assert pod_finished_at(pod) == datetime(2024, 5, 1, 11, tzinfo=UTC)
     assert pod_finished_at({"status": {"phase": "Failed"}}) is None
+
+
+@pytest.mark.parametrize("name", ["scheduled", "adhoc"])
+def test_the_example_policies_are_valid(name: str) -> None:
+    data = json.loads((ROOT / "examples" / "gc-policies" / f"{name}.json").read_text())
+    policy = parse_policy(data, {})
+    cron = {"workflows.argoproj.io/cron-workflow": "nightly"}
+    assert policy.applies_to("nightly-1714564800", cron) is (name == "scheduled")
+    assert policy.applies_to("try-lr", {}) is (name == "adhoc")
+    assert policy.max_age_hours == {"scheduled": 240, "adhoc": 168}[name]
