@@ -397,3 +397,21 @@ def test_an_event_that_is_not_a_ping_is_refused(cluster: Emulator, serve: Serve)
     response = serve("gc").post("/", headers=headers, data=body)
     assert response.status_code == 400 and "PingSource" in json.loads(response.data)["error"]["message"]
 
+
+
+def test_an_orphan_whose_workflow_cannot_be_read_is_kept_and_reported(cluster: Emulator, serve: Serve) -> None:
+    seed_pod(cluster.store, "ml", "orphan", workflow_name="gone", phase="Succeeded", finished_at=ago(500))
+    seed(cluster.store, "ml", "old", phase="Succeeded", finished_at=ago(500), pods=1)
+    cluster.fail(503, method="GET", resource="workflows", name="gone")
+    status, summary = ping(serve, {})
+    assert status == 200 and summary["deleted"] == {"pods": ["ml/old-main-0"]}
+    assert summary["kept"] == {"orphan-unconfirmed": 1} and summary["errors"][0]["object"] == "pods/ml/orphan"
+    assert "orphan" in pod_names(cluster.store)
+
+
+def test_a_cluster_without_knative_serving_still_collects_deployments(cluster: Emulator, serve: Serve) -> None:
+    tensorboard(cluster.store, "deployment", "ml", "gone", accessed=ago(100))
+    cluster.fail(404, method="GET", resource="services", times=1)  # the first services list is Knative's
+    status, summary = ping(serve, {})
+    assert status == 200 and summary["complete"]
+    assert summary["deleted"] == {"deployments.apps": ["ml/tb-gone"]}

@@ -15,7 +15,7 @@ import pytest
 from argoml.errors import InvalidInput
 from argoml.gc.pacing import TokenBucket
 from argoml.gc.policy import FIELDS, Policy, parse_policy
-from argoml.gc.selection import pod_finished_at
+from argoml.gc.selection import Orphan, pod_finished_at
 from tests.conftest import ROOT
 
 
@@ -192,3 +192,11 @@ def test_the_example_policies_are_valid(name: str) -> None:
     assert policy.applies_to("nightly-1714564800", cron) is (name == "scheduled")
     assert policy.applies_to("try-lr", {}) is (name == "adhoc")
     assert policy.max_age_hours == {"scheduled": 240, "adhoc": 168}[name]
+
+
+def test_an_orphan_stays_an_orphan_only_while_no_workflow_of_its_own_has_the_name() -> None:
+    unowned, owned = Orphan("ml", "wf", None), Orphan("ml", "wf", "uid-old")
+    assert unowned.still_gone(None) and owned.still_gone(None)
+    assert owned.still_gone("uid-new"), "a new workflow of the same name is not the pod's"
+    assert not unowned.still_gone("uid-new"), "a workflow created during the run may be the pod's"
+    assert not owned.still_gone("uid-old")
