@@ -11,10 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from argoml.dev.store import Obj, Store
+from argoml.gc.selection import COMPLETED_LABEL, WORKFLOW_LABEL
 from argoml.timestamps import format_rfc3339
 
-WORKFLOW_LABEL = "workflows.argoproj.io/workflow"
-COMPLETED_LABEL = "workflows.argoproj.io/completed"
 POD_PHASE_OF = {"Succeeded": "Succeeded", "Failed": "Failed", "Error": "Failed", "Running": "Running",
                 "Pending": "Pending"}
 

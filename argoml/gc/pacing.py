@@ -36,7 +36,7 @@ class TokenBucket:
     rate: float
     clock: Clock = field(default_factory=SystemClock)
     burst: float = 0.0
-    waited: float = 0.0  # seconds spent waiting for tokens, for the summary
+    waited: float = field(default=0.0, init=False)  # seconds spent waiting for tokens, for the summary
     _tokens: float = field(init=False)
     _last: float = field(init=False)
 

@@ -2,8 +2,9 @@
 
 Safety rules, in the order they are checked for a pod:
 
-1. only pods labelled ``workflows.argoproj.io/workflow`` (the list asks the server for
-   those only; checked again here);
+1. only pods labelled ``workflows.argoproj.io/workflow`` and not marked active by Argo
+   (``workflows.argoproj.io/completed`` not ``"false"``): the list asks the server for
+   those only (the label is checked again here);
 2. never a pod that is still running: phase ``Succeeded`` or ``Failed`` only (``Running``,
    ``Pending``, ``Unknown`` or no phase are kept), and never one already terminating;
 3. a pod of an existing workflow goes only when that workflow is finished (``Succeeded``,
@@ -58,7 +59,7 @@ WORKFLOW_REAPPEARED = "workflow-created-during-run"
 Obj = Mapping[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Indexed:
     """What a pod needs to know about its workflow: which one it is, and whether its pods may go."""
 

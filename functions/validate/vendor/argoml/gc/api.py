@@ -25,7 +25,6 @@ class Resource:
     group: str
     version: str
     plural: str
-    kind: str
 
     @property
     def display(self) -> str:
@@ -33,11 +32,11 @@ class Resource:
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
 
-PODS = Resource("", "v1", "pods", "Pod")
-WORKFLOWS = Resource("argoproj.io", "v1alpha1", "workflows", "Workflow")
-KNATIVE_SERVICES = Resource("serving.knative.dev", "v1", "services", "Service")
-DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
-SERVICES = Resource("", "v1", "services", "Service")
+PODS = Resource("", "v1", "pods")
+WORKFLOWS = Resource("argoproj.io", "v1alpha1", "workflows")
+KNATIVE_SERVICES = Resource("serving.knative.dev", "v1", "services")
+DEPLOYMENTS = Resource("apps", "v1", "deployments")
+SERVICES = Resource("", "v1", "services")
 
 _CORE_KINDS = {"pods": "pod", "services": "service"}
 
