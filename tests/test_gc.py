@@ -415,3 +415,16 @@ def test_a_cluster_without_knative_serving_still_collects_deployments(cluster: E
     status, summary = ping(serve, {})
     assert status == 200 and summary["complete"]
     assert summary["deleted"] == {"deployments.apps": ["ml/tb-gone"]}
+
+
+def test_the_functions_environment_sets_defaults_the_event_overrides(cluster: Emulator, serve: Serve,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    old = seed(cluster.store, "ml", "old", phase="Succeeded", finished_at=ago(50))
+    monkeypatch.setenv("GC_DRY_RUN", "true")
+    monkeypatch.setenv("GC_MAX_AGE_HOURS", "24")
+    _, dry = ping(serve, {})
+    assert dry["dryRun"] and sorted(dry["wouldDelete"]["pods"]) == [f"ml/{name}" for name in old]
+    _, kept = ping(serve, {"dryRun": False, "maxAgeHours": 72})
+    assert kept["deleted"] == {} and kept["kept"] == {"workflow-too-recent": 2}
+    _, real = ping(serve, {"dryRun": False})
+    assert len(real["deleted"]["pods"]) == 2 and pod_names(cluster.store) == set()

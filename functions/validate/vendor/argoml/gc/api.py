@@ -39,6 +39,8 @@ DEPLOYMENTS = Resource("apps", "v1", "deployments")
 SERVICES = Resource("", "v1", "services")
 
 _CORE_KINDS = {"pods": "pod", "services": "service"}
+REQUEST_TIMEOUT = (5, 60)  # seconds to connect, to read: a stalled API server fails the request, not the run
+_RAW = {"_preload_content": False, "_request_timeout": REQUEST_TIMEOUT}
 
 
 class PacedApi:
@@ -64,7 +66,7 @@ class PacedApi:
         """One custom object (the GC only reads workflows singly); raises the client's errors."""
         self._pace()
         return kube.custom().get_namespaced_custom_object(resource.group, resource.version, namespace,
-                                                          resource.plural, name)
+                                                          resource.plural, name, _request_timeout=REQUEST_TIMEOUT)
 
     def delete(self, resource: Resource, namespace: str, name: str, uid: str) -> None:
         """Delete one object, only if it is still the one with ``uid``; raises the client's errors.
@@ -76,15 +78,14 @@ class PacedApi:
                 "propagationPolicy": "Background"}
         if resource.group:
             kube.custom().delete_namespaced_custom_object(resource.group, resource.version, namespace,
-                                                          resource.plural, name, body=body, _preload_content=False)
+                                                          resource.plural, name, body=body, **_RAW)
         else:
-            getattr(kube.core(), f"delete_namespaced_{_CORE_KINDS[resource.plural]}")(
-                name, namespace, body=body, _preload_content=False)
+            getattr(kube.core(), f"delete_namespaced_{_CORE_KINDS[resource.plural]}")(name, namespace, body=body,
+                                                                                       **_RAW)
 
     def _list(self, resource: Resource, namespace: str | None, **params: Any) -> Obj:
         self._pace()
-        params = {key: value for key, value in params.items() if value is not None}
-        params["_preload_content"] = False
+        params = {key: value for key, value in params.items() if value is not None} | _RAW
         if resource.group:
             api, args = kube.custom(), (resource.group, resource.version)
             response = (api.list_namespaced_custom_object(*args, namespace, resource.plural, **params)
