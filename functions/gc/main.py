@@ -1,9 +1,10 @@
 """gc: deletes the pods that finished Argo workflows left behind, by a policy in the event.
 
 Triggered by Knative PingSources on a schedule, each carrying one policy as its data;
-see argoml.gc for the policy and the safety rules.
+answers with the run's JSON summary. See argoml.gc for the policy and the safety rules.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "vendor"))
 import flask
 import functions_framework
 
-from argoml import events
+from argoml import events, gc
 from argoml.http import entry_point, json_response
 
 
@@ -20,4 +21,4 @@ from argoml.http import entry_point, json_response
 @entry_point("gc")
 def handle(request: flask.Request) -> flask.Response:
     event = events.parse_ping_event(request.headers, request.get_data())
-    return json_response({"event": event.id, "handled": False}, 202)
+    return json_response(gc.run(event, os.environ))

@@ -49,6 +49,7 @@ class Failure:
     resource: str | None = None  # plural, optionally with /subresource
     name: str | None = None
     times: int = 1
+    after: int = 0  # let this many matching requests through first
 
 
 @dataclass
@@ -164,6 +165,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         for failure in self.failures:
             if (failure.times > 0 and failure.method in (None, method) and failure.resource in (None, plural)
                     and failure.name in (None, request.name)):
+                if failure.after > 0:
+                    failure.after -= 1
+                    continue
                 failure.times -= 1
                 raise ApiError(failure.status, "InternalError" if failure.status >= 500 else "Injected",
                                f"injected failure for {method} {plural}")
@@ -211,8 +215,9 @@ class Emulator:
         return self.handler.access
 
     def fail(self, status: int, *, method: str | None = None, resource: str | None = None,
-             name: str | None = None, times: int = 1) -> None:
-        self.handler.failures.append(Failure(status, method, resource, name, times))
+             name: str | None = None, times: int = 1, after: int = 0) -> None:
+        """Answer the matching requests ``times`` times with ``status``, once ``after`` have been served."""
+        self.handler.failures.append(Failure(status, method, resource, name, times, after))
 
     def reset(self) -> None:
         self.store.clear()

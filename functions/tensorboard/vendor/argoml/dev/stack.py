@@ -2,12 +2,15 @@
 
 ``make run`` starts it against the cluster in ``KUBECONFIG``; ``make demo`` and the
 end-to-end tests start it against the emulator. The watched resources are the ones
-``knative/`` declares ApiServerSources for.
+``knative/`` declares ApiServerSources for. Under ``make run`` a ticker sends gc the
+policy in ``GC_POLICY`` on the cron schedule ``GC_SCHEDULE``, a dry run unless the
+policy says otherwise.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -20,7 +23,11 @@ from pathlib import Path
 from argoml.dev import runner
 from argoml.dev.bridge import Bridge, Source
 from argoml.dev.delivery import Delivery
+from argoml.dev.ticker import Ticker
 from argoml.dev.vendoring import FUNCTIONS
+
+GC_SCHEDULE = "*/10 * * * *"
+GC_POLICY = '{"dryRun": true}'
 
 HYPERPARAM_SOURCES = [
     Source("argoml.io", "v1alpha1", "hyperparamworkflows"),
@@ -83,14 +90,25 @@ def main() -> None:
     ports = {name: 8081 + i for i, name in enumerate(FUNCTIONS)}
     log_dir = Path("out/logs")
     log_dir.mkdir(parents=True, exist_ok=True)
+    schedule = os.environ.get("GC_SCHEDULE") or GC_SCHEDULE
+    try:
+        gc_policy = json.loads(os.environ.get("GC_POLICY") or GC_POLICY)
+    except ValueError as exc:
+        sys.exit(f"GC_POLICY is not JSON: {exc}")
     with running(None, ports=ports, log_dir=log_dir) as stack:
         for name, function in stack.functions.items():
             print(f"{name:12} {function.url}   (log: {log_dir / name}.log)")
+        try:
+            ticker = Ticker(schedule, gc_policy, stack.url("gc"), name="gc-local").start()
+        except ValueError as exc:
+            sys.exit(f"GC_SCHEDULE: {exc}")
         print("watching HyperparamWorkflows and their Workflows; Ctrl-C stops")
+        print(f"gc: policy {json.dumps(gc_policy)} on schedule {schedule!r} (GC_POLICY, GC_SCHEDULE)")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
+        ticker.stop()
     sys.exit(0)
 
 

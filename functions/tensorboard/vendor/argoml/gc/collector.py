@@ -1,0 +1,224 @@
+"""One GC run: index the workflows, stream the pods page by page, delete what the policy allows.
+
+Memory stays bounded by the page size: workflows are reduced to a small index entry
+as each page arrives, pods and TensorBoard objects are judged and dropped page by
+page. Deletions are capped by ``maxDeletions`` (dry-run would-deletes count too, so a
+dry run shows exactly what a real run would do) and paced by ``requestsPerSecond``.
+
+Failures: if the workflows cannot be listed, or listing fails before anything was
+deleted, the run raises :class:`~argoml.errors.UpstreamError` (503, Knative retries;
+nothing happened yet). Once something was deleted, a listing failure ends the run
+and is reported in the summary instead. A failed delete is reported and the run goes
+on; a delete answered 404 counts as done (someone else got there first, or this is a
+replayed event); a 409 (the uid precondition failed: the name now belongs to a new
+object) keeps the object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from argoml import kube
+from argoml.errors import UpstreamError
+from argoml.gc import tensorboards
+from argoml.gc.api import DEPLOYMENTS, KNATIVE_SERVICES, PODS, SERVICES, WORKFLOWS, PacedApi, Resource
+from argoml.gc.pacing import Clock, SystemClock, TokenBucket
+from argoml.gc.policy import Policy
+from argoml.gc.selection import (
+    POD_FIELD_SELECTOR,
+    POD_LABEL_SELECTOR,
+    WORKFLOW_REAPPEARED,
+    Obj,
+    Orphan,
+    Verdict,
+    WorkflowIndex,
+    judge_pod,
+)
+
+CHANGED = "changed-since-listed"
+UNCONFIRMED = "orphan-unconfirmed"
+
+
+@dataclass
+class Summary:
+    """What a run did; :meth:`to_json` is the function's answer and log line."""
+
+    policy: Policy
+    examined: Counter[str] = field(default_factory=Counter)
+    deleted: dict[str, list[str]] = field(default_factory=dict)
+    would_delete: dict[str, list[str]] = field(default_factory=dict)
+    kept: Counter[str] = field(default_factory=Counter)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    attempted: int = 0  # deletions attempted (or, in a dry run, intended): what maxDeletions caps
+    stopped: str | None = None
+    requests: int = 0
+    paced_seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dryRun": self.policy.dry_run,
+            "complete": self.stopped is None,
+            **({"stopped": self.stopped} if self.stopped else {}),
+            "examined": {kind: self.examined[kind] for kind in ("workflows", "pods", "tensorboards")},
+            "deleted": self.deleted,
+            "wouldDelete": self.would_delete,
+            "kept": dict(sorted(self.kept.items())),
+            "errors": self.errors,
+            "apiRequests": self.requests,
+            "pacedSeconds": round(self.paced_seconds, 3),
+            "policy": self.policy.to_json(),
+        }
+
+
+class _Stop(Exception):
+    """Ends the run early; the reason is already in the summary."""
+
+
+def collect(policy: Policy, *, now: datetime | None = None, clock: Clock | None = None) -> Summary:
+    """Apply ``policy`` to the cluster once; returns the summary (raises UpstreamError, see module)."""
+    api = PacedApi(TokenBucket(policy.requests_per_second, clock or SystemClock()), policy.page_size)
+    run = _Run(policy, api, now or datetime.now(UTC), Summary(policy))
+    with contextlib.suppress(_Stop):
+        index = run.index_workflows()
+        run.sweep(PODS, index, judge_pod, label_selector=POD_LABEL_SELECTOR, field_selector=POD_FIELD_SELECTOR)
+        if policy.tensorboard_ttl_hours is not None:
+            run.sweep_tensorboards(index)
+    run.summary.requests, run.summary.paced_seconds = api.requests, api.bucket.waited
+    return run.summary
+
+
+Judge = Callable[[Obj, WorkflowIndex, Policy, datetime], Verdict]
+
+
+@dataclass
+class _Run:
+    policy: Policy
+    api: PacedApi
+    now: datetime
+    summary: Summary
+    _uids: dict[tuple[str, str], str | None] = field(default_factory=dict)  # workflow -> its uid now, or None
+
+    @property
+    def scopes(self) -> tuple[str | None, ...]:
+        return self.policy.namespaces if self.policy.namespaces is not None else (None,)
+
+    def index_workflows(self) -> WorkflowIndex:
+        """Every workflow in scope; a failure here always raises (pods cannot be judged without it)."""
+        index = WorkflowIndex()
+        for scope in self.scopes:
+            with kube.upstream(f"listing workflows{_in(scope)}"):
+                for page in self.api.pages(WORKFLOWS, scope):
+                    for workflow in page:
+                        index.add(workflow, self.policy, self.now)
+        self.summary.examined["workflows"] = len(index)
+        return index
+
+    def sweep(self, resource: Resource, index: WorkflowIndex, judge: Judge, *, label_selector: str,
+              field_selector: str = "", counted_as: str = "pods", missing_ok: bool = False,
+              on_kept: Callable[[Obj], None] | None = None) -> None:
+        """Judge every listed object of ``resource`` in scope and delete those with no reason to stay."""
+        for page in self._pages(resource, label_selector, field_selector, missing_ok):
+            for obj in page:
+                self.summary.examined[counted_as] += 1
+                reason = judge(obj, index, self.policy, self.now)
+                if isinstance(reason, Orphan):
+                    reason = self._confirm(reason, resource, obj)
+                if reason is None:
+                    self._delete(resource, obj)
+                else:
+                    self.summary.kept[reason] += 1
+                    if on_kept is not None:
+                        on_kept(obj)
+
+    def sweep_tensorboards(self, index: WorkflowIndex) -> None:
+        kept_instances: set[tuple[str, str]] = set()
+
+        def keep_instance(obj: Obj) -> None:
+            kept_instances.add(tensorboards.instance_of(obj))
+
+        def judge_service(obj: Obj, index: WorkflowIndex, policy: Policy, now: datetime) -> Verdict:
+            if tensorboards.instance_of(obj) in kept_instances:
+                return tensorboards.IN_USE
+            return tensorboards.judge_tensorboard(obj, index, policy, now)
+
+        for resource in (KNATIVE_SERVICES, DEPLOYMENTS):
+            self.sweep(resource, index, tensorboards.judge_tensorboard, missing_ok=True,
+                       label_selector=tensorboards.LABEL_SELECTOR, counted_as="tensorboards", on_kept=keep_instance)
+        self.sweep(SERVICES, index, judge_service, label_selector=tensorboards.LABEL_SELECTOR,
+                   counted_as="tensorboards")
+
+    def _confirm(self, orphan: Orphan, resource: Resource, obj: Obj) -> str | None:
+        """``None`` if the orphan's workflow is still gone (one GET per workflow name), else why to keep it."""
+        key = (orphan.namespace, orphan.workflow)
+        if key not in self._uids:
+            try:
+                with kube.upstream(f"reading workflow {orphan.namespace}/{orphan.workflow}"):
+                    try:
+                        workflow = self.api.get(WORKFLOWS, orphan.namespace, orphan.workflow)
+                        self._uids[key] = str((workflow.get("metadata") or {}).get("uid", ""))
+                    except Exception as exc:
+                        if not kube.is_not_found(exc):
+                            raise
+                        self._uids[key] = None
+            except UpstreamError as exc:
+                self.summary.errors.append({"object": f"{resource.display}/{_ref(obj)}", "message": exc.message})
+                return UNCONFIRMED
+        return None if orphan.still_gone(self._uids[key]) else WORKFLOW_REAPPEARED
+
+    def _pages(self, resource: Resource, label_selector: str, field_selector: str,
+               missing_ok: bool) -> Iterator[list[Obj]]:
+        for scope in self.scopes:
+            try:
+                with kube.upstream(f"listing {resource.display}{_in(scope)}"):
+                    try:
+                        yield from self.api.pages(resource, scope, label_selector=label_selector,
+                                                  field_selector=field_selector)
+                    except Exception as exc:
+                        if missing_ok and kube.is_not_found(exc):  # e.g. Knative Serving not installed
+                            return
+                        raise
+            except UpstreamError as exc:
+                if not self.summary.attempted:
+                    raise
+                self.summary.errors.append({"object": resource.display, "message": exc.message})
+                self.summary.stopped = f"listing {resource.display} failed"
+                raise _Stop from exc
+
+    def _delete(self, resource: Resource, obj: Obj) -> None:
+        summary, metadata = self.summary, obj.get("metadata") or {}
+        if summary.attempted >= self.policy.max_deletions:
+            summary.stopped = f"maxDeletions ({self.policy.max_deletions}) reached"
+            raise _Stop
+        summary.attempted += 1
+        ref = _ref(obj)
+        if self.policy.dry_run:
+            summary.would_delete.setdefault(resource.display, []).append(ref)
+            return
+        try:
+            with kube.upstream(f"deleting {resource.display} {ref}"):
+                try:
+                    self.api.delete(resource, metadata["namespace"], metadata["name"], metadata.get("uid", ""))
+                except Exception as exc:
+                    if kube.is_conflict(exc):  # the uid precondition failed: a new object has the name
+                        summary.kept[CHANGED] += 1
+                        return
+                    if not kube.is_not_found(exc):  # already gone counts as done
+                        raise
+        except UpstreamError as exc:
+            summary.errors.append({"object": f"{resource.display}/{ref}", "message": exc.message})
+            return
+        summary.deleted.setdefault(resource.display, []).append(ref)
+
+
+def _ref(obj: Obj) -> str:
+    metadata = obj.get("metadata") or {}
+    return f"{metadata.get('namespace')}/{metadata.get('name')}"
+
+
+def _in(scope: str | None) -> str:
+    return f" in namespace {scope}" if scope else " in all namespaces"

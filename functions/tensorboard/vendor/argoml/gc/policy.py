@@ -1,0 +1,215 @@
+"""The GC policy: what a PingSource's data may say, checked into a typed :class:`Policy`.
+
+Every field has a default from an environment variable of the function (so one
+deployment can set house rules) and the event's data overrides it field by field.
+Everything is validated before the first API request: a wrong type, a negative age,
+a malformed selector, a namespace or prefix that is not a valid name, or a field the
+policy does not have (a typo such as ``maxAgeHour`` must not silently fall back to a
+default) raises :class:`~argoml.errors.InvalidInput` naming the field, and nothing is
+deleted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from argoml.errors import InvalidInput
+from argoml.selectors import LabelSelector, parse_label_selector
+
+ALL_NAMESPACES = "all"
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_NAME_PREFIX = re.compile(r"^[a-z0-9][-a-z0-9.]{0,252}$")
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One GC policy. ``namespaces`` is ``None`` for every namespace."""
+
+    namespaces: tuple[str, ...] | None = None
+    max_age_hours: float = 168.0
+    keep_failed_hours: float = 168.0
+    selector: LabelSelector | None = None
+    name_prefixes: tuple[str, ...] = ()
+    invert: bool = False
+    dry_run: bool = False
+    max_deletions: int = 500
+    requests_per_second: float = 20.0
+    orphans: bool = True
+    tensorboard_ttl_hours: float | None = 24.0
+    page_size: int = 500
+
+    def applies_to(self, name: str, labels: Mapping[str, str] | None) -> bool:
+        """Whether a workflow named ``name`` with ``labels`` is one this policy acts on."""
+        matches = ((self.selector is None or self.selector.matches(labels))
+                   and (not self.name_prefixes or name.startswith(self.name_prefixes)))
+        return matches != self.invert
+
+    def to_json(self) -> dict[str, Any]:
+        """The policy in its PingSource-data form, every field resolved."""
+        return {
+            "namespaces": list(self.namespaces) if self.namespaces is not None else ALL_NAMESPACES,
+            "maxAgeHours": self.max_age_hours, "keepFailedHours": self.keep_failed_hours,
+            "selector": str(self.selector) if self.selector else "", "namePrefixes": list(self.name_prefixes),
+            "invert": self.invert, "dryRun": self.dry_run, "maxDeletions": self.max_deletions,
+            "requestsPerSecond": self.requests_per_second, "orphans": self.orphans,
+            "tensorboardTTLHours": self.tensorboard_ttl_hours, "pageSize": self.page_size,
+        }
+
+
+# --- checks: (value, where) -> typed value; ``where`` names the field in messages ------------------------
+
+
+def _hours(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidInput(f"{where}: expected a number of hours, got {value!r}")
+    if value < 0:
+        raise InvalidInput(f"{where}: must not be negative, got {value!r}")
+    return float(value)
+
+
+def _optional_hours(value: Any, where: str) -> float | None:
+    return None if value is None else _hours(value, where)
+
+
+def _count(minimum: int, maximum: int) -> Callable[[Any, str], int]:
+    def check(value: Any, where: str) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput(f"{where}: expected a whole number, got {value!r}")
+        if not minimum <= value <= maximum:
+            raise InvalidInput(f"{where}: must be between {minimum} and {maximum}, got {value}")
+        return value
+
+    return check
+
+
+def _rate(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise InvalidInput(f"{where}: expected a positive number of requests per second, got {value!r}")
+    return float(value)
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{where}: expected true or false, got {value!r}")
+    return value
+
+
+def _selector(value: Any, where: str) -> LabelSelector | None:
+    if not isinstance(value, str):
+        raise InvalidInput(f"{where}: expected a label selector string, got {value!r}")
+    if not value.strip():
+        return None
+    try:
+        return parse_label_selector(value)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{where}: {exc.message}") from None
+
+
+def _names(pattern: re.Pattern[str], what: str) -> Callable[[Any, str], tuple[str, ...]]:
+    def check(value: Any, where: str) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise InvalidInput(f"{where}: expected a list of {what}s, got {value!r}")
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not pattern.match(item):
+                raise InvalidInput(f"{where}[{index}]: {item!r} is not a valid {what}")
+        return tuple(dict.fromkeys(value))
+
+    return check
+
+
+_namespace_list = _names(_DNS_LABEL, "namespace name")
+
+
+def _namespaces(value: Any, where: str) -> tuple[str, ...] | None:
+    if value == ALL_NAMESPACES:
+        return None
+    namespaces = _namespace_list(value, where) if isinstance(value, list) else None
+    if not namespaces:
+        raise InvalidInput(f"{where}: expected a non-empty list of namespace names or {ALL_NAMESPACES!r}, "
+                           f"got {value!r}")
+    return namespaces
+
+
+# --- environment values: text -> the JSON value the event would carry --------------------------------------
+
+
+def _env_number(text: str) -> Any:
+    try:
+        return float(text)
+    except ValueError:
+        return text  # the check then names the variable and the bad value
+
+
+def _env_optional_number(text: str) -> Any:
+    return None if text.lower() in ("off", "none", "null") else _env_number(text)
+
+
+def _env_flag(text: str) -> Any:
+    lowered = text.lower()
+    return True if lowered in _TRUE else False if lowered in _FALSE else text
+
+
+def _env_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _env_namespaces(text: str) -> Any:
+    return ALL_NAMESPACES if text.strip() == ALL_NAMESPACES else _env_list(text)
+
+
+@dataclass(frozen=True)
+class _Field:
+    attribute: str
+    env: str
+    check: Callable[[Any, str], Any]
+    from_env: Callable[[str], Any]
+
+
+FIELDS: dict[str, _Field] = {
+    "namespaces": _Field("namespaces", "GC_NAMESPACES", _namespaces, _env_namespaces),
+    "maxAgeHours": _Field("max_age_hours", "GC_MAX_AGE_HOURS", _hours, _env_number),
+    "keepFailedHours": _Field("keep_failed_hours", "GC_KEEP_FAILED_HOURS", _optional_hours, _env_optional_number),
+    "selector": _Field("selector", "GC_SELECTOR", _selector, str),
+    "namePrefixes": _Field("name_prefixes", "GC_NAME_PREFIXES", _names(_NAME_PREFIX, "name prefix"), _env_list),
+    "invert": _Field("invert", "GC_INVERT", _flag, _env_flag),
+    "dryRun": _Field("dry_run", "GC_DRY_RUN", _flag, _env_flag),
+    "maxDeletions": _Field("max_deletions", "GC_MAX_DELETIONS", _count(1, 1_000_000), _env_number),
+    "requestsPerSecond": _Field("requests_per_second", "GC_REQUESTS_PER_SECOND", _rate, _env_number),
+    "orphans": _Field("orphans", "GC_ORPHANS", _flag, _env_flag),
+    "tensorboardTTLHours": _Field("tensorboard_ttl_hours", "GC_TENSORBOARD_TTL_HOURS", _optional_hours,
+                                  _env_optional_number),
+    "pageSize": _Field("page_size", "GC_PAGE_SIZE", _count(1, 10_000), _env_number),
+}
+
+
+def parse_policy(data: Any, env: Mapping[str, str] | None = None) -> Policy:
+    """The policy in ``data`` (a PingSource's data; ``None`` for none) over the defaults in ``env``.
+
+    ``keepFailedHours`` left unset everywhere follows ``maxAgeHours``.
+    """
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidInput(f"data: expected a GC policy object, got {type(data).__name__} {data!r:.60}")
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise InvalidInput(f"{unknown[0]}: not a GC policy field (the fields are {', '.join(FIELDS)})")
+    values: dict[str, Any] = {}
+    for key, spec in FIELDS.items():
+        if key in data:
+            values[spec.attribute] = spec.check(data[key], key)
+        elif (text := (env or {}).get(spec.env, "").strip()):
+            values[spec.attribute] = spec.check(spec.from_env(text), spec.env)
+    if values.get("keep_failed_hours") is None:
+        values["keep_failed_hours"] = values.get("max_age_hours", Policy.max_age_hours)
+    policy = Policy(**values)
+    if policy.invert and policy.selector is None and not policy.name_prefixes:
+        raise InvalidInput("invert: needs a selector or namePrefixes to invert (it would match no workflow)")
+    return policy

@@ -1,0 +1,58 @@
+"""Which TensorBoard instances (spawned by the tensorboard function) a GC run removes.
+
+An instance is a Knative Service, or a Deployment with a core Service, carrying the
+labels ``app.kubernetes.io/managed-by: argoml-tensorboard`` and
+``argoml.io/tensorboard-workflow: <workflow>``; the tensorboard function stamps
+``argoml.io/last-accessed`` (RFC 3339) on it when it is used. Only objects carrying
+both labels are ever listed or removed. One goes when it was last accessed (else
+created) longer than ``tensorboardTTLHours`` ago, or when its workflow no longer
+exists (confirmed with a GET, as for orphan pods).
+Objects with a controller (for example the Deployment Knative makes for a Revision,
+which inherits the labels) are left to their owner. A core Service follows the
+verdict of the Deployment of the same instance, which carries the access time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from argoml.gc.policy import Policy
+from argoml.gc.selection import FINISH_TIME_UNKNOWN, UNLABELLED, Obj, Orphan, Verdict, WorkflowIndex
+from argoml.timestamps import parse_rfc3339
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "argoml-tensorboard"
+WORKFLOW_LABEL = "argoml.io/tensorboard-workflow"
+LAST_ACCESSED_ANNOTATION = "argoml.io/last-accessed"
+LABEL_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY},{WORKFLOW_LABEL}"
+
+IN_USE = "tensorboard-in-use"
+CONTROLLED = "tensorboard-part-owned-elsewhere"
+TERMINATING = "tensorboard-terminating"
+
+
+def instance_of(obj: Obj) -> tuple[str, str]:
+    """(namespace, workflow): the instance an object belongs to."""
+    metadata = obj.get("metadata") or {}
+    return str(metadata.get("namespace", "")), str((metadata.get("labels") or {}).get(WORKFLOW_LABEL, ""))
+
+
+def judge_tensorboard(obj: Obj, index: WorkflowIndex, policy: Policy, now: datetime) -> Verdict:
+    """Why this part of a TensorBoard instance stays, ``None`` when it goes, or an Orphan to confirm."""
+    assert policy.tensorboard_ttl_hours is not None
+    metadata = obj.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    if labels.get(MANAGED_BY_LABEL) != MANAGED_BY or not labels.get(WORKFLOW_LABEL):
+        return UNLABELLED
+    if any(ref.get("controller") for ref in metadata.get("ownerReferences") or []):
+        return CONTROLLED
+    if metadata.get("deletionTimestamp"):
+        return TERMINATING
+    annotations = metadata.get("annotations") or {}
+    last = parse_rfc3339(annotations.get(LAST_ACCESSED_ANNOTATION) or metadata.get("creationTimestamp"))
+    if last is not None and now - last >= timedelta(hours=policy.tensorboard_ttl_hours):
+        return None
+    namespace, workflow = instance_of(obj)
+    if index.get(namespace, workflow) is None:
+        return Orphan(namespace, workflow, None)
+    return IN_USE if last is not None else FINISH_TIME_UNKNOWN
