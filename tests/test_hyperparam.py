@@ -115,6 +115,19 @@ def test_status_records_the_workflow_trials_and_conditions(cluster: Emulator, fu
     assert {c.agent for c in cluster.calls} == {"argoml-hyperparam"}
 
 
+def test_every_status_field_written_is_declared_by_the_crd(cluster: Emulator, function: Client) -> None:
+    """The API server prunes status fields its CRD does not declare; none of ours may be lost."""
+    from tests.schemas import SchemaRegistry
+
+    launch(cluster, function)
+    set_workflow_status(cluster, {"phase": "Failed", "startedAt": "2026-01-01T00:00:00Z",
+                                  "finishedAt": "2026-01-01T01:00:00Z", "nodes": {}})
+    send(function, "update", cluster.store.find(types(cluster)[1], NS)[0])
+    current = sweep(cluster)
+    assert {"startedAt", "finishedAt"} <= set(current["status"])
+    assert SchemaRegistry.from_paths(ROOT / "knative" / "crd").problems(current) == []
+
+
 def test_reference_mode_reads_the_object_through_the_api(cluster: Emulator, function: Client) -> None:
     created = create_sweep(cluster)
     answer = send(function, "add", created, mode="Reference")

@@ -284,6 +284,13 @@ def test_images_follow_make_images_naming_and_overlays_change_the_registry() -> 
     assert dev == {f: f"localhost:5001/argoml-{f}:dev" for f in FUNCTIONS}
 
 
+@pytest.mark.parametrize("kustomization", ["knative", "knative/overlays/dev"])
+def test_tensorboard_instances_fetch_logs_with_the_functions_own_image(kustomization: str) -> None:
+    service = ksvc(render(kustomization), "tensorboard")
+    env = {item["name"]: item.get("value") for item in container(service)["env"]}
+    assert env["TENSORBOARD_FETCH_IMAGE"] == container(service)["image"]
+
+
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_func_yaml_deploys_the_same_service_and_account(function: str) -> None:
     func = yaml.safe_load((ROOT / "functions" / function / "func.yaml").read_text())
