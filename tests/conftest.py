@@ -16,7 +16,7 @@ import flask.testing
 import functions_framework
 import pytest
 
-from argoml.dev.emulator import Emulator
+from argoml.dev.emulator import Call, Emulator
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -34,11 +34,23 @@ def _emulator() -> Iterator[Emulator]:
             os.environ["KUBECONFIG"] = previous
 
 
+@pytest.fixture(scope="session")
+def recorded_calls() -> list[Call]:
+    """Every API request made against ``cluster`` during the session (for the RBAC audit)."""
+    return []
+
+
 @pytest.fixture
-def cluster(_emulator: Emulator) -> Emulator:
+def cluster(_emulator: Emulator, recorded_calls: list[Call]) -> Iterator[Emulator]:
     """The emulated cluster, empty, with no injected failures and no recorded calls."""
     _emulator.reset()
-    return _emulator
+    yield _emulator
+    recorded_calls.extend(_emulator.calls)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``after_all`` (audits of what the others did) run last."""
+    items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)
 
 
 @pytest.fixture

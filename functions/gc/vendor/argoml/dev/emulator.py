@@ -78,9 +78,10 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             group, version = request.resource.group or "", request.resource.version or ""
             plural = request.resource.plural or ""
             if group in REVIEW_GROUPS and plural == REVIEW_GROUPS[group]:
-                return aiohttp.web.json_response(self._review(plural, request.data))
+                self._record(request, group, plural)
+                return aiohttp.web.json_response(self._review(plural, request.data), status=201)
             resource = self.store.type_of(group, version, plural)
-            self._record(request, resource)
+            self._record(request, resource.group, resource.plural)
             self._inject_failure(request)
             if request.params.get("watch") in ("true", "1"):
                 return await self._watch(request, resource)
@@ -149,15 +150,16 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             self.store.listeners.remove(wake)
         return response
 
-    def _record(self, request: kmock.Request, resource: ResourceType) -> None:
+    def _record(self, request: kmock.Request, group: str, plural: str) -> None:
         method, params = str(request.method.value).upper(), request.params
         if method == "GET":
             verb = "watch" if params.get("watch") in ("true", "1") else ("get" if request.name else "list")
         else:
             verb = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, method)
-        plural = f"{resource.plural}/{request.subresource}" if request.subresource else resource.plural
+        if request.subresource:
+            plural = f"{plural}/{request.subresource}"
         agent = request.headers.get("User-Agent", "").split("/")[0]
-        self.calls.append(Call(agent, verb, resource.group, plural, request.namespace, request.name))
+        self.calls.append(Call(agent, verb, group, plural, request.namespace, request.name))
 
     def _inject_failure(self, request: kmock.Request) -> None:
         method = str(request.method.value).upper()

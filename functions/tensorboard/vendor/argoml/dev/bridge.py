@@ -58,6 +58,11 @@ class Bridge:
             thread.join(timeout=5)
 
     def _pump(self, source: Source) -> None:
+        """As the ApiServerSource's own account (``<kind>-source``), list then watch."""
+        with kube.acting_as(f"{source.plural.removesuffix('s')}-source"):
+            self._list_and_watch(source)
+
+    def _list_and_watch(self, source: Source) -> None:
         """List (sending "add" for what exists, as an informer does), then watch from there."""
         from kubernetes import watch
 
