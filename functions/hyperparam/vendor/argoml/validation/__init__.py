@@ -1,0 +1,129 @@
+"""Argo Workflows validation without a cluster or Go: what ``argo lint`` checks, and more.
+
+:func:`validate_object` takes one decoded resource and returns a :class:`Report` of
+every problem found, each at its field path with Argo's wording. It dispatches on
+``kind`` through :data:`VALIDATORS`; a wrapper kind (the ``HyperparamWorkflow``) adds
+its own entry that checks its fields and hands the embedded workflow spec to
+:func:`validate_spec`.
+
+Layers: :mod:`.structure` (fields and types, from Argo's CRD schema), :mod:`.workflow`
+(Argo's semantic rules for a workflow spec), :mod:`.cron` (schedules), :mod:`.resolver`
+(where referenced WorkflowTemplates come from).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from argoml.validation import structure
+from argoml.validation.cron import schedule_error, timezone_error
+from argoml.validation.report import Problem, Report
+from argoml.validation.resolver import ClusterResolver, DocumentResolver, NoResolver, Resolver
+from argoml.validation.workflow import SpecValidator, check_name_length
+
+__all__ = ["VALIDATORS", "ClusterResolver", "DocumentResolver", "NoResolver", "Problem", "Report", "Resolver",
+           "validate_object", "validate_spec"]
+
+Validator = Callable[[dict[str, Any], Resolver], Report]
+CONCURRENCY_POLICIES = frozenset({"Allow", "Forbid", "Replace", ""})
+MAX_CRON_NAME = 52
+
+
+def validate_object(obj: Any, resolver: Resolver | None = None) -> Report:
+    """Every problem of one resource (a decoded manifest), by its ``kind``."""
+    report = Report()
+    if not isinstance(obj, dict):
+        report.error("", "must be an object (a Kubernetes resource)")
+        return report
+    kind = obj.get("kind")
+    validator = VALIDATORS.get(kind) if isinstance(kind, str) else None
+    if validator is None:
+        report.error("kind", f"cannot validate kind {kind!r}: expected one of {', '.join(sorted(VALIDATORS))}")
+        return report
+    return validator(obj, resolver or NoResolver())
+
+
+def validate_spec(spec: dict[str, Any], resolver: Resolver, *, report: Report, spec_path: str = "spec",
+                  metadata: dict[str, Any] | None = None, kind: str = "Workflow", lint: bool = False,
+                  message_prefix: str = "") -> None:
+    """Argo's semantic rules for one workflow spec (as a ``kind`` resource would carry it).
+
+    ``lint`` allows arguments without values, as ``argo lint`` does; a Workflow about to
+    run needs them. WorkflowTemplates always may leave them to the workflows using them.
+    """
+    metadata = metadata or {}
+    template = kind in ("WorkflowTemplate", "ClusterWorkflowTemplate")
+    validator = SpecValidator(report, resolver, metadata.get("namespace"), workflow_template=template,
+                              allow_empty_arguments=lint or template, message_prefix=message_prefix)
+    validator.validate(spec, spec_path, metadata, kind, str(metadata.get("name") or metadata.get("generateName") or ""))
+
+
+def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
+    metadata = obj.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _structure(obj: dict[str, Any], report: Report) -> bool:
+    """Check fields and types; ``False`` when the shape is too broken for the semantic rules."""
+    structure.check(obj, obj["kind"], report)
+    return not any(p.message.startswith("must be") for p in report.errors)
+
+
+def _workflow(obj: dict[str, Any], resolver: Resolver) -> Report:
+    report = Report()
+    metadata = _metadata(obj)
+    if _structure(obj, report):
+        check_name_length(report, metadata.get("name"), "workflow")
+        validate_spec(obj.get("spec") or {}, resolver, report=report, metadata=metadata, kind=obj["kind"])
+    return report
+
+
+def _workflow_template(obj: dict[str, Any], resolver: Resolver) -> Report:
+    report = Report()
+    metadata = _metadata(obj)
+    if _structure(obj, report):
+        noun = "workflow template" if obj["kind"] == "WorkflowTemplate" else "cluster workflow template"
+        check_name_length(report, metadata.get("name"), noun)
+        validate_spec(obj.get("spec") or {}, resolver, report=report, metadata=metadata, kind=obj["kind"])
+    return report
+
+
+def _cron_workflow(obj: dict[str, Any], resolver: Resolver) -> Report:
+    report = Report()
+    if not _structure(obj, report):
+        return report
+    metadata, spec = _metadata(obj), obj.get("spec") or {}
+    schedules = [s for s in spec.get("schedules") or [] if s is not None]
+    if spec.get("schedule") and schedules:
+        report.error("spec.schedules", "cron workflow cant be configured with both Spec.Schedule and Spec.Schedules")
+    check_name_length(report, metadata.get("name"), "cron workflow", MAX_CRON_NAME)
+    zone = spec.get("timezone")
+    if zone and (problem := timezone_error(str(zone))):
+        report.error("spec.timezone", f"provided bad location {zone}: {problem}")
+    located = [("spec.schedule", spec["schedule"])] if spec.get("schedule") else []
+    located += [(f"spec.schedules[{i}]", s) for i, s in enumerate(schedules)]
+    if not located:
+        report.error("spec.schedule", "cron workflow must have a schedule or schedules")
+    for path, schedule in located:
+        if problem := schedule_error(str(schedule)):
+            report.error(path, f"cron schedule {schedule} is malformed: {problem}")
+    policy = spec.get("concurrencyPolicy") or ""
+    if policy not in CONCURRENCY_POLICIES:
+        report.error("spec.concurrencyPolicy", f"'{policy}' is not a valid concurrencyPolicy")
+    deadline = spec.get("startingDeadlineSeconds")
+    if isinstance(deadline, int) and deadline < 0:
+        report.error("spec.startingDeadlineSeconds", "startingDeadlineSeconds must be positive")
+    workflow_metadata = dict(spec.get("workflowMetadata") or {}, namespace=metadata.get("namespace"),
+                             name=metadata.get("name"))
+    validate_spec(spec.get("workflowSpec") or {}, resolver, report=report, spec_path="spec.workflowSpec",
+                  metadata=workflow_metadata, message_prefix="cannot validate Workflow: ")
+    return report
+
+
+VALIDATORS: dict[str, Validator] = {
+    "Workflow": _workflow,
+    "WorkflowTemplate": _workflow_template,
+    "ClusterWorkflowTemplate": _workflow_template,
+    "CronWorkflow": _cron_workflow,
+}
