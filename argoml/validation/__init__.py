@@ -28,6 +28,7 @@ __all__ = ["VALIDATORS", "ClusterResolver", "DocumentResolver", "NoResolver", "P
 Validator = Callable[[dict[str, Any], Resolver], Report]
 CONCURRENCY_POLICIES = frozenset({"Allow", "Forbid", "Replace", ""})
 MAX_CRON_NAME = 52
+_SCHEMA_WORDING = ("Unsupported value", "should have at least")
 
 
 def validate_object(obj: Any, resolver: Resolver | None = None) -> Report:
@@ -41,7 +42,7 @@ def validate_object(obj: Any, resolver: Resolver | None = None) -> Report:
     if validator is None:
         report.error("kind", f"cannot validate kind {kind!r}: expected one of {', '.join(sorted(VALIDATORS))}")
         return report
-    return validator(obj, resolver or NoResolver())
+    return _prefer_argo_wording(validator(obj, resolver or NoResolver()))
 
 
 def validate_spec(spec: dict[str, Any], resolver: Resolver, *, report: Report, spec_path: str = "spec",
@@ -68,6 +69,13 @@ def _structure(obj: dict[str, Any], report: Report) -> bool:
     """Check fields and types; ``False`` when the shape is too broken for the semantic rules."""
     structure.check(obj, obj["kind"], report)
     return not any(p.message.startswith("must be") for p in report.errors)
+
+
+def _prefer_argo_wording(report: Report) -> Report:
+    """Where the schema and an Argo rule reject the same field, keep Argo's message only."""
+    argo = {p.path for p in report.problems if not p.message.startswith(_SCHEMA_WORDING)}
+    report.problems = [p for p in report.problems if not (p.message.startswith(_SCHEMA_WORDING) and p.path in argo)]
+    return report
 
 
 def _workflow(obj: dict[str, Any], resolver: Resolver) -> Report:

@@ -66,14 +66,21 @@ def first_cycle(graph: Mapping[str, list[str]]) -> list[str] | None:
     return None
 
 
-def ancestry(graph: Mapping[str, list[str]], name: str) -> list[str]:
-    """Every task ``name`` transitively depends on."""
-    seen: set[str] = set()
-    stack = list(graph.get(name, []))
-    while stack:
-        current = stack.pop()
-        if current in seen or current == name:
-            continue
-        seen.add(current)
-        stack.extend(graph.get(current, []))
-    return sorted(seen)
+def ancestries(graph: Mapping[str, list[str]]) -> dict[str, set[str]]:
+    """Every task's transitive dependencies, for an acyclic ``graph``."""
+    found: dict[str, set[str]] = {}
+
+    def of(name: str) -> set[str]:
+        if name not in found:
+            found[name] = set()  # guards against a cycle the caller did not rule out
+            ancestors: set[str] = set()
+            for dep in graph.get(name, []):
+                ancestors.add(dep)
+                ancestors |= of(dep)
+            ancestors.discard(name)
+            found[name] = ancestors
+        return found[name]
+
+    for name in graph:
+        of(name)
+    return found

@@ -39,19 +39,38 @@ def tags(text: str) -> Iterator[str]:
         start = text.find("{{", end + 2)
 
 
-def strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    """Every string in a decoded YAML/JSON value with its field path, map keys included."""
+def tagged_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Every string holding ``{{`` in a decoded YAML/JSON value (map keys included), with its path.
+
+    Paths are only formatted for the strings found, which keeps the walk over a large
+    workflow cheap.
+    """
+    parts: list[str] = [path]
+    yield from _tagged(value, parts)
+
+
+def _tagged(value: Any, parts: list[str]) -> Iterator[tuple[str, str]]:
     if isinstance(value, str):
-        yield path, value
+        if "{{" in value:
+            yield _format(parts), value
     elif isinstance(value, dict):
         for key, item in value.items():
-            child = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str):
-                yield child, key
-            yield from strings(item, child)
+            parts.append(f".{key}")
+            if isinstance(key, str) and "{{" in key:
+                yield _format(parts), key
+            if isinstance(item, str | dict | list):
+                yield from _tagged(item, parts)
+            parts.pop()
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from strings(item, f"{path}[{index}]")
+            parts.append(f"[{index}]")
+            if isinstance(item, str | dict | list):
+                yield from _tagged(item, parts)
+            parts.pop()
+
+
+def _format(parts: list[str]) -> str:
+    return "".join(parts).lstrip(".")
 
 
 def is_parameter(text: str) -> bool:
@@ -73,9 +92,7 @@ class Scope:
     def unresolved(self, value: Any, path: str) -> Iterator[tuple[str, str]]:
         """The tags in ``value`` (found at ``path``) this scope cannot resolve: (path, Argo's message)."""
         any_item = ANY_ITEM in self.names
-        for where, text in strings(value, path):
-            if "{{" not in text:
-                continue
+        for where, text in tagged_strings(value, path):
             try:
                 found = list(tags(text))
             except UnclosedTag as exc:
@@ -102,9 +119,7 @@ class Scope:
 
 def loop_items_outside_loop(value: Any, path: str) -> Iterator[tuple[str, str]]:
     """``{{item}}`` / ``{{item.x}}`` tags in a step or task that has no loop: (path, message)."""
-    for where, text in strings(value, path):
-        if "{{" not in text:
-            continue
+    for where, text in tagged_strings(value, path):
         try:
             found = list(tags(text))
         except UnclosedTag:

@@ -88,6 +88,7 @@ class Base:
     spec: dict[str, Any]
     spec_path: str
     redirect: str | None = None
+    redirect_prefix: str = ""
     templates: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -108,6 +109,7 @@ class Resolved:
     template: dict[str, Any]
     path: str
     key: str
+    name: str = ""
 
 
 class SpecValidator:
@@ -131,12 +133,15 @@ class SpecValidator:
     # -- reporting ---------------------------------------------------------------------------
 
     def error(self, base: Base | None, path: str, message: str) -> None:
-        where = base.redirect if base is not None and base.redirect else path
-        self.report.error(where, self.prefix + message)
+        self.report.error(*self._locate(base, path, message))
 
     def warning(self, base: Base | None, path: str, message: str) -> None:
-        where = base.redirect if base is not None and base.redirect else path
-        self.report.warning(where, self.prefix + message)
+        self.report.warning(*self._locate(base, path, message))
+
+    def _locate(self, base: Base | None, path: str, message: str) -> tuple[str, str]:
+        if base is not None and base.redirect:
+            return base.redirect, f"{self.prefix}{base.redirect_prefix}{message}"
+        return path, self.prefix + message
 
     # -- the workflow ------------------------------------------------------------------------
 
@@ -151,7 +156,7 @@ class SpecValidator:
             if _list(spec.get("templates")):
                 self.error(None, f"{spec_path}.templates",
                            "Templates is invalid field in spec if workflow referred WorkflowTemplate reference")
-            referred = self._base(bool(ref.get("clusterScope")), str(ref.get("name") or ""), ref_path)
+            referred = self._base(bool(ref.get("clusterScope")), str(ref.get("name") or ""), ref_path, "")
             if referred is None:
                 return
             entrypoint = entrypoint or str(referred.spec.get("entrypoint") or "")
@@ -213,17 +218,18 @@ class SpecValidator:
 
     # -- resolving templates -----------------------------------------------------------------
 
-    def _base(self, cluster: bool, name: str, path: str) -> Base | None:
+    def _base(self, cluster: bool, name: str, path: str, prefix: str) -> Base | None:
+        """The (Cluster)WorkflowTemplate ``name``; its problems are reported at ``path``, after ``prefix``."""
         key = f"{'ClusterWorkflowTemplate' if cluster else 'WorkflowTemplate'}/{name}"
         if key not in self.bases:
             found = (self.resolver.cluster_workflow_template(name) if cluster
                      else self.resolver.workflow_template(self.namespace, name))
             self.bases[key] = None if found is None else Base(key.split("/")[0], name, _dict(found.get("spec")),
-                                                              "spec", redirect=path)
+                                                              "spec", redirect=path, redirect_prefix=prefix)
         base = self.bases[key]
         if base is None:
             plural = "clusterworkflowtemplates" if cluster else "workflowtemplates"
-            self.error(None, path, f'{plural}.argoproj.io "{name}" not found')
+            self.error(None, path, f'{prefix}{plural}.argoproj.io "{name}" not found')
         return base
 
     def _local(self, base: Base, name: str) -> Resolved:
@@ -247,8 +253,11 @@ class SpecValidator:
                 return None
             if any(is_parameter(str(ref.get(key))) for key in ("name", "template")):
                 return None  # resolved at run time, as in Argo
-            referred = self._base(bool(ref.get("clusterScope")), str(ref["name"]),
-                                  base.redirect or f"{path}.templateRef")
+            if base.redirect:
+                referred = self._base(bool(ref.get("clusterScope")), str(ref["name"]), base.redirect,
+                                      base.redirect_prefix)
+            else:
+                referred = self._base(bool(ref.get("clusterScope")), str(ref["name"]), f"{path}.templateRef", prefix)
             if referred is None:
                 return None
             if ref["template"] not in referred.templates:
@@ -263,7 +272,8 @@ class SpecValidator:
                 return None
             return self._local(base, name)
         if isinstance(holder.get("inline"), dict):
-            return Resolved(base, holder["inline"], f"{path}.inline", f"{base.key}/inline:{path}")
+            return Resolved(base, holder["inline"], f"{path}.inline", f"{base.key}/inline:{path}",
+                            str(holder.get("name") or ""))
         self.error(base, path, f"{prefix}template name cannot be empty")
         return None
 
@@ -301,7 +311,7 @@ class SpecValidator:
             return
         self.done.add(resolved.key)
         base, template, path = resolved.base, resolved.template, resolved.path
-        name = str(template.get("name") or "")
+        name = str(template.get("name") or resolved.name)
         kind = template_type(template)
         present = [key for key in TYPES if template.get(key) is not None]
         if not present:
@@ -674,9 +684,6 @@ class SpecValidator:
                     self._add_outputs(resolved, f"steps.{step_name}", scope, aggregate=False)
                 step_scope = scope.copy()
                 self._loop(base, step, where, prefix, step_scope)
-                inline = _dict(step.get("inline"))
-                step_scope.names |= {f"inputs.parameters.{n}" for _, _, n in
-                                     _named(_dict(inline.get("inputs")).get("parameters"))}
                 self._references(base, step, where, f"templates.{name}.steps ", step_scope)
                 aggregate = bool(step.get("withItems")) or bool(step.get("withParam"))
                 self._add_outputs(resolved, f"steps.{step_name}", scope, aggregate=aggregate)
@@ -704,42 +711,51 @@ class SpecValidator:
             scope.names.add("item")
 
     def _references(self, base: Base, holder: dict[str, Any], path: str, prefix: str, scope: Scope) -> None:
-        for where, message in scope.unresolved(holder, path):
+        """The step's or task's own ``{{...}}`` references; an inline template is checked as a template."""
+        body = {k: v for k, v in holder.items() if k != "inline"}
+        for where, message in scope.unresolved(body, path):
             self.error(base, where, f"{prefix}{message}")
         if not any(holder.get(key) for key in ("withItems", "withParam", "withSequence")):
-            body = {k: v for k, v in holder.items() if k != "inline"}
             for where, message in loop_items_outside_loop(body, path):
                 self.error(base, where, f"{prefix}{message}")
 
     def _add_outputs(self, resolved: Resolved | None, prefix: str, scope: Scope, *, aggregate: bool,
                      ancestor: bool = False) -> None:
-        """Argo's ``addOutputsToScope``: what ``steps.X.*`` / ``tasks.X.*`` offer after X ran."""
-        scope.names |= {f"{prefix}.{key}" for key in ("id", "startedAt", "finishedAt", "hostNodeName")}
+        scope.names |= self._output_names(resolved, prefix, aggregate=aggregate, ancestor=ancestor)
+
+    def _output_names(self, resolved: Resolved | None, prefix: str, *, aggregate: bool,
+                 ancestor: bool = False) -> set[str]:
+        """Argo's ``addOutputsToScope``: what ``steps.X.*`` / ``tasks.X.*`` offer after X ran.
+
+        Output parameters and artifacts with a ``globalName`` become workflow globals.
+        """
+        names_ = {f"{prefix}.{key}" for key in ("id", "startedAt", "finishedAt", "hostNodeName")}
         if ancestor:
-            scope.names.add(f"{prefix}.status")
+            names_.add(f"{prefix}.status")
         if resolved is None:
-            return
+            return names_
         template = resolved.template
         if template.get("daemon"):
-            scope.names.add(f"{prefix}.ip")
+            names_.add(f"{prefix}.ip")
         if has_output(template):
-            scope.names |= {f"{prefix}.outputs.result", f"{prefix}.exitCode"}
+            names_ |= {f"{prefix}.outputs.result", f"{prefix}.exitCode"}
         outputs = _dict(template.get("outputs"))
         for field_name, any_global in (("parameters", ANY_WORKFLOW_OUTPUT_PARAMETER),
                                        ("artifacts", ANY_WORKFLOW_OUTPUT_ARTIFACT)):
             for _, item, item_name in _named(outputs.get(field_name)):
-                scope.names.add(f"{prefix}.outputs.{field_name}.{item_name}")
+                names_.add(f"{prefix}.outputs.{field_name}.{item_name}")
                 global_name = item.get("globalName")
                 if global_name and not is_parameter(str(global_name)):
                     variable = f"workflow.outputs.{field_name}.{global_name}"
-                    scope.names.add(variable)
+                    names_.add(variable)
                     self.globals.add(variable)
                 elif global_name:
-                    scope.names.add(any_global)
+                    names_.add(any_global)
         if aggregate:
-            scope.names.add(f"{prefix}.outputs.parameters")
+            names_.add(f"{prefix}.outputs.parameters")
             if template_type(template) in ("script", "containerSet"):
-                scope.names |= {f"{prefix}.outputs.result", f"{prefix}.exitCode"}
+                names_ |= {f"{prefix}.outputs.result", f"{prefix}.exitCode"}
+        return names_
 
     # -- DAGs --------------------------------------------------------------------------------
 
@@ -795,6 +811,9 @@ class SpecValidator:
                 if not is_parameter(target_name) and target_name not in by_name:
                     self.error(base, f"{path}.dag.target",
                                f"templates.{name}.targets: target '{target_name}' is not defined")
+        as_ancestor: dict[str, set[str]] = {}
+        ancestry = dag.ancestries({n: [d for d in deps if d in by_name] for n, deps in graph.items()}) \
+            if not cycle else {}
         for index, task, task_name in tasks:
             where = f"{path}.dag.tasks[{index}]"
             prefix = f"templates.{name}.tasks.{task_name} "
@@ -803,15 +822,14 @@ class SpecValidator:
                 scope.names.add(f"tasks.{task_name}.status")
             self._add_outputs(resolved, f"tasks.{task_name}", scope, aggregate=False)
             task_scope = scope.copy()
-            ancestors = dag.ancestry(graph, task_name) if not cycle else []
+            ancestors = sorted(ancestry.get(task_name, ()))
             for ancestor in ancestors:
-                other = by_name.get(ancestor, {})
-                self._add_outputs(resolved_of.get(ancestor), f"tasks.{ancestor}", task_scope,
-                                  aggregate=bool(other.get("withItems")) or bool(other.get("withParam")),
-                                  ancestor=True)
-            inline = _dict(task.get("inline"))
-            task_scope.names |= {f"inputs.parameters.{n}" for _, _, n in
-                                 _named(_dict(inline.get("inputs")).get("parameters"))}
+                if ancestor not in as_ancestor:
+                    other = by_name.get(ancestor, {})
+                    as_ancestor[ancestor] = self._output_names(
+                        resolved_of.get(ancestor), f"tasks.{ancestor}", ancestor=True,
+                        aggregate=bool(other.get("withItems")) or bool(other.get("withParam")))
+                task_scope.names |= as_ancestor[ancestor]
             self._loop(base, task, where, prefix, task_scope)
             self._references(base, task, where, prefix, task_scope)
             self._arguments(base, _dict(task.get("arguments")), f"{where}.arguments",
