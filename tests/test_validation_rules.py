@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from argoml.validation import DocumentResolver, Report, validate_object
+from argoml.validation import DocumentResolver, Report, validate_object, validate_workflow_spec
 
 HEADER = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: wf}\nspec:\n"
 LEAF = "- name: leaf\n  container: {image: alpine}\n"
@@ -671,3 +671,18 @@ def test_a_typo_inside_an_inline_template_is_caught() -> None:
 ])
 def test_what_is_not_an_argo_resource_is_rejected_with_a_reason(obj: Any, problem: tuple[str, str]) -> None:
     assert errors(validate_object(obj)) == [problem]
+
+
+def test_status_written_by_the_controller_is_not_checked() -> None:
+    manifest = workflow("entrypoint: main\ntemplates:\n- {name: main, container: {image: a}}")
+    manifest += "status: {phase: Running, nodes: {wf: {anything: goes}}}\n"
+    assert validate(manifest).problems == []
+
+
+def test_a_wrapped_spec_is_checked_except_for_the_wrappers_own_fields() -> None:
+    spec = {"hyperparams": {"lr": {"values": [0.1]}}, "algorithm": "grid", "entrypoint": "main",
+            "templats": [], "templates": [{"name": "main", "container": {"image": ""}}]}
+    report = Report()
+    validate_workflow_spec(spec, DocumentResolver([]), report, own_fields=frozenset({"hyperparams", "algorithm"}))
+    assert errors(report) == [("spec.templats", 'unknown field "templats"'),
+                              ("spec.templates[0].container.image", "templates.main.container.image may not be empty")]

@@ -80,7 +80,9 @@ def generate(crd_dir: Path) -> dict[str, Any]:
     for kind, filename in KINDS.items():
         crd = yaml.load((crd_dir / filename).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-        schema = dict(schema, properties={k: v for k, v in schema["properties"].items() if k != "status"})
+        # The controller writes status; admission sees it on updates, and need not check it.
+        status = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+        schema = dict(schema, properties=dict(schema["properties"], status=status))
         roots[kind] = _compact(schema, interner)
         if kind == "Workflow":
             template_root = _compact(_template_schema(schema["properties"]["spec"]), interner)

@@ -2,9 +2,9 @@
 
 :func:`validate_object` takes one decoded resource and returns a :class:`Report` of
 every problem found, each at its field path with Argo's wording. It dispatches on
-``kind`` through :data:`VALIDATORS`; a wrapper kind (the ``HyperparamWorkflow``) adds
-its own entry that checks its fields and hands the embedded workflow spec to
-:func:`validate_spec`.
+``kind`` through :data:`VALIDATORS`. A resource that wraps a workflow spec (the
+``HyperparamWorkflow``) is one more entry there: a function that checks its own fields
+and hands the embedded spec to :func:`validate_workflow_spec`.
 
 Layers: :mod:`.structure` (fields and types, from Argo's CRD schema), :mod:`.workflow`
 (Argo's semantic rules for a workflow spec), :mod:`.cron` (schedules), :mod:`.resolver`
@@ -23,7 +23,7 @@ from argoml.validation.resolver import ClusterResolver, DocumentResolver, NoReso
 from argoml.validation.workflow import SpecValidator, check_name_length
 
 __all__ = ["VALIDATORS", "ClusterResolver", "DocumentResolver", "NoResolver", "Problem", "Report", "Resolver",
-           "validate_object", "validate_spec"]
+           "validate_object", "validate_spec", "validate_workflow_spec"]
 
 Validator = Callable[[dict[str, Any], Resolver], Report]
 CONCURRENCY_POLICIES = frozenset({"Allow", "Forbid", "Replace", ""})
@@ -58,6 +58,25 @@ def validate_spec(spec: dict[str, Any], resolver: Resolver, *, report: Report, s
     validator = SpecValidator(report, resolver, metadata.get("namespace"), workflow_template=template,
                               allow_empty_arguments=lint or template, message_prefix=message_prefix)
     validator.validate(spec, spec_path, metadata, kind, str(metadata.get("name") or metadata.get("generateName") or ""))
+
+
+def validate_workflow_spec(spec: Any, resolver: Resolver, report: Report, *, spec_path: str = "spec",
+                           metadata: dict[str, Any] | None = None, own_fields: frozenset[str] = frozenset()) -> None:
+    """Check a workflow spec carried inside another resource as a Workflow's spec would be.
+
+    ``own_fields`` are the wrapper's fields mixed into the spec (``hyperparams``, ...): the
+    wrapper checks those itself; every other field must be Argo's.
+    """
+    if not isinstance(spec, dict):
+        report.error(spec_path, f"must be of type object, got {type(spec).__name__}")
+        return
+    before = len(report.errors)
+    structure.check_workflow_spec(spec, spec_path, report, ignore=own_fields)
+    if any(p.message.startswith("must be") for p in report.errors[before:]):
+        return
+    validate_spec({k: v for k, v in spec.items() if k not in own_fields}, resolver, report=report,
+                  spec_path=spec_path, metadata=metadata)
+    _prefer_argo_wording(report)
 
 
 def _metadata(obj: dict[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,15 @@ def check(obj: dict[str, Any], kind: str, report: Report) -> None:
     _check(obj, schema["roots"][kind], "", schema["nodes"], schema["template"], report)
 
 
+def check_workflow_spec(spec: dict[str, Any], path: str, report: Report, *,
+                        ignore: frozenset[str] = frozenset()) -> None:
+    """Check a workflow spec embedded in another resource, skipping the wrapper's own ``ignore`` fields."""
+    schema = _schema()
+    spec_node = schema["nodes"][schema["roots"]["Workflow"]]["p"]["spec"]
+    _check({k: v for k, v in spec.items() if k not in ignore}, spec_node, path, schema["nodes"], schema["template"],
+           report)
+
+
 def _type_name(value: Any) -> str:
     return _TYPE_NAMES.get(type(value), type(value).__name__)
 
