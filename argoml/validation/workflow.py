@@ -682,7 +682,7 @@ class SpecValidator:
                 self._hooks(base, step.get("hooks"), f"{where}.hooks", f"{tag}.{step_name}")
                 if "exit" in _dict(step.get("hooks")) or step.get("onExit"):
                     self._add_outputs(resolved, f"steps.{step_name}", scope, aggregate=False)
-                step_scope = scope.copy()
+                step_scope = scope.child()
                 self._loop(base, step, where, prefix, step_scope)
                 self._references(base, step, where, f"templates.{name}.steps ", step_scope)
                 aggregate = bool(step.get("withItems")) or bool(step.get("withParam"))
@@ -821,21 +821,21 @@ class SpecValidator:
             if task.get("hooks") is not None:
                 scope.names.add(f"tasks.{task_name}.status")
             self._add_outputs(resolved, f"tasks.{task_name}", scope, aggregate=False)
-            task_scope = scope.copy()
-            ancestors = sorted(ancestry.get(task_name, ()))
+            task_scope = scope.child()
+            ancestors = ancestry.get(task_name, set())
             for ancestor in ancestors:
                 if ancestor not in as_ancestor:
                     other = by_name.get(ancestor, {})
                     as_ancestor[ancestor] = self._output_names(
                         resolved_of.get(ancestor), f"tasks.{ancestor}", ancestor=True,
                         aggregate=bool(other.get("withItems")) or bool(other.get("withParam")))
-                task_scope.names |= as_ancestor[ancestor]
+            task_scope.ancestors = {ancestor: as_ancestor[ancestor] for ancestor in ancestors}
             self._loop(base, task, where, prefix, task_scope)
             self._references(base, task, where, prefix, task_scope)
             self._arguments(base, _dict(task.get("arguments")), f"{where}.arguments",
                             f"templates.{name}.tasks.{task_name}.arguments.", False)
             self._hooks(base, task.get("hooks"), f"{where}.hooks", f"templates.{name}.tasks.{task_name}")
-            self._argument_dependencies(base, _dict(task.get("arguments")), set(ancestors), where, prefix)
+            self._argument_dependencies(base, _dict(task.get("arguments")), ancestors, where, prefix)
 
     def _argument_dependencies(self, base: Base, arguments: dict[str, Any], ancestors: set[str], path: str,
                                prefix: str) -> None:

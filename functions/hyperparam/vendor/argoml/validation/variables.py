@@ -39,38 +39,43 @@ def tags(text: str) -> Iterator[str]:
         start = text.find("{{", end + 2)
 
 
-def tagged_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+def tagged_strings(value: Any, path: str = "") -> list[tuple[str, str]]:
     """Every string holding ``{{`` in a decoded YAML/JSON value (map keys included), with its path.
 
-    Paths are only formatted for the strings found, which keeps the walk over a large
-    workflow cheap.
+    An explicit stack with parent links keeps this walk cheap on large workflows: a path is
+    only formatted for the strings found.
     """
-    parts: list[str] = [path]
-    yield from _tagged(value, parts)
+    links: list[tuple[int, str | int]] = [(-1, path)]
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    found: list[tuple[str, str]] = []
+    while stack:
+        item, link = stack.pop()
+        if isinstance(item, str):
+            if "{{" in item:
+                found.append((_format(links, link), item))
+        elif isinstance(item, dict):
+            for key, child in reversed(item.items()):
+                if isinstance(child, str | dict | list):
+                    links.append((link, str(key)))
+                    stack.append((child, len(links) - 1))
+                if isinstance(key, str) and "{{" in key:
+                    links.append((link, key))
+                    stack.append((key, len(links) - 1))
+        elif isinstance(item, list):
+            for index in range(len(item) - 1, -1, -1):
+                if isinstance(item[index], str | dict | list):
+                    links.append((link, index))
+                    stack.append((item[index], len(links) - 1))
+    return found
 
 
-def _tagged(value: Any, parts: list[str]) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        if "{{" in value:
-            yield _format(parts), value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            parts.append(f".{key}")
-            if isinstance(key, str) and "{{" in key:
-                yield _format(parts), key
-            if isinstance(item, str | dict | list):
-                yield from _tagged(item, parts)
-            parts.pop()
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            parts.append(f"[{index}]")
-            if isinstance(item, str | dict | list):
-                yield from _tagged(item, parts)
-            parts.pop()
-
-
-def _format(parts: list[str]) -> str:
-    return "".join(parts).lstrip(".")
+def _format(links: list[tuple[int, str | int]], link: int) -> str:
+    parts = []
+    while link > 0:
+        link, label = links[link]
+        parts.append(f"[{label}]" if isinstance(label, int) else f".{label}")
+    root = links[0][1]
+    return (str(root) + "".join(reversed(parts))).lstrip(".")
 
 
 def is_parameter(text: str) -> bool:
@@ -80,18 +85,37 @@ def is_parameter(text: str) -> bool:
 
 @dataclass
 class Scope:
-    """The variables resolvable at one place; ``globals`` are shared across the workflow."""
+    """The variables resolvable at one place; ``globals`` are shared across the workflow.
+
+    A :meth:`child` scope sees everything its parent has (and what the parent gains later)
+    without copying it: a DAG of a hundred tasks would otherwise copy its scope a hundred
+    times. ``ancestors`` lets a DAG task see what its ancestors offer, looked up lazily.
+    """
 
     names: set[str] = field(default_factory=set)
     globals: set[str] = field(default_factory=set)
     workflow_template: bool = False
+    parent: Scope | None = None
+    ancestors: dict[str, set[str]] = field(default_factory=dict)
 
-    def copy(self) -> Scope:
-        return Scope(set(self.names), self.globals, self.workflow_template)
+    def child(self) -> Scope:
+        return Scope(set(), self.globals, self.workflow_template, parent=self)
+
+    def __contains__(self, name: str) -> bool:
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.names:
+                return True
+            if scope.ancestors and name.startswith("tasks."):
+                offered = scope.ancestors.get(name.split(".", 2)[1])
+                if offered is not None and name in offered:
+                    return True
+            scope = scope.parent
+        return False
 
     def unresolved(self, value: Any, path: str) -> Iterator[tuple[str, str]]:
         """The tags in ``value`` (found at ``path``) this scope cannot resolve: (path, Argo's message)."""
-        any_item = ANY_ITEM in self.names
+        any_item = ANY_ITEM in self
         for where, text in tagged_strings(value, path):
             try:
                 found = list(tags(text))
@@ -102,13 +126,13 @@ class Scope:
                 if tag.startswith("="):
                     continue
                 name = tag.strip()
-                if not name.startswith(ROOTS) or name in self.names or name in self.globals:
+                if not name.startswith(ROOTS) or name in self.globals or name in self:
                     continue
                 if (name == "item" or name.startswith("item.")) and any_item:
                     continue
-                if name.startswith("workflow.outputs.parameters.") and ANY_WORKFLOW_OUTPUT_PARAMETER in self.names:
+                if name.startswith("workflow.outputs.parameters.") and ANY_WORKFLOW_OUTPUT_PARAMETER in self:
                     continue
-                if name.startswith("workflow.outputs.artifacts.") and ANY_WORKFLOW_OUTPUT_ARTIFACT in self.names:
+                if name.startswith("workflow.outputs.artifacts.") and ANY_WORKFLOW_OUTPUT_ARTIFACT in self:
                     continue
                 if name.startswith(_RUNTIME_PREFIXES):
                     continue
