@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from argoml.dev import stack
-from argoml.dev.demos import platform
+from argoml.dev.demos import platform, validate
 from argoml.dev.emulator import Emulator
 
 STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("The local platform", platform.run),
+    ("Admission: Argo's rules before anything is stored", validate.run),
 ]
 
 
