@@ -66,6 +66,14 @@ CASES: list[tuple[str, str, tuple[str, str], str]] = [
         workflow("entrypoint: main\ntemplates:\n- {name: main, container: {image: a, command: [x]}}"),
     ),
     (
+        "unknown metadata field",
+        workflow("entrypoint: main\ntemplates:\n- {name: main, container: {image: a}}").replace("{name: wf}",
+                                                                                               "{nmae: wf}"),
+        ("metadata.nmae", 'unknown field "nmae"'),
+        workflow("entrypoint: main\ntemplates:\n- {name: main, container: {image: a}}").replace(
+            "{name: wf}", "{generateName: wf-, labels: {a: b}}"),
+    ),
+    (
         "field of the wrong type",
         workflow("entrypoint: main\nparallelism: lots\ntemplates:\n- {name: main, container: {image: a}}"),
         ("spec.parallelism", "must be of type integer, got string"),
@@ -388,6 +396,29 @@ CASES: list[tuple[str, str, tuple[str, str], str]] = [
         workflow("entrypoint: main\ntemplates:\n- {name: main, timeout: '30', container: {image: a}}"),
         ("spec.templates[0].timeout", "main has invalid duration format in timeout."),
         workflow("entrypoint: main\ntemplates:\n- {name: main, timeout: 30s, container: {image: a}}"),
+    ),
+    (
+        "timeout is a Go duration",
+        workflow("entrypoint: main\ntemplates:\n- {name: main, timeout: 30 seconds, container: {image: a}}"),
+        ("spec.templates[0].timeout", "main has invalid duration format in timeout."),
+        workflow("entrypoint: main\ntemplates:\n- {name: main, timeout: 1h30m, container: {image: a}}"),
+    ),
+    (
+        "suspend duration",
+        workflow("entrypoint: main\ntemplates:\n- {name: main, suspend: {duration: 2 minutes}}"),
+        ("spec.templates[0].suspend.duration",
+         "templates.main.suspend.duration '2 minutes' is not a duration (e.g. 30s, 5m, or seconds)"),
+        workflow("entrypoint: main\ntemplates:\n- {name: main, suspend: {duration: '20'}}\n"
+                 "- {name: other, suspend: {duration: 2m}}"),
+    ),
+    (
+        "retry backoff durations",
+        workflow("entrypoint: main\ntemplates:\n- {name: main, retryStrategy: {limit: 2, backoff: {duration: soon}}, "
+                 "container: {image: a}}"),
+        ("spec.templates[0].retryStrategy.backoff.duration",
+         "templates.main.retryStrategy.backoff.duration 'soon' is not a duration (e.g. 30s, 5m)"),
+        workflow("entrypoint: main\ntemplates:\n- {name: main, retryStrategy: {limit: 2, backoff: {duration: '1', "
+                 "factor: 2, maxDuration: 1m}}, container: {image: a}}"),
     ),
     (
         "timeout only on leaf templates",

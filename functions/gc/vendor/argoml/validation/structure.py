@@ -21,6 +21,11 @@ from argoml.validation.report import Report
 
 SCHEMA_FILE = Path(__file__).with_name("argo-schema.json")
 _TYPE_NAMES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
+# The CRD leaves metadata open (the API server checks it), but a typo there is still a typo.
+OBJECT_META = frozenset({"name", "generateName", "namespace", "labels", "annotations", "uid", "resourceVersion",
+                         "generation", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                         "ownerReferences", "finalizers", "managedFields", "selfLink"})
+API_VERSION = "argoproj.io/v1alpha1"
 
 
 @functools.cache
@@ -37,6 +42,12 @@ def check(obj: dict[str, Any], kind: str, report: Report) -> None:
     """Add a problem to ``report`` for every field of ``obj`` the schema of ``kind`` rejects."""
     schema = _schema()
     _check(obj, schema["roots"][kind], "", schema["nodes"], schema["template"], report)
+    if obj.get("apiVersion") not in (None, API_VERSION):
+        report.error("apiVersion", f'Unsupported value: "{obj["apiVersion"]}": supported values: "{API_VERSION}"')
+    if isinstance(obj.get("metadata"), dict):
+        for key in obj["metadata"]:
+            if key not in OBJECT_META:
+                report.error(f"metadata.{key}", f'unknown field "{key}"')
 
 
 def check_workflow_spec(spec: dict[str, Any], path: str, report: Report, *,

@@ -75,6 +75,11 @@ def _range_error(expr: str, low: int, high: int, names: dict[str, int]) -> str |
     return None
 
 
+def is_duration(text: str) -> bool:
+    """Whether Go's ``time.ParseDuration`` reads ``text`` (``30s``, ``1h30m``, ``-1.5h``)."""
+    return text == "0" or bool(_DURATION.fullmatch(text.lstrip("+-")))
+
+
 def _int(text: str) -> int | None:
     return int(text) if text.isdigit() else None
 

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from argoml.validation import dag, names
+from argoml.validation.cron import is_duration
 from argoml.validation.report import Report
 from argoml.validation.resolver import Resolver
 from argoml.validation.variables import (
@@ -339,7 +340,7 @@ class SpecValidator:
         if timeout not in (None, ""):
             if kind and not leaf:
                 self.error(base, f"{path}.timeout", f"{TYPES[kind]} template doesn't support timeout field.")
-            elif str(timeout).lstrip("-").isdigit():
+            elif str(timeout).lstrip("-").isdigit() or not _duration_or_variable(timeout):
                 self.error(base, f"{path}.timeout", f"{name} has invalid duration format in timeout.")
         scope.globals = self.globals
         if kind == "steps":
@@ -354,9 +355,20 @@ class SpecValidator:
             self.error(base, f"{path}.archiveLocation.git.repo",
                        f"templates.{name}.archiveLocation.git.repo is required")
         self._metrics(base, template, name, path)
-        policy = _dict(template.get("retryStrategy")).get("retryPolicy") or ""
+        retry = _dict(template.get("retryStrategy"))
+        policy = retry.get("retryPolicy") or ""
         if policy not in RETRY_POLICIES:
             self.error(base, f"{path}.retryStrategy.retryPolicy", f"{policy} is not a valid RetryPolicy")
+        backoff = _dict(retry.get("backoff"))
+        for key in ("duration", "maxDuration"):
+            value = backoff.get(key)
+            if value is not None and not (_seconds(value) or _duration_or_variable(value)):
+                self.error(base, f"{path}.retryStrategy.backoff.{key}",
+                           f"templates.{name}.retryStrategy.backoff.{key} '{value}' is not a duration (e.g. 30s, 5m)")
+        duration = _dict(template.get("suspend")).get("duration")
+        if duration is not None and not (_seconds(duration) or _duration_or_variable(duration)):
+            self.error(base, f"{path}.suspend.duration",
+                       f"templates.{name}.suspend.duration '{duration}' is not a duration (e.g. 30s, 5m, or seconds)")
         self._synchronization(base, template.get("synchronization"), f"{path}.synchronization")
 
     def _inputs(self, base: Base, template: dict[str, Any], name: str, path: str, leaf: bool, scope: Scope) -> None:
@@ -869,6 +881,15 @@ def _valid_deadline(value: Any) -> bool:
         return value >= 0
     text = str(value)
     return (text.isdigit()) or is_parameter(text) or text.startswith("{{")
+
+
+def _seconds(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or str(value).isdigit()
+
+
+def _duration_or_variable(value: Any) -> bool:
+    """A Go duration, or a ``{{...}}`` reference resolved at run time."""
+    return is_duration(str(value)) or "{{" in str(value)
 
 
 def _placeholders(manifest: str) -> str:
