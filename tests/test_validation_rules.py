@@ -290,6 +290,24 @@ CASES: list[tuple[str, str, tuple[str, str], str]] = [
                  "\n" + LEAF),
     ),
     (
+        "a literal withParam is a JSON list",
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, template: leaf, withParam: "
+                 "'[1, 2'}]]\n" + LEAF),
+        ("spec.templates[0].steps[0][0].withParam",
+         "templates.main.steps[0].s withParam value could not be parsed as a JSON list: [1, 2"),
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, template: leaf, withParam: "
+                 "'[1, 2]'}]]\n" + LEAF),
+    ),
+    (
+        "withSequence numbers",
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, template: leaf, withSequence: "
+                 "{count: five}}]]\n" + LEAF),
+        ("spec.templates[0].steps[0][0].withSequence.count",
+         "templates.main.steps[0].s withSequence.count 'five' must be an integer or a {{...}} reference"),
+        workflow("entrypoint: main\narguments: {parameters: [{name: n, value: '5'}]}\ntemplates:\n- name: main\n"
+                 "  steps: [[{name: s, template: leaf, withSequence: {count: '{{workflow.parameters.n}}'}}]]\n" + LEAF),
+    ),
+    (
         "withSequence count or end",
         workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, template: leaf, withSequence: "
                  "{count: '3', end: '5'}}]]\n" + LEAF),

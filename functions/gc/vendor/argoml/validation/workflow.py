@@ -12,6 +12,7 @@ problems inside them are reported at the reference that pulled them in.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -717,9 +718,18 @@ class SpecValidator:
                     scope.names.add("item")
         elif holder.get("withParam"):
             scope.names |= {"item", ANY_ITEM}
+            param = str(holder["withParam"])
+            if "{{" not in param and not _json_list(param):
+                self.error(base, f"{path}.withParam", f"{prefix}withParam value could not be parsed as a JSON list: "
+                                                      f"{param}")
         elif isinstance(sequence, dict):
             if sequence.get("count") is not None and sequence.get("end") is not None:
                 self.error(base, f"{path}.withSequence", "only one of count or end can be defined in withSequence")
+            for key in ("start", "end", "count"):
+                value = sequence.get(key)
+                if value is not None and "{{" not in str(value) and not str(value).lstrip("-").isdigit():
+                    self.error(base, f"{path}.withSequence.{key}",
+                               f"{prefix}withSequence.{key} '{value}' must be an integer or a {{{{...}}}} reference")
             scope.names.add("item")
 
     def _references(self, base: Base, holder: dict[str, Any], path: str, prefix: str, scope: Scope) -> None:
@@ -881,6 +891,13 @@ def _valid_deadline(value: Any) -> bool:
         return value >= 0
     text = str(value)
     return (text.isdigit()) or is_parameter(text) or text.startswith("{{")
+
+
+def _json_list(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), list)
+    except ValueError:
+        return False
 
 
 def _seconds(value: Any) -> bool:
