@@ -77,7 +77,8 @@ CASES: list[tuple[str, str, tuple[str, str], str]] = [
         "field of the wrong type",
         workflow("entrypoint: main\nparallelism: lots\ntemplates:\n- {name: main, container: {image: a}}"),
         ("spec.parallelism", "must be of type integer, got string"),
-        workflow("entrypoint: main\nparallelism: 3\ntemplates:\n- {name: main, container: {image: a}}"),
+        workflow("entrypoint: main\nparallelism: 3\ntemplates:\n- {name: main, container: {image: a, resources: "
+                 "{requests: {cpu: 0.5, memory: 1Gi}}}}"),
     ),
     (
         "entrypoint required",

@@ -71,8 +71,8 @@ def _check(value: Any, index: int, path: str, nodes: list[dict[str, Any]], templ
     if value is None:
         return
     node = nodes[index]
-    if "s" in node:
-        if isinstance(value, bool) or not isinstance(value, int | str):
+    if "s" in node:  # int-or-string; a float too, since quantities (cpu: 0.5) are written so and Argo reads them
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
             report.error(path, f"must be an integer or a string, got {_type_name(value)}")
         return
     expected = node.get("t")
