@@ -17,8 +17,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from argoml.validation import dag, names
 from argoml.validation.cron import is_duration
 from argoml.validation.report import Report
@@ -483,6 +481,8 @@ class SpecValidator:
             self.error(base, f"{where}.manifestFrom.artifact.name",
                        f"artifact {artifact} in `manifestFrom` refer to a non-exist artifact")
         if isinstance(manifest, str) and manifest:
+            import yaml  # only resource templates need it; the webhook's cold start does not pay for it
+
             try:
                 yaml.safe_load(_placeholders(manifest))
             except yaml.YAMLError:
