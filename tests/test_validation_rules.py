@@ -736,3 +736,10 @@ def test_a_wrapped_spec_is_checked_except_for_the_wrappers_own_fields() -> None:
     validate_workflow_spec(spec, DocumentResolver([]), report, own_fields=frozenset({"hyperparams", "algorithm"}))
     assert errors(report) == [("spec.templats", 'unknown field "templats"'),
                               ("spec.templates[0].container.image", "templates.main.container.image may not be empty")]
+
+
+def test_a_field_the_schema_and_argo_both_reject_is_reported_once_in_argos_words() -> None:
+    report = validate(workflow("entrypoint: main\npodGC: {strategy: Sometimes}\ntemplates:\n"
+                               "- {name: main, dag: {tasks: [{template: leaf}]}}\n" + LEAF))
+    assert errors(report) == [("spec.templates[0].dag.tasks[0].name", "templates.main.tasks[0].name is required"),
+                              ("spec.podGC.strategy", "podGC.strategy unknown strategy 'Sometimes'")]

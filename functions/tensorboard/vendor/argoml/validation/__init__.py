@@ -28,7 +28,7 @@ __all__ = ["VALIDATORS", "ClusterResolver", "DocumentResolver", "NoResolver", "P
 Validator = Callable[[dict[str, Any], Resolver], Report]
 CONCURRENCY_POLICIES = frozenset({"Allow", "Forbid", "Replace", ""})
 MAX_CRON_NAME = 52
-_SCHEMA_WORDING = ("Unsupported value", "should have at least")
+_SCHEMA_WORDING = ("Unsupported value", "should have at least", "Required value")
 
 
 def validate_object(obj: Any, resolver: Resolver | None = None) -> Report:
