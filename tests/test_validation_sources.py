@@ -92,6 +92,17 @@ def test_cli_lists_every_problem_like_argo_lint_and_fails(tmp_path: Path,
     ]
 
 
+def test_cli_resolves_templates_from_directories_given_with_templates(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "library" / "ml").mkdir(parents=True)
+    write(tmp_path / "library" / "ml" / "training.yaml", WORKFLOW_TEMPLATE)
+    (tmp_path / "workflows").mkdir()
+    given = write(tmp_path / "workflows" / "sweep.yaml", workflow_using("train"))
+    assert cli.main(["validate", str(given)]) == 1
+    capsys.readouterr()
+    assert cli.main(["validate", "--templates", str(tmp_path / "library"), str(given)]) == 0
+
+
 def test_cli_numbers_documents_of_a_multi_document_file(tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     given = write(tmp_path / "two.yaml", WORKFLOW_TEMPLATE, workflow_using("nope"))

@@ -34,6 +34,9 @@ def _ping(args: argparse.Namespace) -> int:
 
 def _validate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="manifests to check ('-' reads standard input)")
+    parser.add_argument("--templates", action="append", default=[], metavar="PATH",
+                        help="more WorkflowTemplates for templateRefs: a file, or a directory searched recursively "
+                             "(those beside each FILE are always used)")
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -50,7 +53,8 @@ def _validate(args: argparse.Namespace) -> int:
         except UnreadableFile as exc:
             print(f"{name}: {exc}")
             failed = True
-    resolver = resolver_for(sources, [Path(s.name).resolve().parent for s in sources if s.name != "-"])
+    resolver = resolver_for(sources, [Path(s.name).resolve().parent for s in sources if s.name != "-"],
+                            [Path(p) for p in args.templates])
     checked = 0
     for source in sources:
         resources = [d for d in source.documents if isinstance(d, dict) and d.get("kind") in VALIDATORS]

@@ -42,15 +42,21 @@ def read(path: Path) -> Source:
     return parse(str(path), text)
 
 
-def resolver_for(sources: Iterable[Source], directories: Iterable[Path]) -> DocumentResolver:
-    """Templates from the given sources first, then from every manifest in ``directories``."""
+def resolver_for(sources: Iterable[Source], directories: Iterable[Path],
+                 templates: Iterable[Path] = ()) -> DocumentResolver:
+    """Templates from the given sources first, then from every manifest in ``directories``
+    (not recursively) and in ``templates`` (files, or directories searched recursively)."""
     documents = [d for source in sources for d in source.documents]
     given = {Path(source.name).resolve() for source in sources}
-    for directory in sorted(set(directories)):
-        for path in sorted(directory.iterdir()):
-            if path.suffix in SUFFIXES and path.is_file() and path.resolve() not in given:
-                try:
-                    documents += read(path).documents
-                except UnreadableFile:
-                    continue  # a broken neighbour is not the file being validated
+    candidates = [p for directory in sorted(set(directories)) for p in sorted(directory.iterdir())]
+    for path in templates:
+        candidates += sorted(path.rglob("*")) if path.is_dir() else [path]
+    seen = set(given)
+    for path in candidates:
+        if path.suffix in SUFFIXES and path.is_file() and path.resolve() not in seen:
+            seen.add(path.resolve())
+            try:
+                documents += read(path).documents
+            except UnreadableFile:
+                continue  # a broken neighbour is not the file being validated
     return DocumentResolver(documents)
