@@ -12,13 +12,11 @@ problems inside them are reported at the reference that pulled them in.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from argoml.validation import dag, names
-from argoml.validation.cron import is_duration
+from argoml.validation import dag, names, parts
+from argoml.validation.parts import TYPES, as_dict, as_list, has_location, named
 from argoml.validation.report import Report
 from argoml.validation.resolver import Resolver
 from argoml.validation.variables import (
@@ -28,35 +26,15 @@ from argoml.validation.variables import (
     Scope,
     is_parameter,
     loop_items_outside_loop,
-    tags,
 )
 
-TYPES = {"container": "Container", "containerSet": "ContainerSet", "steps": "Steps", "script": "Script",
-         "resource": "Resource", "dag": "DAG", "suspend": "Suspend", "data": "Data", "http": "HTTP",
-         "plugin": "Plugin"}
 LEAF_TYPES = frozenset({"container", "containerSet", "script", "resource", "data", "http", "plugin"})
 POD_TYPES = frozenset({"container", "containerSet", "script", "resource", "data"})
 TYPE_CHOICES = "choose one of: container, containerSet, steps, script, resource, dag, suspend, template, template ref"
 RETRY_POLICIES = frozenset({"Always", "OnError", "OnFailure", "OnTransientError", ""})
-RESOURCE_ACTIONS = ("get", "create", "apply", "delete", "replace", "patch")
 POD_GC_STRATEGIES = frozenset({"", "OnPodCompletion", "OnPodSuccess", "OnWorkflowCompletion", "OnWorkflowSuccess"})
-ARTIFACT_LOCATIONS = ("s3", "git", "http", "artifactory", "hdfs", "raw", "oss", "gcs", "azure", "plugin")
 RETRY_VARIABLES = ("retries", "lastRetry.exitCode", "lastRetry.status", "lastRetry.duration", "lastRetry.message")
 MAX_NAME = 63
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _named(items: Any) -> Iterator[tuple[int, dict[str, Any], str]]:
-    for index, item in enumerate(_list(items)):
-        if isinstance(item, dict):
-            yield index, item, str(item.get("name") or "")
 
 
 def template_type(template: dict[str, Any]) -> str | None:
@@ -66,13 +44,10 @@ def template_type(template: dict[str, Any]) -> str | None:
 
 
 def has_output(template: dict[str, Any]) -> bool:
-    containers = _list(_dict(template.get("containerSet")).get("containers"))
+    containers = as_list(as_dict(template.get("containerSet")).get("containers"))
     return any(template.get(key) is not None for key in ("container", "script", "data", "http", "plugin")) or any(
-        _dict(c).get("name") == "main" for c in containers)
+        as_dict(c).get("name") == "main" for c in containers)
 
-
-def has_location(artifact: dict[str, Any]) -> bool:
-    return any(artifact.get(key) is not None for key in ARTIFACT_LOCATIONS) or bool(artifact.get("key"))
 
 
 @dataclass
@@ -92,15 +67,12 @@ class Base:
     templates: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for index, template, name in _named(self.spec.get("templates")):
+        for index, template, name in named(self.spec.get("templates")):
             self.templates.setdefault(name, (index, template))
 
     @property
     def key(self) -> str:
         return f"{self.kind}/{self.name}"
-
-    def template_path(self, name: str) -> str:
-        return f"{self.spec_path}.templates[{self.templates[name][0]}]"
 
 
 @dataclass
@@ -138,6 +110,10 @@ class SpecValidator:
     def warning(self, base: Base | None, path: str, message: str) -> None:
         self.report.warning(*self._locate(base, path, message))
 
+    def _emit(self, base: Base | None, problems: parts.Problems, *, warn: bool = False) -> None:
+        for path, message in problems:
+            (self.warning if warn else self.error)(base, path, message)
+
     def _locate(self, base: Base | None, path: str, message: str) -> tuple[str, str]:
         if base is not None and base.redirect:
             return base.redirect, f"{self.prefix}{base.redirect_prefix}{message}"
@@ -148,22 +124,23 @@ class SpecValidator:
     def validate(self, spec: dict[str, Any], spec_path: str, metadata: dict[str, Any], kind: str, name: str) -> None:
         base = Base(kind, name, spec, spec_path)
         entrypoint = str(spec.get("entrypoint") or "")
-        ref = _dict(spec.get("workflowTemplateRef"))
+        ref = as_dict(spec.get("workflowTemplateRef"))
         referred: Base | None = None
-        arguments = _dict(spec.get("arguments"))
+        arguments = as_dict(spec.get("arguments"))
         if spec.get("workflowTemplateRef") is not None:
             ref_path = f"{spec_path}.workflowTemplateRef"
-            if _list(spec.get("templates")):
+            if as_list(spec.get("templates")):
                 self.error(None, f"{spec_path}.templates",
                            "Templates is invalid field in spec if workflow referred WorkflowTemplate reference")
             referred = self._base(bool(ref.get("clusterScope")), str(ref.get("name") or ""), ref_path, "")
             if referred is None:
                 return
             entrypoint = entrypoint or str(referred.spec.get("entrypoint") or "")
-            arguments = _merge_arguments(arguments, _dict(referred.spec.get("arguments")))
+            arguments = _merge_arguments(arguments, as_dict(referred.spec.get("arguments")))
         for index, message in names.list_name_problems(spec.get("templates")):
             self.error(None, f"{spec_path}.templates[{index}].name", f"spec.templates{message}")
-        self._arguments(None, arguments, f"{spec_path}.arguments", "spec.arguments.", self.allow_empty_arguments)
+        self._emit(None, parts.arguments(arguments, f"{spec_path}.arguments", "spec.arguments.",
+                                         self.allow_empty_arguments))
         self._globals(spec, metadata, arguments, referred)
 
         ignore_entrypoint = self.workflow_template and not entrypoint
@@ -187,32 +164,32 @@ class SpecValidator:
                                           "clusterScope": bool(ref.get("clusterScope"))}}
             self._call(base, holder, f"{spec_path}.onExit", "", arguments)
 
-        self._hooks(None, spec.get("hooks"), f"{spec_path}.hooks", "hooks")
-        strategy = _dict(spec.get("podGC")).get("strategy") or ""
+        self._emit(None, parts.hooks(spec.get("hooks"), f"{spec_path}.hooks", "hooks"))
+        strategy = as_dict(spec.get("podGC")).get("strategy") or ""
         if strategy not in POD_GC_STRATEGIES:
             self.error(None, f"{spec_path}.podGC.strategy", f"podGC.strategy unknown strategy '{strategy}'")
-        self._synchronization(None, spec.get("synchronization"), f"{spec_path}.synchronization")
+        self._emit(None, parts.synchronization(spec.get("synchronization"), f"{spec_path}.synchronization"))
 
         if referred is not None:
             for template_name in referred.templates:
-                self._validate_template(self._local(referred, template_name), None)
+                self._validate_template(self._local(referred, template_name))
             return
         for template_name in base.templates:
-            self._validate_template(self._local(base, template_name), None)
+            self._validate_template(self._local(base, template_name))
 
     def _globals(self, spec: dict[str, Any], metadata: dict[str, Any], arguments: dict[str, Any],
                  referred: Base | None) -> None:
-        parameters = list(_named(arguments.get("parameters")))
+        parameters = list(named(arguments.get("parameters")))
         if parameters:
             self.globals |= {"workflow.parameters", "workflow.parameters.json"}
         self.globals |= {f"workflow.parameters.{name}" for _, _, name in parameters if name}
-        sources = [metadata, _dict(spec.get("workflowMetadata"))]
+        sources = [metadata, as_dict(spec.get("workflowMetadata"))]
         if referred is not None:
-            sources.append(_dict(referred.spec.get("workflowMetadata")))
+            sources.append(as_dict(referred.spec.get("workflowMetadata")))
         for source in sources:
-            self.globals |= {f"workflow.annotations.{key}" for key in _dict(source.get("annotations"))}
+            self.globals |= {f"workflow.annotations.{key}" for key in as_dict(source.get("annotations"))}
             for labels in ("labels", "labelsFrom"):
-                self.globals |= {f"workflow.labels.{key}" for key in _dict(source.get(labels))}
+                self.globals |= {f"workflow.labels.{key}" for key in as_dict(source.get(labels))}
         if spec.get("priority") is not None:
             self.globals.add("workflow.priority")
 
@@ -224,7 +201,7 @@ class SpecValidator:
         if key not in self.bases:
             found = (self.resolver.cluster_workflow_template(name) if cluster
                      else self.resolver.workflow_template(self.namespace, name))
-            self.bases[key] = None if found is None else Base(key.split("/")[0], name, _dict(found.get("spec")),
+            self.bases[key] = None if found is None else Base(key.split("/")[0], name, as_dict(found.get("spec")),
                                                               "spec", redirect=path, redirect_prefix=prefix)
         base = self.bases[key]
         if base is None:
@@ -241,7 +218,7 @@ class SpecValidator:
         ref = holder.get("templateRef")
         name = str(holder.get("template") or "")
         if ref is not None:
-            ref = _dict(ref)
+            ref = as_dict(ref)
             if name:
                 self.error(base, path, f"{prefix}template name cannot be specified with templateRef.")
                 return None
@@ -283,7 +260,7 @@ class SpecValidator:
         resolved = self._resolve(base, holder, path, prefix)
         if resolved is None:
             return None
-        self._validate_template(resolved, None)
+        self._validate_template(resolved)
         if arguments is not None:
             self._supplied(base, resolved.template, arguments, path, prefix)
         return resolved
@@ -291,22 +268,22 @@ class SpecValidator:
     def _supplied(self, base: Base, template: dict[str, Any], arguments: dict[str, Any], path: str,
                   prefix: str) -> None:
         """Argo's ``ProcessArgs``: every input without a default is given by the caller."""
-        inputs = _dict(template.get("inputs"))
-        given = {name: item for _, item, name in _named(arguments.get("parameters"))}
-        for _, parameter, name in _named(inputs.get("parameters")):
+        inputs = as_dict(template.get("inputs"))
+        given = {name: item for _, item, name in named(arguments.get("parameters"))}
+        for _, parameter, name in named(inputs.get("parameters")):
             if any(parameter.get(key) is not None for key in ("value", "default", "valueFrom")):
                 continue
             argument = given.get(name, {})
             if argument.get("value") is None and argument.get("valueFrom") is None:
                 self.error(base, path, f"{prefix}inputs.parameters.{name} was not supplied")
-        artifacts = {name for _, _, name in _named(arguments.get("artifacts"))}
-        for _, artifact, name in _named(inputs.get("artifacts")):
+        artifacts = {name for _, _, name in named(arguments.get("artifacts"))}
+        for _, artifact, name in named(inputs.get("artifacts")):
             if not has_location(artifact) and not artifact.get("optional") and name not in artifacts:
                 self.error(base, path, f"{prefix}inputs.artifacts.{name} was not supplied")
 
     # -- one template ------------------------------------------------------------------------
 
-    def _validate_template(self, resolved: Resolved, _: None) -> None:
+    def _validate_template(self, resolved: Resolved) -> None:
         if resolved.key in self.done:
             return
         self.done.add(resolved.key)
@@ -322,24 +299,24 @@ class SpecValidator:
         leaf = kind in LEAF_TYPES
         scope = Scope(workflow_template=self.workflow_template)
         self._inputs(base, template, name, path, leaf, scope)
-        for index, container in enumerate(_list(template.get("initContainers"))):
-            if not _dict(container).get("name"):
+        for index, container in enumerate(as_list(template.get("initContainers"))):
+            if not as_dict(container).get("name"):
                 self.error(base, f"{path}.initContainers[{index}].name", "initContainers must all have container name")
         if kind in POD_TYPES:
             scope.names.add("pod.name")
         if template.get("retryStrategy") is not None:
             scope.names |= set(RETRY_VARIABLES)
         if leaf:
-            outputs = _dict(template.get("outputs"))
-            scope.names |= {f"outputs.artifacts.{n}.path" for _, a, n in _named(outputs.get("artifacts"))
+            outputs = as_dict(template.get("outputs"))
+            scope.names |= {f"outputs.artifacts.{n}.path" for _, a, n in named(outputs.get("artifacts"))
                             if a.get("path")}
-            scope.names |= {f"outputs.parameters.{n}.path" for _, p, n in _named(outputs.get("parameters"))
-                            if _dict(p.get("valueFrom")).get("path")}
+            scope.names |= {f"outputs.parameters.{n}.path" for _, p, n in named(outputs.get("parameters"))
+                            if as_dict(p.get("valueFrom")).get("path")}
         timeout = template.get("timeout")
         if timeout not in (None, ""):
             if kind and not leaf:
                 self.error(base, f"{path}.timeout", f"{TYPES[kind]} template doesn't support timeout field.")
-            elif str(timeout).lstrip("-").isdigit() or not _duration_or_variable(timeout):
+            elif str(timeout).lstrip("-").isdigit() or not parts.duration_or_variable(timeout):
                 self.error(base, f"{path}.timeout", f"{name} has invalid duration format in timeout.")
         scope.globals = self.globals
         if kind == "steps":
@@ -350,37 +327,37 @@ class SpecValidator:
             self._leaf(base, template, name, path, scope, kind)
         self._outputs(base, template, name, path, scope, kind)
         location = template.get("archiveLocation")
-        if isinstance(location, dict) and location.get("git") is not None and not _dict(location["git"]).get("repo"):
+        if isinstance(location, dict) and location.get("git") is not None and not as_dict(location["git"]).get("repo"):
             self.error(base, f"{path}.archiveLocation.git.repo",
                        f"templates.{name}.archiveLocation.git.repo is required")
-        self._metrics(base, template, name, path)
-        retry = _dict(template.get("retryStrategy"))
+        self._emit(base, parts.metrics(template, name, path))
+        retry = as_dict(template.get("retryStrategy"))
         policy = retry.get("retryPolicy") or ""
         if policy not in RETRY_POLICIES:
             self.error(base, f"{path}.retryStrategy.retryPolicy", f"{policy} is not a valid RetryPolicy")
-        backoff = _dict(retry.get("backoff"))
+        backoff = as_dict(retry.get("backoff"))
         for key in ("duration", "maxDuration"):
             value = backoff.get(key)
-            if value is not None and not (_seconds(value) or _duration_or_variable(value)):
+            if value is not None and not (parts.seconds(value) or parts.duration_or_variable(value)):
                 self.error(base, f"{path}.retryStrategy.backoff.{key}",
                            f"templates.{name}.retryStrategy.backoff.{key} '{value}' is not a duration (e.g. 30s, 5m)")
-        duration = _dict(template.get("suspend")).get("duration")
-        if duration is not None and not (_seconds(duration) or _duration_or_variable(duration)):
+        duration = as_dict(template.get("suspend")).get("duration")
+        if duration is not None and not (parts.seconds(duration) or parts.duration_or_variable(duration)):
             self.error(base, f"{path}.suspend.duration",
                        f"templates.{name}.suspend.duration '{duration}' is not a duration (e.g. 30s, 5m, or seconds)")
-        self._synchronization(base, template.get("synchronization"), f"{path}.synchronization")
+        self._emit(base, parts.synchronization(template.get("synchronization"), f"{path}.synchronization"))
 
     def _inputs(self, base: Base, template: dict[str, Any], name: str, path: str, leaf: bool, scope: Scope) -> None:
-        inputs = _dict(template.get("inputs"))
+        inputs = as_dict(template.get("inputs"))
         for field_name in ("parameters", "artifacts"):
             for index, message in names.list_name_problems(inputs.get(field_name), params=True):
                 self.error(base, f"{path}.inputs.{field_name}[{index}].name",
                            f"templates.{name}.inputs.{field_name}{message}")
-        parameters = list(_named(inputs.get("parameters")))
+        parameters = list(named(inputs.get("parameters")))
         scope.names |= {f"inputs.parameters.{n}" for _, _, n in parameters}
         if parameters:
             scope.names.add("inputs.parameters")
-        for index, artifact, art_name in _named(inputs.get("artifacts")):
+        for index, artifact, art_name in named(inputs.get("artifacts")):
             ref = f"inputs.artifacts.{art_name}"
             art_path = f"{path}.inputs.artifacts[{index}]"
             scope.names.add(ref)
@@ -391,27 +368,27 @@ class SpecValidator:
                                                      "templates")
             if artifact.get("from"):
                 self.error(base, f"{art_path}.from", f"templates.{name}.{ref}.from not valid in inputs")
-            if artifact.get("git") is not None and not _dict(artifact["git"]).get("repo"):
+            if artifact.get("git") is not None and not as_dict(artifact["git"]).get("repo"):
                 self.error(base, f"{art_path}.git.repo", f"templates.{name}.{ref}.git.repo is required")
 
     def _leaf(self, base: Base, template: dict[str, Any], name: str, path: str, scope: Scope, kind: str) -> None:
         for where, message in scope.unresolved(template, path):
             self.error(base, where, f"templates.{name}: {message}")
-        defaults = _dict(base.spec.get("templateDefaults"))
+        defaults = as_dict(base.spec.get("templateDefaults"))
         if kind in ("container", "script"):
-            body = _dict(template.get(kind))
-            if not body.get("image") and not _dict(defaults.get(kind)).get("image"):
+            body = as_dict(template.get(kind))
+            if not body.get("image") and not as_dict(defaults.get(kind)).get("image"):
                 self.error(base, f"{path}.{kind}.image", f"templates.{name}.{kind}.image may not be empty")
         if kind == "container":
             mounts: dict[str, str] = {}
-            for index, mount in enumerate(_list(_dict(template.get("container")).get("volumeMounts"))):
-                mount_path = str(_dict(mount).get("mountPath") or "")
+            for index, mount in enumerate(as_list(as_dict(template.get("container")).get("volumeMounts"))):
+                mount_path = str(as_dict(mount).get("mountPath") or "")
                 if mount_path in mounts:
                     self.error(base, f"{path}.container.volumeMounts[{index}].mountPath",
                                f"templates.{name}.container.volumeMounts[{index}].mountPath '{mount_path}' already "
                                f"mounted in {mounts[mount_path]}")
-                mounts[mount_path] = f"container.volumeMounts.{_dict(mount).get('name')}"
-            for index, artifact, art_name in _named(_dict(template.get("inputs")).get("artifacts")):
+                mounts[mount_path] = f"container.volumeMounts.{as_dict(mount).get('name')}"
+            for index, artifact, art_name in named(as_dict(template.get("inputs")).get("artifacts")):
                 art_path = str(artifact.get("path") or "")
                 if art_path in mounts:
                     self.error(base, f"{path}.inputs.artifacts[{index}].path",
@@ -419,101 +396,22 @@ class SpecValidator:
                                f"{mounts[art_path]}")
                 mounts[art_path] = f"inputs.artifacts.{art_name}"
         if kind == "containerSet":
-            self._container_set(base, template, name, path)
+            self._emit(base, parts.container_set(template, name, path))
         if kind == "resource":
-            self._resource(base, template, name, path)
-        self._volume_mounts(base, template, name, path)
+            self._emit(base, parts.resource(template, name, path))
+        self._emit(base, parts.volume_mounts(base.spec, template, name, path),
+                   warn=base.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate"))
         deadline = template.get("activeDeadlineSeconds")
-        if deadline is not None and not _valid_deadline(deadline):
+        if deadline is not None and not parts.valid_deadline(deadline):
             self.error(base, f"{path}.activeDeadlineSeconds",
                        f"templates.{name}.activeDeadlineSeconds must be a positive integer > 0 or an argo variable")
         if template.get("parallelism") is not None:
             self.error(base, f"{path}.parallelism",
                        f"templates.{name}.parallelism is only valid for steps and dag templates")
 
-    def _container_set(self, base: Base, template: dict[str, Any], name: str, path: str) -> None:
-        containers = list(_named(_dict(template.get("containerSet")).get("containers")))
-        where = f"{path}.containerSet"
-        prefix = f"templates.{name}.containerSet."
-        if not containers:
-            self.error(base, f"{where}.containers", f"{prefix}containers must have at least one container")
-        defined = {n for _, _, n in containers}
-        seen: set[str] = set()
-        for index, container, container_name in containers:
-            if container_name in seen:
-                self.error(base, f"{where}.containers[{index}].name",
-                           f"{prefix}containers[{index}].name '{container_name}' is not unique")
-            seen.add(container_name)
-            for dependency in _list(container.get("dependencies")):
-                if dependency not in defined:
-                    self.error(base, f"{where}.containers[{index}].dependencies",
-                               f"{prefix}containers.{container_name} dependency '{dependency}' not defined")
-        inputs, outputs = _dict(template.get("inputs")), _dict(template.get("outputs"))
-        if (_list(inputs.get("artifacts")) or _list(outputs.get("parameters")) or _list(outputs.get("artifacts"))) \
-                and "main" not in defined:
-            self.error(base, f"{where}.containers",
-                       f'templates.{name}.containerSet.containers must have a container named "main" for input or '
-                       "output")
-        graph = {n: [str(d) for d in _list(c.get("dependencies"))] for _, c, n in containers}
-        cycle = dag.first_cycle(graph)
-        if cycle:
-            self.error(base, f"{where}.containers", f"{prefix}containers dependency cycle detected: {'->'.join(cycle)}")
-
-    def _resource(self, base: Base, template: dict[str, Any], name: str, path: str) -> None:
-        resource = _dict(template.get("resource"))
-        action = str(resource.get("action") or "")
-        where = f"{path}.resource"
-        if "{{" not in action and action not in RESOURCE_ACTIONS:
-            self.error(base, f"{where}.action",
-                       f"templates.{name}.resource.action must be one of: {', '.join(RESOURCE_ACTIONS)}")
-        if action in ("delete", "get"):
-            return
-        manifest, manifest_from = resource.get("manifest"), resource.get("manifestFrom")
-        if not manifest and manifest_from is None:
-            self.error(base, where, f"either templates.{name}.resource.manifest or templates.{name}.resource."
-                                    "manifestFrom must be specified")
-        if manifest and manifest_from is not None:
-            self.error(base, where, "shouldn't have both `manifest` and `manifestFrom` specified in `Manifest` for "
-                                    "resource template")
-        artifact = _dict(_dict(manifest_from).get("artifact")).get("name")
-        if artifact is not None and artifact not in {n for _, _, n in _named(_dict(template.get("inputs"))
-                                                                               .get("artifacts"))}:
-            self.error(base, f"{where}.manifestFrom.artifact.name",
-                       f"artifact {artifact} in `manifestFrom` refer to a non-exist artifact")
-        if isinstance(manifest, str) and manifest:
-            import yaml  # only resource templates need it; the webhook's cold start does not pay for it
-
-            try:
-                yaml.safe_load(_placeholders(manifest))
-            except yaml.YAMLError:
-                self.error(base, f"{where}.manifest", f"templates.{name}.resource.manifest must be a valid yaml")
-
-    def _volume_mounts(self, base: Base, template: dict[str, Any], name: str, path: str) -> None:
-        """A volumeMount names a volume of the template or the workflow (not an Argo rule: the pod would fail)."""
-        spec = base.spec
-        if template.get("podSpecPatch") or spec.get("podSpecPatch"):
-            return  # a patch may add volumes
-        volumes = {n for _, _, n in _named(spec.get("volumes"))} | {n for _, _, n in _named(template.get("volumes"))}
-        volumes |= {n for _, _, n in _named(_dict(spec.get("templateDefaults")).get("volumes"))}
-        volumes |= {str(_dict(_dict(c).get("metadata")).get("name")) for c in _list(spec.get("volumeClaimTemplates"))}
-        containers: list[tuple[str, Any]] = [(key, template.get(key))
-                                             for key in ("container", "script", "containerSet")]
-        containers += [(f"containerSet.containers[{i}]", c)
-                       for i, c in enumerate(_list(_dict(template.get("containerSet")).get("containers")))]
-        for group in ("initContainers", "sidecars"):
-            containers += [(f"{group}[{i}]", c) for i, c in enumerate(_list(template.get(group)))]
-        report = self.warning if base.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate") else self.error
-        for where, container in containers:
-            for index, mount in enumerate(_list(_dict(container).get("volumeMounts"))):
-                volume = _dict(mount).get("name")
-                if volume and volume not in volumes:
-                    report(base, f"{path}.{where}.volumeMounts[{index}].name",
-                           f"templates.{name}.{where}.volumeMounts[{index}].name '{volume}' is not a volume of the "
-                           "template or the workflow")
-
     def _outputs(self, base: Base, template: dict[str, Any], name: str, path: str, scope: Scope,
                  kind: str | None) -> None:
-        outputs = _dict(template.get("outputs"))
+        outputs = as_dict(template.get("outputs"))
         for field_name in ("parameters", "artifacts"):
             for index, message in names.list_name_problems(outputs.get(field_name), params=True):
                 self.error(base, f"{path}.outputs.{field_name}[{index}].name",
@@ -524,144 +422,18 @@ class SpecValidator:
             for where, message in scope.unresolved(outputs, f"{path}.outputs"):
                 self.error(base, where, f"templates.{name}.outputs {message}")
         leaf = kind in LEAF_TYPES
-        for index, artifact, art_name in _named(outputs.get("artifacts")):
+        for index, artifact, art_name in named(outputs.get("artifacts")):
             ref = f"outputs.artifacts.{art_name}"
             if not leaf and artifact.get("path"):
                 self.error(base, f"{path}.outputs.artifacts[{index}].path",
                            f"templates.{name}.{ref}.path only valid in container/script templates")
-            self._global_name(base, artifact, f"{path}.outputs.artifacts[{index}]", f"templates.{name}.{ref}")
-        for index, parameter, param_name in _named(outputs.get("parameters")):
+            self._emit(base, parts.global_name(artifact, f"{path}.outputs.artifacts[{index}]",
+                                               f"templates.{name}.{ref}"))
+        for index, parameter, param_name in named(outputs.get("parameters")):
             ref = f"templates.{name}.outputs.parameters.{param_name}"
             where = f"{path}.outputs.parameters[{index}]"
-            self._output_parameter(base, parameter, ref, where, kind)
-            self._global_name(base, parameter, where, ref)
-
-    def _global_name(self, base: Base, item: dict[str, Any], where: str, ref: str) -> None:
-        global_name = item.get("globalName")
-        if global_name and not is_parameter(str(global_name)):
-            for problem in names.param_name_errors(str(global_name))[:1]:
-                self.error(base, f"{where}.globalName", f"{ref}.globalName: {problem}")
-
-    def _output_parameter(self, base: Base, parameter: dict[str, Any], ref: str, where: str, kind: str | None) -> None:
-        value_from = parameter.get("valueFrom")
-        if value_from is not None and parameter.get("value") is not None:
-            self.error(base, where, f"{ref} has both valueFrom and value specified. Choose one.")
-            return
-        if parameter.get("value") is not None:
-            return
-        if value_from is None:
-            self.error(base, where, f"{ref} does not have valueFrom or value specified")
-            return
-        value_from = _dict(value_from)
-        sources = [k for k in ("path", "jqFilter", "jsonPath", "parameter", "expression") if value_from.get(k)]
-        sources += ["supplied"] if value_from.get("supplied") is not None else []
-        if not sources:
-            self.error(base, f"{where}.valueFrom", "valueFrom type unspecified. choose one of: path, jqFilter, "
-                                                   "jsonPath, parameter, raw, expression")
-        elif len(sources) > 1:
-            self.error(base, f"{where}.valueFrom", "multiple valueFrom types specified. choose one of: path, "
-                                                   "jqFilter, jsonPath, parameter, raw")
-        type_name = TYPES.get(kind or "", "")
-        if kind in ("container", "containerSet", "script") and not value_from.get("path"):
-            self.error(base, f"{where}.valueFrom.path", f"{ref}.path must be specified for {type_name} templates")
-        elif kind == "resource" and not value_from.get("jqFilter") and not value_from.get("jsonPath"):
-            self.error(base, f"{where}.valueFrom", f"{ref} .jqFilter or jsonPath must be specified for {type_name} "
-                                                   "templates")
-        elif kind in ("dag", "steps"):
-            if not value_from.get("parameter") and not value_from.get("expression"):
-                self.error(base, f"{where}.valueFrom", f"{ref}.parameter or expression must be specified for "
-                                                       f"{type_name} templates")
-            elif value_from.get("parameter") and value_from.get("expression"):
-                self.error(base, f"{where}.valueFrom", f"{ref} shouldn't have both `from` and `expression` specified "
-                                                       f"in `ValueFrom` for {type_name} templates")
-
-    def _metrics(self, base: Base, template: dict[str, Any], name: str, path: str) -> None:
-        for index, metric, metric_name in _named(_dict(template.get("metrics")).get("prometheus")):
-            where = f"{path}.metrics.prometheus[{index}]"
-            if not names.metric_name_ok(metric_name):
-                self.error(base, f"{where}.name", f"templates.{name} metric name '{metric_name}' is invalid. Metric "
-                                                  "names must contain alphanumeric characters or '_'")
-            for label_index, label in enumerate(_list(metric.get("labels"))):
-                key = str(_dict(label).get("key") or "")
-                if not names.metric_label_ok(key):
-                    self.error(base, f"{where}.labels[{label_index}].key",
-                               f"metric label '{key}' is invalid: keys may only contain alphanumeric characters, '_'")
-                elif not _dict(label).get("value"):
-                    self.error(base, f"{where}.labels[{label_index}].value",
-                               f"metric label '{key}' is invalid: value cannot be empty")
-            if not metric.get("help"):
-                self.error(base, f"{where}.help", f"templates.{name} metric '{metric_name}' must contain a help "
-                                                  "string under 'help: ' field")
-            kinds = [k for k in ("gauge", "counter", "histogram") if metric.get(k) is not None]
-            if len(kinds) != 1:
-                self.error(base, where, f"templates.{name} metric '{metric_name}' error: metric must have exactly one "
-                                        "of gauge, counter or histogram")
-            elif kinds[0] == "histogram" and not _list(_dict(metric["histogram"]).get("buckets")):
-                self.error(base, f"{where}.histogram.buckets", f"templates.{name} metric '{metric_name}' error: "
-                                                               "histogram metric must have buckets")
-            elif kinds[0] in ("gauge", "counter", "histogram") and not _dict(metric[kinds[0]]).get("value"):
-                self.error(base, f"{where}.{kinds[0]}.value", f"templates.{name} metric '{metric_name}' error: "
-                                                              f"missing {kinds[0]}.value")
-
-    def _synchronization(self, base: Base | None, sync: Any, path: str) -> None:
-        """Each lock names its source: a semaphore a ConfigMap key or a database, a mutex a name."""
-        if not isinstance(sync, dict):
-            return
-        semaphores = [(f"{path}.semaphore", sync["semaphore"])] if sync.get("semaphore") is not None else []
-        semaphores += [(f"{path}.semaphores[{i}]", s) for i, s in enumerate(_list(sync.get("semaphores")))]
-        mutexes = [(f"{path}.mutex", sync["mutex"])] if sync.get("mutex") is not None else []
-        mutexes += [(f"{path}.mutexes[{i}]", m) for i, m in enumerate(_list(sync.get("mutexes")))]
-        if not semaphores and not mutexes:
-            self.error(base, path, "synchronization must have at least one of semaphore, semaphores, mutex, mutexes")
-        for where, semaphore in semaphores:
-            semaphore = _dict(semaphore)
-            if semaphore.get("configMapKeyRef") is None and semaphore.get("database") is None:
-                self.error(base, where, "semaphore must have either configMapKeyRef or database")
-            elif semaphore.get("configMapKeyRef") is not None and not _dict(semaphore["configMapKeyRef"]).get("key"):
-                self.error(base, f"{where}.configMapKeyRef.key", "semaphore configMapKeyRef must have a key")
-        for where, mutex in mutexes:
-            if not _dict(mutex).get("name"):
-                self.error(base, f"{where}.name", "mutex must have a name")
-
-    def _hooks(self, base: Base | None, hooks: Any, path: str, prefix: str) -> None:
-        for hook_name, hook in _dict(hooks).items():
-            if hook_name != "exit" and not _dict(hook).get("expression"):
-                self.error(base, f"{path}.{hook_name}.expression", f"{prefix}.{hook_name} Expression required")
-
-    def _arguments(self, base: Base | None, arguments: dict[str, Any], path: str, prefix: str,
-                   allow_empty: bool) -> None:
-        """Argo's ``validateArguments``: names, and a value (or source) for each argument."""
-        for field_name in ("parameters", "artifacts"):
-            for index, message in names.list_name_problems(arguments.get(field_name), params=True):
-                self.error(base, f"{path}.{field_name}[{index}].name", f"{prefix}{field_name}{message}")
-        for index, parameter, name in _named(arguments.get("parameters")):
-            where = f"{path}.parameters[{index}]"
-            value_from = parameter.get("valueFrom")
-            if value_from is None and parameter.get("value") is None and not allow_empty:
-                self.error(base, where, f"{prefix}{name}.value or {prefix}{name}.valueFrom is required")
-            if value_from is not None:
-                value_from = _dict(value_from)
-                allowed = any(value_from.get(k) is not None for k in ("configMapKeyRef", "event", "supplied"))
-                forbidden = any(value_from.get(k) for k in ("path", "jsonPath", "parameter", "expression"))
-                if not allowed or forbidden:
-                    self.error(base, f"{where}.valueFrom",
-                               f"{prefix}{name}.valueFrom only allows: default, configMapKeyRef and supplied")
-            enum = parameter.get("enum")
-            if enum is not None:
-                if not enum:
-                    self.error(base, f"{where}.enum", f"{prefix}{name}.enum should contain at least one value")
-                elif parameter.get("value") is None:
-                    if not allow_empty:
-                        self.error(base, f"{where}.value", f"{prefix}{name}.value is required")
-                elif str(parameter["value"]) not in {str(e) for e in _list(enum)}:
-                    self.error(base, f"{where}.value",
-                               f"{prefix}{name}.value should be present in {prefix}{name}.enum list")
-        for index, artifact, name in _named(arguments.get("artifacts")):
-            where = f"{path}.artifacts[{index}]"
-            if not artifact.get("from") and not artifact.get("fromExpression") and not has_location(artifact):
-                self.error(base, where, f"{prefix}{name}.from, artifact location, or key is required")
-            if artifact.get("from") and artifact.get("fromExpression"):
-                self.error(base, where, f"{prefix}{name} shouldn't have both `from` and `fromExpression` in Artifact")
+            self._emit(base, parts.output_parameter(parameter, ref, where, kind))
+            self._emit(base, parts.global_name(parameter, where, ref))
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -673,8 +445,8 @@ class SpecValidator:
     def _steps(self, base: Base, template: dict[str, Any], name: str, path: str, scope: Scope) -> None:
         self._non_leaf(base, template, name, path)
         seen: set[str] = set()
-        for group_index, group in enumerate(_list(template.get("steps"))):
-            for step_index, step in enumerate(_list(group)):
+        for group_index, group in enumerate(as_list(template.get("steps"))):
+            for step_index, step in enumerate(as_list(group)):
                 if not isinstance(step, dict):
                     continue
                 where = f"{path}.steps[{group_index}][{step_index}]"
@@ -689,11 +461,11 @@ class SpecValidator:
                 seen.add(step_name)
                 prefix = f"{tag}.{step_name} "
                 scope.names.add(f"steps.{step_name}.status")
-                self._arguments(base, _dict(step.get("arguments")), f"{where}.arguments", f"{tag}.{step_name}"
-                                ".arguments.", False)
-                resolved = self._call(base, step, where, prefix, _dict(step.get("arguments")))
-                self._hooks(base, step.get("hooks"), f"{where}.hooks", f"{tag}.{step_name}")
-                if "exit" in _dict(step.get("hooks")) or step.get("onExit"):
+                self._emit(base, parts.arguments(as_dict(step.get("arguments")), f"{where}.arguments",
+                                                 f"{tag}.{step_name}.arguments.", False))
+                resolved = self._call(base, step, where, prefix, as_dict(step.get("arguments")))
+                self._emit(base, parts.hooks(step.get("hooks"), f"{where}.hooks", f"{tag}.{step_name}"))
+                if "exit" in as_dict(step.get("hooks")) or step.get("onExit"):
                     self._add_outputs(resolved, f"steps.{step_name}", scope, aggregate=False)
                 step_scope = scope.child()
                 self._loop(base, step, where, prefix, step_scope)
@@ -719,7 +491,7 @@ class SpecValidator:
         elif holder.get("withParam"):
             scope.names |= {"item", ANY_ITEM}
             param = str(holder["withParam"])
-            if "{{" not in param and not _json_list(param):
+            if "{{" not in param and not parts.json_list(param):
                 self.error(base, f"{path}.withParam", f"{prefix}withParam value could not be parsed as a JSON list: "
                                                       f"{param}")
         elif isinstance(sequence, dict):
@@ -761,10 +533,10 @@ class SpecValidator:
             names_.add(f"{prefix}.ip")
         if has_output(template):
             names_ |= {f"{prefix}.outputs.result", f"{prefix}.exitCode"}
-        outputs = _dict(template.get("outputs"))
+        outputs = as_dict(template.get("outputs"))
         for field_name, any_global in (("parameters", ANY_WORKFLOW_OUTPUT_PARAMETER),
                                        ("artifacts", ANY_WORKFLOW_OUTPUT_ARTIFACT)):
-            for _, item, item_name in _named(outputs.get(field_name)):
+            for _, item, item_name in named(outputs.get(field_name)):
                 names_.add(f"{prefix}.outputs.{field_name}.{item_name}")
                 global_name = item.get("globalName")
                 if global_name and not is_parameter(str(global_name)):
@@ -783,8 +555,8 @@ class SpecValidator:
 
     def _dag(self, base: Base, template: dict[str, Any], name: str, path: str, scope: Scope) -> None:
         self._non_leaf(base, template, name, path)
-        body = _dict(template.get("dag"))
-        tasks = list(_named(body.get("tasks")))
+        body = as_dict(template.get("dag"))
+        tasks = list(named(body.get("tasks")))
         if not tasks:
             self.error(base, f"{path}.dag.tasks", f"templates.{name} must have at least one task")
             return
@@ -806,7 +578,7 @@ class SpecValidator:
             if using_depends and task.get("continueOn") is not None:
                 self.error(base, f"{where}.continueOn", f"templates.{name} cannot use 'continueOn' when using "
                                                         "'depends'. Instead use 'dep-task.Failed'/'dep-task.Errored'")
-            resolved = self._call(base, task, where, prefix, _dict(task.get("arguments")))
+            resolved = self._call(base, task, where, prefix, as_dict(task.get("arguments")))
             resolved_of[task_name] = resolved
             aggregate = bool(task.get("withItems")) or bool(task.get("withParam"))
             self._add_outputs(resolved, f"tasks.{task_name}", scope, aggregate=aggregate)
@@ -854,16 +626,16 @@ class SpecValidator:
             task_scope.ancestors = {ancestor: as_ancestor[ancestor] for ancestor in ancestors}
             self._loop(base, task, where, prefix, task_scope)
             self._references(base, task, where, prefix, task_scope)
-            self._arguments(base, _dict(task.get("arguments")), f"{where}.arguments",
-                            f"templates.{name}.tasks.{task_name}.arguments.", False)
-            self._hooks(base, task.get("hooks"), f"{where}.hooks", f"templates.{name}.tasks.{task_name}")
-            self._argument_dependencies(base, _dict(task.get("arguments")), ancestors, where, prefix)
+            self._emit(base, parts.arguments(as_dict(task.get("arguments")), f"{where}.arguments",
+                                             f"templates.{name}.tasks.{task_name}.arguments.", False))
+            self._emit(base, parts.hooks(task.get("hooks"), f"{where}.hooks", f"templates.{name}.tasks.{task_name}"))
+            self._argument_dependencies(base, as_dict(task.get("arguments")), ancestors, where, prefix)
 
     def _argument_dependencies(self, base: Base, arguments: dict[str, Any], ancestors: set[str], path: str,
                                prefix: str) -> None:
         """An argument taken from ``{{tasks.X...}}`` needs X among the task's dependencies."""
         for field_name, key, noun in (("parameters", "value", "parameter"), ("artifacts", "from", "artifact")):
-            for index, item, item_name in _named(arguments.get(field_name)):
+            for index, item, item_name in named(arguments.get(field_name)):
                 value = str(item.get(key) or "")
                 if value.startswith("{{tasks.") and "." in value[len("{{tasks."):]:
                     task = value.split(".")[1]
@@ -876,48 +648,12 @@ def _merge_arguments(own: dict[str, Any], referred: dict[str, Any]) -> dict[str,
     """Argo's ``MergeParameters``/``MergeArtifacts``: the workflow's own win, the template's fill in."""
     merged: dict[str, Any] = {}
     for field_name in ("parameters", "artifacts"):
-        items = [item for item in _list(own.get(field_name)) if isinstance(item, dict)]
+        items = [item for item in as_list(own.get(field_name)) if isinstance(item, dict)]
         have = {item.get("name") for item in items}
-        items += [item for item in _list(referred.get(field_name))
+        items += [item for item in as_list(referred.get(field_name))
                   if isinstance(item, dict) and item.get("name") not in have]
         merged[field_name] = items
     return merged
-
-
-def _valid_deadline(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return value >= 0
-    text = str(value)
-    return (text.isdigit()) or is_parameter(text) or text.startswith("{{")
-
-
-def _json_list(text: str) -> bool:
-    try:
-        return isinstance(json.loads(text), list)
-    except ValueError:
-        return False
-
-
-def _seconds(value: Any) -> bool:
-    return (isinstance(value, int) and not isinstance(value, bool)) or str(value).isdigit()
-
-
-def _duration_or_variable(value: Any) -> bool:
-    """A Go duration, or a ``{{...}}`` reference resolved at run time."""
-    return is_duration(str(value)) or "{{" in str(value)
-
-
-def _placeholders(manifest: str) -> str:
-    """The manifest with every ``{{...}}`` tag replaced by a plain word, so it parses as YAML."""
-    try:
-        found = set(tags(manifest))
-    except ValueError:
-        return manifest
-    for index, tag in enumerate(sorted(found, key=len, reverse=True)):
-        manifest = manifest.replace("{{" + tag + "}}", f"placeholder-{index}")
-    return manifest
 
 
 def check_name_length(report: Report, name: Any, noun: str, limit: int = MAX_NAME) -> None:

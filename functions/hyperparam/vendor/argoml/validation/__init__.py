@@ -7,8 +7,10 @@ every problem found, each at its field path with Argo's wording. It dispatches o
 and hands the embedded spec to :func:`validate_workflow_spec`.
 
 Layers: :mod:`.structure` (fields and types, from Argo's CRD schema), :mod:`.workflow`
-(Argo's semantic rules for a workflow spec), :mod:`.cron` (schedules), :mod:`.resolver`
-(where referenced WorkflowTemplates come from).
+(Argo's semantic rules for a workflow spec: resolution, scopes, steps, DAGs), :mod:`.parts`
+(checks of one part of a template: arguments, outputs, resources, metrics, ...),
+:mod:`.variables` (``{{...}}`` references), :mod:`.dag` (dependencies), :mod:`.cron`
+(schedules), :mod:`.resolver` (where referenced WorkflowTemplates come from).
 """
 
 from __future__ import annotations

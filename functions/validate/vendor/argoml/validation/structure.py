@@ -33,11 +33,6 @@ def _schema() -> dict[str, Any]:
     return json.loads(SCHEMA_FILE.read_text())
 
 
-def kinds() -> frozenset[str]:
-    """The kinds the schema describes."""
-    return frozenset(_schema()["roots"])
-
-
 def check(obj: dict[str, Any], kind: str, report: Report) -> None:
     """Add a problem to ``report`` for every field of ``obj`` the schema of ``kind`` rejects."""
     schema = _schema()
