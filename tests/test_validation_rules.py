@@ -223,6 +223,12 @@ CASES: list[tuple[str, str, tuple[str, str], str]] = [
         workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, template: leaf}]]\n" + LEAF),
     ),
     (
+        "steps name what they run",
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s}]]"),
+        ("spec.templates[0].steps[0][0]", "templates.main.steps[0].s failed to get a template"),
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, inline: {container: {image: a}}}]]"),
+    ),
+    (
         "step outputs referenced only after the step",
         workflow("entrypoint: main\ntemplates:\n- name: main\n  steps:\n"
                  "  - [{name: a, template: echo, arguments: {parameters: [{name: m, value: '{{steps.b.outputs.result}}'"

@@ -251,7 +251,7 @@ class SpecValidator:
         if isinstance(holder.get("inline"), dict):
             return Resolved(base, holder["inline"], f"{path}.inline", f"{base.key}/inline:{path}",
                             str(holder.get("name") or ""))
-        self.error(base, path, f"{prefix}template name cannot be empty")
+        self.error(base, path, f"{prefix}failed to get a template")
         return None
 
     def _call(self, base: Base, holder: dict[str, Any], path: str, prefix: str,
