@@ -499,6 +499,23 @@ CASES: list[tuple[str, str, tuple[str, str], str]] = [
                  "{path: /o}}]}\n  containerSet: {containers: [{name: main, image: x}]}"),
     ),
     (
+        "containerSet container names unique",
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  containerSet: {containers: [{name: a, image: x}, "
+                 "{name: a, image: y}]}"),
+        ("spec.templates[0].containerSet.containers[1].name",
+         "templates.main.containerSet.containers[1].name 'a' is not unique"),
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  containerSet: {containers: [{name: a, image: x}, "
+                 "{name: b, image: y, dependencies: [a]}]}"),
+    ),
+    (
+        "containerSet dependencies defined",
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  containerSet: {containers: [{name: a, image: x, "
+                 "dependencies: [c]}]}"),
+        ("spec.templates[0].containerSet.containers[0].dependencies",
+         "templates.main.containerSet.containers.a dependency 'c' not defined"),
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  containerSet: {containers: [{name: a, image: x}]}"),
+    ),
+    (
         "output parameter has a source",
         workflow("entrypoint: main\ntemplates:\n- {name: main, outputs: {parameters: [{name: o}]}, container: "
                  "{image: a}}"),

@@ -52,38 +52,37 @@ def has_location(artifact: dict[str, Any]) -> bool:
 
 
 def container_set(template: dict[str, Any], name: str, path: str) -> Problems:
-    containers = list(named(as_dict(template.get("containerSet")).get("containers")))
+    """Argo's ``ContainerSetTemplate.Validate``, plus a container named ``main`` for inputs and outputs."""
+    body = as_dict(template.get("containerSet"))
+    containers = list(named(body.get("containers")))
     where = f"{path}.containerSet"
     prefix = f"templates.{name}.containerSet."
     if not containers:
-        yield (f"{where}.containers", f"{prefix}containers must have at least one container")
+        yield f"{where}.containers", f"{prefix}containers must have at least one container"
+    for index, message in names.list_name_problems(body.get("containers")):
+        yield f"{where}.containers[{index}].name", f"{prefix}containers{message}"
+    mounts: dict[str, str] = {}
+    for index, mount in enumerate(as_list(body.get("volumeMounts"))):
+        mount_path = str(as_dict(mount).get("mountPath") or "")
+        if mount_path in mounts:
+            yield (f"{where}.volumeMounts[{index}].mountPath",
+                   f"{prefix}volumeMounts[{index}].mountPath '{mount_path}' already mounted in {mounts[mount_path]}")
+        mounts[mount_path] = f"volumeMounts.{as_dict(mount).get('name')}"
     defined = {n for _, _, n in containers}
-    seen: set[str] = set()
     for index, container, container_name in containers:
-        if container_name in seen:
-            yield (
-                f"{where}.containers[{index}].name",
-                f"{prefix}containers[{index}].name '{container_name}' is not unique",
-            )
-        seen.add(container_name)
         for dependency in as_list(container.get("dependencies")):
             if dependency not in defined:
-                yield (
-                    f"{where}.containers[{index}].dependencies",
-                    f"{prefix}containers.{container_name} dependency '{dependency}' not defined",
-                )
-    inputs, outputs = as_dict(template.get("inputs")), as_dict(template.get("outputs"))
-    if (
-        as_list(inputs.get("artifacts")) or as_list(outputs.get("parameters")) or as_list(outputs.get("artifacts"))
-    ) and "main" not in defined:
-        yield (
-            f"{where}.containers",
-            f'templates.{name}.containerSet.containers must have a container named "main" for input or output',
-        )
+                yield (f"{where}.containers[{index}].dependencies",
+                       f"{prefix}containers.{container_name} dependency '{dependency}' not defined")
     graph = {n: [str(d) for d in as_list(c.get("dependencies"))] for _, c, n in containers}
     cycle = dag.first_cycle(graph)
     if cycle:
-        yield (f"{where}.containers", f"{prefix}containers dependency cycle detected: {'->'.join(cycle)}")
+        yield f"{where}.containers", f"{prefix}containers dependency cycle detected: {'->'.join(cycle)}"
+    inputs, outputs = as_dict(template.get("inputs")), as_dict(template.get("outputs"))
+    if (as_list(inputs.get("artifacts")) or as_list(outputs.get("parameters")) or as_list(outputs.get("artifacts"))) \
+            and "main" not in defined:
+        yield (f"{where}.containers",
+               f'templates.{name}.containerSet.containers must have a container named "main" for input or output')
 
 
 def resource(template: dict[str, Any], name: str, path: str) -> Problems:
