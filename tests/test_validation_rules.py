@@ -574,6 +574,24 @@ CASES: list[tuple[str, str, tuple[str, str], str]] = [
                  "[{name: m, help: runs, counter: {value: '1'}}]}}"),
     ),
     (
+        "metric values",
+        workflow("entrypoint: main\ntemplates:\n- {name: main, container: {image: a}, metrics: {prometheus: "
+                 "[{name: m, help: h, counter: {}}]}}"),
+        ("spec.templates[0].metrics.prometheus[0].counter.value", "templates.main metric 'm' error: missing "
+                                                                  "counter.value"),
+        workflow("entrypoint: main\ntemplates:\n- {name: main, container: {image: a}, metrics: {prometheus: "
+                 "[{name: m, help: h, counter: {value: '1'}}]}}"),
+    ),
+    (
+        "metric label keys",
+        workflow("entrypoint: main\ntemplates:\n- {name: main, container: {image: a}, metrics: {prometheus: "
+                 "[{name: m, help: h, labels: [{key: team-name, value: x}], counter: {value: '1'}}]}}"),
+        ("spec.templates[0].metrics.prometheus[0].labels[0].key",
+         "metric label 'team-name' is invalid: keys may only contain alphanumeric characters or '_'"),
+        workflow("entrypoint: main\ntemplates:\n- {name: main, container: {image: a}, metrics: {prometheus: "
+                 "[{name: m, help: h, labels: [{key: team_name, value: x}], counter: {value: '1'}}]}}"),
+    ),
+    (
         "synchronization names its lock",
         workflow("entrypoint: main\nsynchronization: {mutexes: [{namespace: x}]}\ntemplates:\n"
                  "- {name: main, container: {image: a}}"),

@@ -51,14 +51,9 @@ def list_name_problems(items: Any, *, params: bool = False) -> list[tuple[int, s
     return problems
 
 
-_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-_METRIC_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+_METRIC_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
 def metric_name_ok(name: str) -> bool:
-    """Prometheus metric names (Argo's ``IsValidMetricName``)."""
+    """Prometheus metric and label names, without ``:`` (Argo's ``IsValidMetricName``)."""
     return bool(_METRIC_NAME.fullmatch(name))
-
-
-def metric_label_ok(key: str) -> bool:
-    return bool(_METRIC_LABEL.fullmatch(key))
