@@ -191,3 +191,11 @@ def test_routes(serve: Serve) -> None:
     answer = client.get("/validate")
     assert answer.status_code == 404
     assert "POST an AdmissionReview to /validate or /mutate" in answer.get_json()["error"]["message"]
+
+
+def test_a_resource_of_the_wrong_shape_is_denied_with_reasons_not_a_500(serve: Serve) -> None:
+    shapeless = dict(WORKFLOW, spec={"entrypoint": ["main"], "templates": {"main": {}}})
+    status, body = post(serve, "/validate", review(shapeless))
+    assert status == 200
+    assert body["response"]["allowed"] is False
+    assert "spec.templates: must be of type array, got object" in body["response"]["status"]["message"]

@@ -8,6 +8,8 @@ does with the files around the ones it is given.
 
 from __future__ import annotations
 
+import copy
+import random
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +53,34 @@ def test_templates_are_resolved_from_the_files_alongside(resolver: DocumentResol
     unresolved = [validate_object(d) for d in referencing]
     assert any(not report.ok for report in unresolved)
     assert all(validate_object(d, resolver).ok for d in referencing)
+
+
+def _mutations(document: Any, rnd: random.Random) -> Any:
+    """``document`` with one to three values, anywhere in it, replaced by a value of another shape."""
+    mutated = copy.deepcopy(document)
+    locations: list[tuple[Any, Any]] = []
+    stack = [mutated]
+    while stack:
+        node = stack.pop()
+        children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, child in children:
+            locations.append((node, key))
+            stack.append(child)
+    for parent, key in rnd.sample(locations, min(len(locations), rnd.randint(1, 3))):
+        parent[key] = copy.deepcopy(rnd.choice(SHAPES))
+    return mutated
+
+
+SHAPES: list[Any] = [None, 1, 2.5, True, "x", "{{item}}", [], [1], [[]], [{}], {}, {"a": 1}]
+
+
+def test_malformed_resources_are_reported_not_crashed_on(resolver: DocumentResolver) -> None:
+    """The webhook must answer every resource with a decision, never a 500: the examples with
+    random values swapped for values of other shapes (a fixed seed, so the same cases each run)."""
+    rnd = random.Random(20261128)
+    documents = [d for path in FILES for d in _documents(path) if d.get("kind") in VALIDATORS]
+    rejected = 0
+    for _ in range(1500):
+        report = validate_object(_mutations(rnd.choice(documents), rnd), resolver)
+        rejected += not report.ok
+    assert rejected > 500  # most such changes are caught, the rest happen to stay valid

@@ -22,7 +22,8 @@ def dependencies(task: Mapping[str, Any]) -> dict[str, bool]:
     """The tasks ``task`` depends on, each mapped to whether an items-based result is used."""
     depends = task.get("depends")
     if not depends:
-        return {str(name): False for name in task.get("dependencies") or []}
+        listed = task.get("dependencies")
+        return {str(name): False for name in (listed if isinstance(listed, list) else [])}
     found: dict[str, bool] = {}
     for match in _TASK.finditer(str(depends)):
         if match.group(1):

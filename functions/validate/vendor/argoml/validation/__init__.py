@@ -20,6 +20,7 @@ from typing import Any
 
 from argoml.validation import structure
 from argoml.validation.cron import schedule_error, timezone_error
+from argoml.validation.parts import as_dict, as_list
 from argoml.validation.report import Problem, Report
 from argoml.validation.resolver import ClusterResolver, DocumentResolver, NoResolver, Resolver
 from argoml.validation.workflow import SpecValidator, check_name_length
@@ -72,10 +73,7 @@ def validate_workflow_spec(spec: Any, resolver: Resolver, report: Report, *, spe
     if not isinstance(spec, dict):
         report.error(spec_path, f"must be of type object, got {type(spec).__name__}")
         return
-    before = len(report.errors)
     structure.check_workflow_spec(spec, spec_path, report, ignore=own_fields)
-    if any(p.message.startswith("must be") for p in report.errors[before:]):
-        return
     validate_spec({k: v for k, v in spec.items() if k not in own_fields}, resolver, report=report,
                   spec_path=spec_path, metadata=metadata)
     _prefer_argo_wording(report)
@@ -86,10 +84,17 @@ def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
     return metadata if isinstance(metadata, dict) else {}
 
 
-def _structure(obj: dict[str, Any], report: Report) -> bool:
-    """Check fields and types; ``False`` when the shape is too broken for the semantic rules."""
+def _structure(obj: dict[str, Any], report: Report) -> dict[str, Any] | None:
+    """Check fields and types; the spec for Argo's rules, or ``None`` when there is none to check.
+
+    The rules read a malformed spec defensively, so a wrong type deep inside does not hide
+    the other problems.
+    """
     structure.check(obj, obj["kind"], report)
-    return not any(p.message.startswith("must be") for p in report.errors)
+    spec = obj.get("spec")
+    if spec is None:
+        report.error("spec", "Required value")
+    return spec if isinstance(spec, dict) else None
 
 
 def _prefer_argo_wording(report: Report) -> Report:
@@ -102,28 +107,28 @@ def _prefer_argo_wording(report: Report) -> Report:
 def _workflow(obj: dict[str, Any], resolver: Resolver) -> Report:
     report = Report()
     metadata = _metadata(obj)
-    if _structure(obj, report):
+    if (spec := _structure(obj, report)) is not None:
         check_name_length(report, metadata.get("name"), "workflow")
-        validate_spec(obj.get("spec") or {}, resolver, report=report, metadata=metadata, kind=obj["kind"])
+        validate_spec(spec, resolver, report=report, metadata=metadata, kind=obj["kind"])
     return report
 
 
 def _workflow_template(obj: dict[str, Any], resolver: Resolver) -> Report:
     report = Report()
     metadata = _metadata(obj)
-    if _structure(obj, report):
+    if (spec := _structure(obj, report)) is not None:
         noun = "workflow template" if obj["kind"] == "WorkflowTemplate" else "cluster workflow template"
         check_name_length(report, metadata.get("name"), noun)
-        validate_spec(obj.get("spec") or {}, resolver, report=report, metadata=metadata, kind=obj["kind"])
+        validate_spec(spec, resolver, report=report, metadata=metadata, kind=obj["kind"])
     return report
 
 
 def _cron_workflow(obj: dict[str, Any], resolver: Resolver) -> Report:
     report = Report()
-    if not _structure(obj, report):
+    if (spec := _structure(obj, report)) is None:
         return report
-    metadata, spec = _metadata(obj), obj.get("spec") or {}
-    schedules = [s for s in spec.get("schedules") or [] if s is not None]
+    metadata = _metadata(obj)
+    schedules = [s for s in as_list(spec.get("schedules")) if s is not None]
     if spec.get("schedule") and schedules:
         report.error("spec.schedules", "cron workflow cant be configured with both Spec.Schedule and Spec.Schedules")
     check_name_length(report, metadata.get("name"), "cron workflow", MAX_CRON_NAME)
@@ -137,15 +142,15 @@ def _cron_workflow(obj: dict[str, Any], resolver: Resolver) -> Report:
     for path, schedule in located:
         if problem := schedule_error(str(schedule)):
             report.error(path, f"cron schedule {schedule} is malformed: {problem}")
-    policy = spec.get("concurrencyPolicy") or ""
+    policy = str(spec.get("concurrencyPolicy") or "")
     if policy not in CONCURRENCY_POLICIES:
         report.error("spec.concurrencyPolicy", f"'{policy}' is not a valid concurrencyPolicy")
     deadline = spec.get("startingDeadlineSeconds")
     if isinstance(deadline, int) and deadline < 0:
         report.error("spec.startingDeadlineSeconds", "startingDeadlineSeconds must be positive")
-    workflow_metadata = dict(spec.get("workflowMetadata") or {}, namespace=metadata.get("namespace"),
+    workflow_metadata = dict(as_dict(spec.get("workflowMetadata")), namespace=metadata.get("namespace"),
                              name=metadata.get("name"))
-    validate_spec(spec.get("workflowSpec") or {}, resolver, report=report, spec_path="spec.workflowSpec",
+    validate_spec(as_dict(spec.get("workflowSpec")), resolver, report=report, spec_path="spec.workflowSpec",
                   metadata=workflow_metadata, message_prefix="cannot validate Workflow: ")
     return report
 

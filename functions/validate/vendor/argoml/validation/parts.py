@@ -71,7 +71,7 @@ def container_set(template: dict[str, Any], name: str, path: str) -> Problems:
     defined = {n for _, _, n in containers}
     for index, container, container_name in containers:
         for dependency in as_list(container.get("dependencies")):
-            if dependency not in defined:
+            if str(dependency) not in defined:
                 yield (f"{where}.containers[{index}].dependencies",
                        f"{prefix}containers.{container_name} dependency '{dependency}' not defined")
     graph = {n: [str(d) for d in as_list(c.get("dependencies"))] for _, c, n in containers}
@@ -134,7 +134,7 @@ def volume_mounts(spec: dict[str, Any], template: dict[str, Any], name: str, pat
         containers += [(f"{group}[{i}]", c) for i, c in enumerate(as_list(template.get(group)))]
     for where, container in containers:
         for index, mount in enumerate(as_list(as_dict(container).get("volumeMounts"))):
-            volume = as_dict(mount).get("name")
+            volume = str(as_dict(mount).get("name") or "")
             if volume and volume not in volumes:
                 yield (
                     f"{path}.{where}.volumeMounts[{index}].name",

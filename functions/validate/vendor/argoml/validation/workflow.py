@@ -165,7 +165,7 @@ class SpecValidator:
             self._call(base, holder, f"{spec_path}.onExit", "", arguments)
 
         self._emit(None, parts.hooks(spec.get("hooks"), f"{spec_path}.hooks", "hooks"))
-        strategy = as_dict(spec.get("podGC")).get("strategy") or ""
+        strategy = str(as_dict(spec.get("podGC")).get("strategy") or "")
         if strategy not in POD_GC_STRATEGIES:
             self.error(None, f"{spec_path}.podGC.strategy", f"podGC.strategy unknown strategy '{strategy}'")
         self._emit(None, parts.synchronization(spec.get("synchronization"), f"{spec_path}.synchronization"))
@@ -237,7 +237,7 @@ class SpecValidator:
                 referred = self._base(bool(ref.get("clusterScope")), str(ref["name"]), f"{path}.templateRef", prefix)
             if referred is None:
                 return None
-            if ref["template"] not in referred.templates:
+            if str(ref["template"]) not in referred.templates:
                 self.error(base, f"{path}.templateRef.template",
                            f"{prefix}template reference {ref['name']}.{ref['template']} not found")
                 return None
@@ -332,7 +332,7 @@ class SpecValidator:
                        f"templates.{name}.archiveLocation.git.repo is required")
         self._emit(base, parts.metrics(template, name, path))
         retry = as_dict(template.get("retryStrategy"))
-        policy = retry.get("retryPolicy") or ""
+        policy = str(retry.get("retryPolicy") or "")
         if policy not in RETRY_POLICIES:
             self.error(base, f"{path}.retryStrategy.retryPolicy", f"{policy} is not a valid RetryPolicy")
         backoff = as_dict(retry.get("backoff"))
@@ -649,9 +649,9 @@ def _merge_arguments(own: dict[str, Any], referred: dict[str, Any]) -> dict[str,
     merged: dict[str, Any] = {}
     for field_name in ("parameters", "artifacts"):
         items = [item for item in as_list(own.get(field_name)) if isinstance(item, dict)]
-        have = {item.get("name") for item in items}
+        have = {str(item.get("name")) for item in items}
         items += [item for item in as_list(referred.get(field_name))
-                  if isinstance(item, dict) and item.get("name") not in have]
+                  if isinstance(item, dict) and str(item.get("name")) not in have]
         merged[field_name] = items
     return merged
 
