@@ -757,11 +757,15 @@ def test_a_typo_inside_an_inline_template_is_caught() -> None:
     ({"kind": "Pod"}, ("kind", "cannot validate kind 'Pod': expected one of ClusterWorkflowTemplate, CronWorkflow, "
                                "Workflow, WorkflowTemplate")),
     ([], ("", "must be an object (a Kubernetes resource)")),
-    ({"kind": "Workflow", "metadata": {"name": "x"}, "spec": {"templates": "all of them"}},
-     ("spec.templates", "must be of type array, got string")),
 ])
 def test_what_is_not_an_argo_resource_is_rejected_with_a_reason(obj: Any, problem: tuple[str, str]) -> None:
     assert errors(validate_object(obj)) == [problem]
+
+
+def test_a_wrong_type_does_not_hide_the_other_problems() -> None:
+    obj = {"kind": "Workflow", "metadata": {"name": "x"}, "spec": {"templates": "all of them"}}
+    assert errors(validate_object(obj)) == [("spec.templates", "must be of type array, got string"),
+                                            ("spec.entrypoint", "spec.entrypoint is required")]
 
 
 def test_status_written_by_the_controller_is_not_checked() -> None:
