@@ -142,6 +142,39 @@ def test_new_logs_of_a_running_workflow_are_added_when_asked_again(
     assert [s.run for s in plan_of(ksvc(cluster)["spec"]["template"]["spec"]).sources] == ["epoch-1", "epoch-2"]
 
 
+def test_in_deployment_mode_new_logs_replace_the_deployment_spec(
+        cluster: Emulator, serve: Serve, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENSORBOARD_MODE", "deployment")
+    monkeypatch.setenv("TENSORBOARD_AUTH", "off")
+    client = serve("tensorboard")
+    wf = workflow("train-mnist", "ml", pod("a", "epoch-1", key_only("e1.tgz")), phase="Running",
+                  repository=MINIO_REPOSITORY)
+    seed_workflow(cluster, wf)
+    client.put("/tensorboards/ml/train-mnist")
+    wf["status"]["nodes"].update([pod("b", "epoch-2", key_only("e2.tgz"))])
+    cluster.store.patch(cluster.store.type_of(*WORKFLOWS), "ml", "train-mnist", {"status": wf["status"]},
+                        "application/merge-patch+json", subresource="status")
+    assert client.put("/tensorboards/ml/train-mnist").json["runs"] == ["epoch-1", "epoch-2"]
+    deployment = cluster.store.get(cluster.store.type_of(*DEPLOYMENTS), "ml", "tb-train-mnist")
+    assert [s.run for s in plan_of(deployment["spec"]["template"]["spec"]).sources] == ["epoch-1", "epoch-2"]
+    assert any(c.verb == "update" and c.resource == "deployments" for c in cluster.calls)
+
+
+def test_key_only_artifacts_use_the_controllers_default_repository(
+        client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    store = cluster.store
+    store.create(store.type_of("", "v1", "configmaps"), "argo", {
+        "metadata": {"name": "workflow-controller-configmap"},
+        "data": {"artifactRepository": "s3:\n  bucket: controller-default\n  endpoint: minio.argo:9000\n"}})
+    seed_workflow(cluster, workflow("train-mnist", "ml", pod("a", "train", key_only("runs/a.tgz"))))
+    assert client.put("/tensorboards/ml/train-mnist", headers=AUTH).status_code in (200, 201)
+    (source,) = plan_of(ksvc(cluster)["spec"]["template"]["spec"]).sources
+    assert (source.kind, source.location["bucket"], source.location["key"]) == ("s3", "controller-default",
+                                                                                  "runs/a.tgz")
+    assert ("get", "configmaps", "argo") in {(c.verb, c.resource, c.namespace) for c in cluster.calls
+                                             if c.agent == "argoml-tensorboard"}
+
+
 def test_state_is_not_ready_until_knative_says_so_then_carries_the_url(
         client: flask.testing.FlaskClient, cluster: Emulator) -> None:
     seed_workflow(cluster)

@@ -1,4 +1,4 @@
-"""validate: see argoml.validate."""
+"""validate: the validating and mutating admission webhook for Argo resources (see argoml.admission)."""
 
 import sys
 from pathlib import Path
@@ -8,11 +8,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "vendor"))
 import flask
 import functions_framework
 
+from argoml import admission
 from argoml.errors import NotFound
-from argoml.http import entry_point
+from argoml.http import entry_point, json_response
+
+ROUTES = {"/validate": admission.validate, "/mutate": admission.mutate}
 
 
 @functions_framework.http
 @entry_point("validate")
 def handle(request: flask.Request) -> flask.Response:
-    raise NotFound(f"no route for {request.method} {request.path}")
+    decide = ROUTES.get(request.path)
+    if request.method != "POST" or decide is None:
+        raise NotFound(f"no route for {request.method} {request.path}; POST an AdmissionReview to /validate or /mutate")
+    review = admission.parse_review(request.get_data())
+    return json_response(admission.answer(review, decide(review)))

@@ -62,9 +62,50 @@ def _expand(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _validate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="manifests to check ('-' reads standard input)")
+    parser.add_argument("--templates", action="append", default=[], metavar="PATH",
+                        help="more WorkflowTemplates for templateRefs: a file, or a directory searched recursively "
+                             "(those beside each FILE are always used)")
+
+
+def _validate(args: argparse.Namespace) -> int:
+    """Check Argo resources offline, like ``argo lint``: ``file: path: message`` per problem."""
+
+    from argoml.validation import VALIDATORS, validate_object
+    from argoml.validation.files import UnreadableFile, parse, read, resolver_for
+
+    sources, failed = [], False
+    for name in args.files:
+        try:
+            sources.append(parse("-", sys.stdin.read()) if name == "-" else read(Path(name)))
+        except UnreadableFile as exc:
+            print(f"{name}: {exc}")
+            failed = True
+    resolver = resolver_for(sources, [Path(s.name).resolve().parent for s in sources if s.name != "-"],
+                            [Path(p) for p in args.templates])
+    checked = 0
+    for source in sources:
+        resources = [d for d in source.documents if isinstance(d, dict) and d.get("kind") in VALIDATORS]
+        for number, resource in enumerate(resources, start=1):
+            checked += 1
+            label = f"{source.name}#{number}" if len(resources) > 1 else source.name
+            for problem in validate_object(resource, resolver).problems:
+                failed |= problem.severity == "error"
+                warning = "warning: " if problem.severity == "warning" else ""
+                print(f"{label}: {problem.path}: {warning}{problem.message}" if problem.path
+                      else f"{label}: {warning}{problem.message}")
+    if not failed:
+        print(f"ok: {checked} Argo resource{'s' if checked != 1 else ''} in {len(sources)} "
+              f"file{'s' if len(sources) != 1 else ''}, no errors")
+    return 1 if failed else 0
+
+
 COMMANDS: dict[str, tuple[str, Command]] = {
     "ping": ("send a PingSource-format event to a function", (_ping_arguments, _ping)),
     "expand": ("print the Workflow a HyperparamWorkflow generates", (_expand_arguments, _expand)),
+    "validate": ("check Argo workflows, templates and cron workflows offline, like argo lint",
+                 (_validate_arguments, _validate)),
 }
 
 

@@ -1,0 +1,169 @@
+"""Kubernetes admission webhooks: AdmissionReview in, AdmissionReview out.
+
+The API server POSTs an ``AdmissionReview`` (``admission.k8s.io/v1``, or ``v1beta1`` from
+older clusters) and expects the same ``apiVersion`` back, with ``response.uid`` equal to
+``request.uid``. :func:`parse_review` turns the body into an :class:`AdmissionRequest`
+(malformed bodies are :class:`~argoml.errors.InvalidInput`, a 400); :func:`validate` and
+:func:`mutate` decide; :func:`answer` builds the reply.
+
+Validation denies with ``status.code`` 400 and a message listing every problem, and passes
+warnings on. DELETE and CONNECT are allowed without work, and so is an UPDATE that leaves
+the spec alone (the Argo controller rewrites a Workflow's status constantly). Dry runs are
+validated like real requests: the answer is what the real request would get.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from argoml.errors import InvalidInput
+from argoml.validation import ClusterResolver, Report, Resolver, validate_object
+
+API_VERSIONS = ("admission.k8s.io/v1", "admission.k8s.io/v1beta1")
+OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
+HYPERPARAM_KIND = "HyperparamWorkflow"
+# Defaults a HyperparamWorkflow gets when it leaves them out (the CRD documents the same).
+HYPERPARAM_DEFAULTS = {"algorithm": "grid", "parameterName": "hyperparams"}
+ALGORITHM_LABEL = "argoml.io/algorithm"
+MAX_WARNING = 256  # the API server drops longer warnings
+
+log = logging.getLogger("argoml.admission")
+
+
+@dataclass(frozen=True)
+class AdmissionRequest:
+    api_version: str
+    uid: str
+    operation: str
+    kind: str
+    namespace: str | None
+    name: str | None
+    object: dict[str, Any] | None
+    old_object: dict[str, Any] | None
+    dry_run: bool = False
+
+
+@dataclass
+class Decision:
+    allowed: bool
+    message: str = ""
+    warnings: list[str] = field(default_factory=list)
+    patch: list[dict[str, Any]] | None = None
+
+
+def parse_review(body: bytes | str | Any) -> AdmissionRequest:
+    """Read an AdmissionReview; :class:`InvalidInput` names what is wrong with a malformed one."""
+    if isinstance(body, bytes | str):
+        try:
+            body = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"the body is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise InvalidInput("expected an AdmissionReview object")
+    if body.get("kind") != "AdmissionReview" or body.get("apiVersion") not in API_VERSIONS:
+        raise InvalidInput(f"expected kind AdmissionReview with apiVersion {' or '.join(API_VERSIONS)}, got "
+                           f"{body.get('kind')!r} {body.get('apiVersion')!r}")
+    request = body.get("request")
+    if not isinstance(request, dict):
+        raise InvalidInput("the AdmissionReview has no request")
+    uid = request.get("uid")
+    if not isinstance(uid, str) or not uid:
+        raise InvalidInput("request.uid is missing")
+    operation = request.get("operation")
+    if operation not in OPERATIONS:
+        raise InvalidInput(f"request.operation must be one of {', '.join(OPERATIONS)}, got {operation!r}")
+    obj, old = request.get("object"), request.get("oldObject")
+    for key, value in (("object", obj), ("oldObject", old)):
+        if value is not None and not isinstance(value, dict):
+            raise InvalidInput(f"request.{key} must be an object")
+    if operation in ("CREATE", "UPDATE") and obj is None:
+        raise InvalidInput(f"request.object is missing for {operation}")
+    kind = request.get("kind")
+    kind_name = (obj or {}).get("kind") or (kind.get("kind") if isinstance(kind, dict) else None) or ""
+    return AdmissionRequest(api_version=body["apiVersion"], uid=uid, operation=operation, kind=str(kind_name),
+                            namespace=_text(request.get("namespace")), name=_text(request.get("name")),
+                            object=obj, old_object=old, dry_run=request.get("dryRun") is True)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def validate(request: AdmissionRequest, resolver: Resolver | None = None) -> Decision:
+    """Allow or deny ``request`` by Argo's rules; templates are read from the cluster unless given."""
+    if request.operation in ("DELETE", "CONNECT") or request.object is None:
+        return Decision(True)
+    if (request.operation == "UPDATE" and request.old_object is not None
+            and request.old_object.get("spec") == request.object.get("spec")):
+        return Decision(True)
+    namespace = request.namespace or (request.object.get("metadata") or {}).get("namespace")
+    report = validate_object(request.object, resolver or ClusterResolver(namespace))
+    warnings = [_clip(str(p)) for p in report.warnings]
+    log.info("%s%s %s %s/%s: %d errors, %d warnings", "dry run: " if request.dry_run else "", request.operation,
+             request.kind, namespace or "-", request.name or "-", len(report.errors), len(warnings))
+    if report.ok:
+        return Decision(True, warnings=warnings)
+    return Decision(False, message=denial_message(request, report), warnings=warnings)
+
+
+def denial_message(request: AdmissionRequest, report: Report) -> str:
+    name = request.name or ((request.object or {}).get("metadata") or {}).get("name") or "(generated name)"
+    problems = report.errors
+    lines = [f"{request.kind} {name} is invalid ({len(problems)} problem{'s' if len(problems) != 1 else ''}):"]
+    return "\n".join(lines + [f"  {problem}" for problem in problems])
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_WARNING else text[:MAX_WARNING - 3] + "..."
+
+
+def mutate(request: AdmissionRequest) -> Decision:
+    """Fill a HyperparamWorkflow's defaults and label it with its algorithm; nothing else is touched."""
+    obj = request.object
+    if request.operation not in ("CREATE", "UPDATE") or obj is None or request.kind != HYPERPARAM_KIND:
+        return Decision(True)
+    patch: list[dict[str, Any]] = []
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return Decision(True)  # nothing to default; validation says what is wrong
+    for key, value in HYPERPARAM_DEFAULTS.items():
+        if spec.get(key) is None:
+            patch.append({"op": "add", "path": f"/spec/{key}", "value": value})
+    algorithm = spec.get("algorithm") or HYPERPARAM_DEFAULTS["algorithm"]
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else None
+    labels = (metadata or {}).get("labels")
+    if isinstance(algorithm, str) and _label_value(algorithm):
+        if metadata is None:
+            patch.append({"op": "add", "path": "/metadata", "value": {"labels": {ALGORITHM_LABEL: algorithm}}})
+        elif not isinstance(labels, dict):
+            patch.append({"op": "add", "path": "/metadata/labels", "value": {ALGORITHM_LABEL: algorithm}})
+        elif labels.get(ALGORITHM_LABEL) != algorithm:
+            patch.append({"op": "add", "path": f"/metadata/labels/{_pointer(ALGORITHM_LABEL)}", "value": algorithm})
+    return Decision(True, patch=patch or None)
+
+
+def _label_value(value: str) -> bool:
+    """Only a valid label value becomes one (the algorithm is the user's text until validated)."""
+    return len(value) <= 63 and value.replace("-", "").replace("_", "").replace(".", "").isalnum() \
+        and value[0].isalnum() and value[-1].isalnum()
+
+
+def _pointer(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def answer(request: AdmissionRequest, decision: Decision) -> dict[str, Any]:
+    """The AdmissionReview the API server expects back, in the apiVersion it sent."""
+    response: dict[str, Any] = {"uid": request.uid, "allowed": decision.allowed}
+    if not decision.allowed:
+        response["status"] = {"code": 400, "reason": "BadRequest", "message": decision.message}
+    if decision.warnings:
+        response["warnings"] = decision.warnings
+    if decision.patch:
+        response["patchType"] = "JSONPatch"
+        response["patch"] = base64.b64encode(json.dumps(decision.patch).encode()).decode()
+    return {"apiVersion": request.api_version, "kind": "AdmissionReview", "response": response}

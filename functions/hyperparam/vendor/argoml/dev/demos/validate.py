@@ -1,0 +1,63 @@
+"""Demo step: the admission webhook denies an invalid Workflow with Argo's messages, allows a
+valid one whose templateRef it resolves in the cluster, and fills a HyperparamWorkflow's defaults."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.request
+import uuid
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from argoml.dev.demo import Demo
+
+LIBRARY = {"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowTemplate",
+           "metadata": {"name": "training-library", "namespace": "demo"},
+           "spec": {"templates": [{"name": "fit", "inputs": {"parameters": [{"name": "lr"}]},
+                                   "container": {"image": "ghcr.io/argoml/trainer:1",
+                                                 "args": ["--lr={{inputs.parameters.lr}}"]}}]}}
+
+
+def workflow(step: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+            "metadata": {"name": "train", "namespace": "demo"},
+            "spec": {"entrypoint": "main", "templates": [{"name": "main", "steps": [[step]]}], **extra}}
+
+
+def post(url: str, obj: dict[str, Any]) -> dict[str, Any]:
+    review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+              "request": {"uid": str(uuid.uuid4()), "operation": "CREATE", "namespace": "demo",
+                          "name": obj["metadata"]["name"], "object": obj,
+                          "kind": {"group": obj["apiVersion"].split("/")[0], "version": "v1alpha1",
+                                   "kind": obj["kind"]}}}
+    request = urllib.request.Request(url, data=json.dumps(review).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())["response"]
+
+
+def run(demo: Demo) -> None:
+    url = demo.stack.url("validate")
+    demo.emulator.store.create(demo.emulator.store.type_of("argoproj.io", "v1alpha1", "workflowtemplates"),
+                               "demo", LIBRARY)
+    fit = {"name": "fit", "templateRef": {"name": "training-library", "template": "fit"},
+           "arguments": {"parameters": [{"name": "lr", "value": "0.1"}]}}
+    broken = workflow(dict(fit, templateRef={"name": "training-library", "template": "fti"}), entrypiont="main")
+    denied = post(url + "/validate", broken)
+    demo.say(f"POST /validate: a Workflow with a typo and a wrong templateRef -> allowed={denied['allowed']}")
+    demo.show(f"status {denied.get('status', {}).get('code')}, message", denied.get("status", {}).get("message", ""))
+    if denied["allowed"]:
+        raise AssertionError("the invalid Workflow was allowed")
+    allowed = post(url + "/validate", workflow(fit))
+    demo.say(f"POST /validate: the fixed Workflow (templateRef resolved in the cluster) -> "
+             f"allowed={allowed['allowed']}")
+    if not allowed["allowed"]:
+        raise AssertionError(f"the valid Workflow was denied: {allowed.get('status')}")
+    sweep = {"apiVersion": "argoml.io/v1alpha1", "kind": "HyperparamWorkflow",
+             "metadata": {"name": "sweep", "namespace": "demo"},
+             "spec": {"hyperparams": {"lr": {"values": [0.1, 0.2]}}, "entrypoint": "main",
+                      "templates": [{"name": "main", "container": {"image": "ghcr.io/argoml/trainer:1"}}]}}
+    mutated = post(url + "/mutate", sweep)
+    demo.say("POST /mutate: a HyperparamWorkflow without algorithm or parameterName gets the defaults")
+    demo.show("JSONPatch", json.loads(base64.b64decode(mutated["patch"])))

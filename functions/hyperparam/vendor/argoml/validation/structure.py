@@ -1,0 +1,116 @@
+"""Structural check of an Argo resource against Argo's own CRD schema.
+
+Argo's CLI decodes manifests strictly, so a misspelt field (``entrypiont``) is an error
+rather than silently dropped; this module gives the same guarantee without Go. The schema
+is ``argo-schema.json``, generated from Argo's CRDs by :mod:`argoml.dev.argo_schema`
+(types, properties, required fields, enums; descriptions dropped and identical
+sub-schemas shared), loaded once per process.
+
+Leniencies, each matching what Argo's decoder accepts: any scalar where a string is
+expected (Argo's ``AnyString`` takes ``value: 3``), and ``null`` for any field.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from argoml.validation.report import Report
+
+SCHEMA_FILE = Path(__file__).with_name("argo-schema.json")
+_TYPE_NAMES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
+# The CRD leaves metadata open (the API server checks it), but a typo there is still a typo.
+OBJECT_META = frozenset({"name", "generateName", "namespace", "labels", "annotations", "uid", "resourceVersion",
+                         "generation", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                         "ownerReferences", "finalizers", "managedFields", "selfLink"})
+API_VERSION = "argoproj.io/v1alpha1"
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_FILE.read_text())
+
+
+def check(obj: dict[str, Any], kind: str, report: Report) -> None:
+    """Add a problem to ``report`` for every field of ``obj`` the schema of ``kind`` rejects."""
+    schema = _schema()
+    _check(obj, schema["roots"][kind], "", schema["nodes"], schema["template"], report)
+    if obj.get("apiVersion") not in (None, API_VERSION):
+        report.error("apiVersion", f'Unsupported value: "{obj["apiVersion"]}": supported values: "{API_VERSION}"')
+    if isinstance(obj.get("metadata"), dict):
+        for key in obj["metadata"]:
+            if key not in OBJECT_META:
+                report.error(f"metadata.{key}", f'unknown field "{key}"')
+
+
+def check_workflow_spec(spec: dict[str, Any], path: str, report: Report, *,
+                        ignore: frozenset[str] = frozenset()) -> None:
+    """Check a workflow spec embedded in another resource, skipping the wrapper's own ``ignore`` fields."""
+    schema = _schema()
+    spec_node = schema["nodes"][schema["roots"]["Workflow"]]["p"]["spec"]
+    _check({k: v for k, v in spec.items() if k not in ignore}, spec_node, path, schema["nodes"], schema["template"],
+           report)
+
+
+def _type_name(value: Any) -> str:
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _check(value: Any, index: int, path: str, nodes: list[dict[str, Any]], template: int, report: Report) -> None:
+    if value is None:
+        return
+    node = nodes[index]
+    if "s" in node:  # int-or-string; a float too, since quantities (cpu: 0.5) are written so and Argo reads them
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            report.error(path, f"must be an integer or a string, got {_type_name(value)}")
+        return
+    expected = node.get("t")
+    if expected == "object" or (expected is None and "p" in node):
+        if not isinstance(value, dict):
+            report.error(path, f"must be of type object, got {_type_name(value)}")
+            return
+        properties: dict[str, int] = node.get("p", {})
+        for key, item in value.items():
+            child = _join(path, str(key))
+            if key in properties:
+                _check(item, properties[key], child, nodes, template, report)
+            elif "a" in node:
+                _check(item, node["a"], child, nodes, template, report)
+            elif "x" not in node and properties:
+                report.error(child, f'unknown field "{key}"')
+        for key in node.get("r", ()):
+            if value.get(key) is None:
+                report.error(_join(path, key), "Required value")
+        return
+    if expected == "array":
+        if not isinstance(value, list):
+            report.error(path, f"must be of type array, got {_type_name(value)}")
+            return
+        if len(value) < node.get("n", 0):
+            report.error(path, f"should have at least {node['n']} items")
+        for position, item in enumerate(value):
+            _check(item, node["i"], f"{path}[{position}]", nodes, template, report)
+        return
+    if path.endswith(".inline") and "x" in node and isinstance(value, dict):
+        _check(value, template, path, nodes, template, report)  # the CRD leaves recursive templates open
+        return
+    if expected == "string":
+        if isinstance(value, dict | list):
+            report.error(path, f"must be of type string, got {_type_name(value)}")
+    elif expected == "integer":
+        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
+            report.error(path, f"must be of type integer, got {_type_name(value)}")
+    elif expected == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            report.error(path, f"must be of type number, got {_type_name(value)}")
+    elif expected == "boolean" and not isinstance(value, bool):
+        report.error(path, f"must be of type boolean, got {_type_name(value)}")
+    if "e" in node and not isinstance(value, dict | list) and value not in node["e"]:
+        supported = ", ".join(f'"{v}"' for v in node["e"])
+        report.error(path, f'Unsupported value: "{value}": supported values: {supported}')

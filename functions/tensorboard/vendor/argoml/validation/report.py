@@ -1,0 +1,56 @@
+"""What validation found: a :class:`Report` of :class:`Problem` values, each at a field path.
+
+A problem's ``path`` locates the offending field in the submitted document
+(``spec.templates[2].dag.tasks[0].template``); its ``message`` is worded as Argo words it
+where Argo has a message, so users who know ``argo lint`` recognise it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+@dataclass
+class Report:
+    """Every problem of one resource, in the order found (errors and warnings together)."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def error(self, path: str, message: str) -> None:
+        self._add(Problem(path, message, "error"))
+
+    def warning(self, path: str, message: str) -> None:
+        self._add(Problem(path, message, "warning"))
+
+    def _add(self, problem: Problem) -> None:
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    def extend(self, other: Report) -> None:
+        for problem in other.problems:
+            self._add(problem)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors

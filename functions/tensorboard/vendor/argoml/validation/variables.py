@@ -1,0 +1,154 @@
+"""``{{...}}`` references: finding them in a template and checking them against a scope.
+
+Argo renders templates with ``{{`` / ``}}`` tags. Simple tags (``{{inputs.parameters.x}}``)
+must name a variable in scope where they are used; expression tags (``{{=...}}``) are
+evaluated at run time and not checked, as in Argo. Only tags under Argo's variable
+roots are checked (``item.``, ``steps.``, ``inputs.``, ``outputs.``, ``pod.``,
+``workflow.``, ``tasks.``); anything else may be a user's own templating.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+ROOTS = ("item.", "steps.", "inputs.", "outputs.", "pod.", "workflow.", "tasks.")
+# Resolved at run time whatever the template says (Argo's resolveAllVariables).
+_RUNTIME_PREFIXES = ("outputs.", "workflow.creationTimestamp", "workflow.scheduledTime", "workflow.duration",
+                     "tasks.name", "steps.name", "node.name")
+ANY_ITEM = "item.*"
+ANY_WORKFLOW_OUTPUT_PARAMETER = "workflow.outputs.parameters.*"
+ANY_WORKFLOW_OUTPUT_ARTIFACT = "workflow.outputs.artifacts.*"
+PARAMETER = re.compile(r"\{\{[-a-zA-Z0-9]+(\.[-a-zA-Z0-9_]+)*\}\}")
+
+
+class UnclosedTag(ValueError):
+    pass
+
+
+def tags(text: str) -> Iterator[str]:
+    """Every ``{{tag}}`` in ``text`` (without the braces), as Go's fasttemplate splits them."""
+    start = text.find("{{")
+    while start != -1:
+        end = text.find("}}", start + 2)
+        if end == -1:
+            raise UnclosedTag(f'Cannot find end tag="}}}}" in the template="{text}" starting from "{text[start:]}"')
+        yield text[start + 2:end]
+        start = text.find("{{", end + 2)
+
+
+def tagged_strings(value: Any, path: str = "") -> list[tuple[str, str]]:
+    """Every string holding ``{{`` in a decoded YAML/JSON value (map keys included), with its path.
+
+    An explicit stack with parent links keeps this walk cheap on large workflows: a path is
+    only formatted for the strings found.
+    """
+    links: list[tuple[int, str | int]] = [(-1, path)]
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    found: list[tuple[str, str]] = []
+    while stack:
+        item, link = stack.pop()
+        if isinstance(item, str):
+            if "{{" in item:
+                found.append((_format(links, link), item))
+        elif isinstance(item, dict):
+            for key, child in reversed(item.items()):
+                if isinstance(child, str | dict | list):
+                    links.append((link, str(key)))
+                    stack.append((child, len(links) - 1))
+                if isinstance(key, str) and "{{" in key:
+                    links.append((link, key))
+                    stack.append((key, len(links) - 1))
+        elif isinstance(item, list):
+            for index in range(len(item) - 1, -1, -1):
+                if isinstance(item[index], str | dict | list):
+                    links.append((link, index))
+                    stack.append((item[index], len(links) - 1))
+    return found
+
+
+def _format(links: list[tuple[int, str | int]], link: int) -> str:
+    parts = []
+    while link > 0:
+        link, label = links[link]
+        parts.append(f"[{label}]" if isinstance(label, int) else f".{label}")
+    root = links[0][1]
+    return (str(root) + "".join(reversed(parts))).lstrip(".")
+
+
+def is_parameter(text: str) -> bool:
+    """Whether ``text`` contains a simple ``{{a.b.c}}`` reference (Argo's ``isParameter``)."""
+    return bool(PARAMETER.search(text))
+
+
+@dataclass
+class Scope:
+    """The variables resolvable at one place; ``globals`` are shared across the workflow.
+
+    A :meth:`child` scope sees everything its parent has (and what the parent gains later)
+    without copying it: a DAG of a hundred tasks would otherwise copy its scope a hundred
+    times. ``ancestors`` lets a DAG task see what its ancestors offer, looked up lazily.
+    """
+
+    names: set[str] = field(default_factory=set)
+    globals: set[str] = field(default_factory=set)
+    workflow_template: bool = False
+    parent: Scope | None = None
+    ancestors: dict[str, set[str]] = field(default_factory=dict)
+
+    def child(self) -> Scope:
+        return Scope(set(), self.globals, self.workflow_template, parent=self)
+
+    def __contains__(self, name: str) -> bool:
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.names:
+                return True
+            if scope.ancestors and name.startswith("tasks."):
+                offered = scope.ancestors.get(name.split(".", 2)[1])
+                if offered is not None and name in offered:
+                    return True
+            scope = scope.parent
+        return False
+
+    def unresolved(self, value: Any, path: str) -> Iterator[tuple[str, str]]:
+        """The tags in ``value`` (found at ``path``) this scope cannot resolve: (path, Argo's message)."""
+        any_item = ANY_ITEM in self
+        for where, text in tagged_strings(value, path):
+            try:
+                found = list(tags(text))
+            except UnclosedTag as exc:
+                yield where, str(exc)
+                continue
+            for tag in found:
+                if tag.startswith("="):
+                    continue
+                name = tag.strip()
+                if not name.startswith(ROOTS) or name in self.globals or name in self:
+                    continue
+                if (name == "item" or name.startswith("item.")) and any_item:
+                    continue
+                if name.startswith("workflow.outputs.parameters.") and ANY_WORKFLOW_OUTPUT_PARAMETER in self:
+                    continue
+                if name.startswith("workflow.outputs.artifacts.") and ANY_WORKFLOW_OUTPUT_ARTIFACT in self:
+                    continue
+                if name.startswith(_RUNTIME_PREFIXES):
+                    continue
+                if name.startswith("workflow.parameters") and self.workflow_template:
+                    continue
+                yield where, f"failed to resolve {{{{{tag}}}}}"
+
+
+def loop_items_outside_loop(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """``{{item}}`` / ``{{item.x}}`` tags in a step or task that has no loop: (path, message)."""
+    for where, text in tagged_strings(value, path):
+        try:
+            found = list(tags(text))
+        except UnclosedTag:
+            continue
+        for tag in found:
+            name = tag.strip()
+            if name == "item" or name.startswith("item."):
+                yield where, f"failed to resolve {{{{{tag}}}}}"

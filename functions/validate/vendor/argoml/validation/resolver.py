@@ -1,0 +1,97 @@
+"""Where ``templateRef`` and ``workflowTemplateRef`` find their WorkflowTemplates.
+
+A :class:`Resolver` answers "the WorkflowTemplate ``name`` in ``namespace``" and "the
+ClusterWorkflowTemplate ``name``" with the resource as a dict, or ``None`` when there is
+none. :class:`ClusterResolver` asks the Kubernetes API (what the admission webhook
+uses); :class:`DocumentResolver` looks among documents the caller already has (the
+files given to ``argoml validate`` and those beside them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+GROUP, VERSION = "argoproj.io", "v1alpha1"
+
+
+class Resolver(Protocol):
+    def workflow_template(self, namespace: str | None, name: str) -> dict[str, Any] | None: ...
+
+    def cluster_workflow_template(self, name: str) -> dict[str, Any] | None: ...
+
+
+class NoResolver:
+    """Resolves nothing: every reference is reported as not found."""
+
+    def workflow_template(self, namespace: str | None, name: str) -> dict[str, Any] | None:
+        return None
+
+    def cluster_workflow_template(self, name: str) -> dict[str, Any] | None:
+        return None
+
+
+class DocumentResolver:
+    """Templates from a set of already-parsed documents; namespaces match when both say one."""
+
+    def __init__(self, documents: Iterable[Any]) -> None:
+        self._namespaced: dict[str, list[dict[str, Any]]] = {}
+        self._cluster: dict[str, dict[str, Any]] = {}
+        for document in documents:
+            if not isinstance(document, dict) or not isinstance(document.get("metadata"), dict):
+                continue
+            name = document["metadata"].get("name")
+            if document.get("kind") == "WorkflowTemplate" and name:
+                self._namespaced.setdefault(str(name), []).append(document)
+            elif document.get("kind") == "ClusterWorkflowTemplate" and name:
+                self._cluster.setdefault(str(name), document)
+
+    def workflow_template(self, namespace: str | None, name: str) -> dict[str, Any] | None:
+        for document in self._namespaced.get(name, []):
+            own = document["metadata"].get("namespace")
+            if not namespace or not own or own == namespace:
+                return document
+        return None
+
+    def cluster_workflow_template(self, name: str) -> dict[str, Any] | None:
+        return self._cluster.get(name)
+
+
+class ClusterResolver:
+    """Templates read through the Kubernetes API, each at most once per resolver.
+
+    A missing template is ``None``; any other API failure raises
+    :class:`~argoml.errors.UpstreamError`, so the webhook answers 5xx rather than denying a
+    resource because the API server hiccuped.
+    """
+
+    def __init__(self, default_namespace: str | None = None) -> None:
+        self._default_namespace = default_namespace
+        self._cache: dict[tuple[str, str | None, str], dict[str, Any] | None] = {}
+
+    def workflow_template(self, namespace: str | None, name: str) -> dict[str, Any] | None:
+        return self._get("workflowtemplates", namespace or self._default_namespace, name)
+
+    def cluster_workflow_template(self, name: str) -> dict[str, Any] | None:
+        return self._get("clusterworkflowtemplates", None, name)
+
+    def _get(self, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        key = (plural, namespace, name)
+        if key not in self._cache:
+            self._cache[key] = self._fetch(plural, namespace, name)
+        return self._cache[key]
+
+    @staticmethod
+    def _fetch(plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        from argoml import kube
+
+        api = kube.custom()
+        with kube.upstream(f"reading {plural} {name!r}"):
+            try:
+                if namespace is None:
+                    return api.get_cluster_custom_object(GROUP, VERSION, plural, name)
+                return api.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+            except Exception as exc:
+                if kube.is_not_found(exc):
+                    return None
+                raise

@@ -1,0 +1,212 @@
+"""The validate function as the API server calls it: AdmissionReviews over HTTP, through
+functions-framework, reading referenced WorkflowTemplates from the (emulated) cluster."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import flask.testing
+import jsonpatch
+import pytest
+
+from argoml.dev.emulator import Emulator
+
+Serve = Callable[[str], flask.testing.FlaskClient]
+
+WORKFLOW = {
+    "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+    "metadata": {"name": "train", "namespace": "ml"},
+    "spec": {"entrypoint": "main", "templates": [{"name": "main", "container": {"image": "trainer"}}]},
+}
+LIBRARY = {
+    "apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowTemplate",
+    "metadata": {"name": "library", "namespace": "ml"},
+    "spec": {"templates": [{"name": "fit", "container": {"image": "trainer"}}]},
+}
+SWEEP = {
+    "apiVersion": "argoml.io/v1alpha1", "kind": "HyperparamWorkflow",
+    "metadata": {"name": "sweep", "namespace": "ml"},
+    "spec": {"hyperparams": {"lr": {"values": [0.1, 0.2]}}, "entrypoint": "main",
+             "templates": [{"name": "main", "container": {"image": "trainer"}}]},
+}
+
+
+def review(obj: dict[str, Any] | None, *, operation: str = "CREATE", old: dict[str, Any] | None = None,
+           api_version: str = "admission.k8s.io/v1", dry_run: bool = False) -> dict[str, Any]:
+    source = obj or old or {}
+    group, _, version = source.get("apiVersion", "argoproj.io/v1alpha1").rpartition("/")
+    return {"apiVersion": api_version, "kind": "AdmissionReview", "request": {
+        "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+        "kind": {"group": group, "version": version, "kind": source.get("kind", "Workflow")},
+        "resource": {"group": group, "version": version, "resource": "workflows"},
+        "name": source.get("metadata", {}).get("name"), "namespace": "ml", "operation": operation,
+        "userInfo": {"username": "alice"}, "object": obj, "oldObject": old, "dryRun": dry_run}}
+
+
+def post(serve: Serve, path: str, body: Any) -> tuple[int, dict[str, Any]]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    answer = serve("validate").post(path, data=data, content_type="application/json")
+    return answer.status_code, answer.get_json()
+
+
+def with_spec(obj: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(obj)
+    changed["spec"].update(changes)
+    return changed
+
+
+def test_a_valid_workflow_is_allowed_in_the_reviews_own_api_version(serve: Serve) -> None:
+    for api_version in ("admission.k8s.io/v1", "admission.k8s.io/v1beta1"):
+        status, body = post(serve, "/validate", review(WORKFLOW, api_version=api_version))
+        assert status == 200
+        assert body == {"apiVersion": api_version, "kind": "AdmissionReview",
+                        "response": {"uid": "705ab4f5-6393-11e8-b7cc-42010a800002", "allowed": True}}
+
+
+def test_an_invalid_workflow_is_denied_with_every_problem(serve: Serve) -> None:
+    invalid = with_spec(WORKFLOW, entrypiont="main", templates=[{"name": "main", "container": {}}])
+    _, body = post(serve, "/validate", review(invalid))
+    response = body["response"]
+    assert response["allowed"] is False
+    assert response["status"]["code"] == 400
+    assert response["status"]["message"] == (
+        "Workflow train is invalid (2 problems):\n"
+        '  spec.entrypiont: unknown field "entrypiont"\n'
+        "  spec.templates[0].container.image: templates.main.container.image may not be empty")
+
+
+def test_template_refs_are_resolved_in_the_cluster_as_the_function(cluster: Emulator, serve: Serve) -> None:
+    cluster.store.create(cluster.store.type_of("argoproj.io", "v1alpha1", "workflowtemplates"), "ml", LIBRARY)
+    calling = with_spec(WORKFLOW, templates=[{"name": "main", "steps": [[
+        {"name": "fit", "templateRef": {"name": "library", "template": "fit"}}]]}])
+    assert post(serve, "/validate", review(calling))[1]["response"]["allowed"] is True
+    assert {(c.agent, c.verb, c.resource, c.namespace, c.name) for c in cluster.calls} == {
+        ("argoml-validate", "get", "workflowtemplates", "ml", "library")}
+
+    missing = copy.deepcopy(calling)
+    missing["spec"]["templates"][0]["steps"][0][0]["templateRef"]["template"] = "predict"
+    response = post(serve, "/validate", review(missing))[1]["response"]
+    assert response["allowed"] is False
+    assert "templates.main.steps[0].fit template reference library.predict not found" in response["status"]["message"]
+
+
+def test_cluster_scoped_template_refs_are_resolved_in_the_cluster(cluster: Emulator, serve: Serve) -> None:
+    shared = {**copy.deepcopy(LIBRARY), "kind": "ClusterWorkflowTemplate"}
+    shared["metadata"] = {"name": "shared-library"}
+    cluster.store.create(cluster.store.type_of("argoproj.io", "v1alpha1", "clusterworkflowtemplates"), None, shared)
+    calling = with_spec(WORKFLOW, templates=[{"name": "main", "steps": [[
+        {"name": "fit", "templateRef": {"name": "shared-library", "template": "fit", "clusterScope": True}}]]}])
+    assert post(serve, "/validate", review(calling))[1]["response"]["allowed"] is True
+    assert {(c.verb, c.resource, c.name) for c in cluster.calls} == {
+        ("get", "clusterworkflowtemplates", "shared-library")}
+
+
+def test_an_api_failure_while_resolving_is_a_503_not_a_denial(cluster: Emulator, serve: Serve) -> None:
+    cluster.fail(503, method="GET", resource="workflowtemplates")
+    calling = with_spec(WORKFLOW, templates=[{"name": "main", "steps": [[
+        {"name": "fit", "templateRef": {"name": "library", "template": "fit"}}]]}])
+    status, body = post(serve, "/validate", review(calling))
+    assert status == 503
+    assert "reading workflowtemplates 'library'" in body["error"]["message"]
+
+
+def test_delete_and_connect_are_allowed_without_work(cluster: Emulator, serve: Serve) -> None:
+    for operation in ("DELETE", "CONNECT"):
+        _, body = post(serve, "/validate", review(None, operation=operation, old=WORKFLOW))
+        assert body["response"] == {"uid": "705ab4f5-6393-11e8-b7cc-42010a800002", "allowed": True}
+    assert cluster.calls == []
+
+
+def test_an_update_that_keeps_the_spec_is_allowed_without_work(cluster: Emulator, serve: Serve) -> None:
+    calling = with_spec(WORKFLOW, templates=[{"name": "main", "steps": [[
+        {"name": "fit", "templateRef": {"name": "library", "template": "fit"}}]]}])
+    running = dict(calling, status={"phase": "Running"})
+    _, body = post(serve, "/validate", review(running, operation="UPDATE", old=calling))
+    assert body["response"]["allowed"] is True
+    assert cluster.calls == []
+
+
+def test_an_update_to_an_invalid_spec_is_denied(serve: Serve) -> None:
+    broken = with_spec(WORKFLOW, entrypoint="gone")
+    _, body = post(serve, "/validate", review(broken, operation="UPDATE", old=WORKFLOW))
+    assert body["response"]["allowed"] is False
+    assert "spec.entrypoint: template name 'gone' undefined" in body["response"]["status"]["message"]
+
+
+def test_a_dry_run_gets_the_answer_the_real_request_would(serve: Serve) -> None:
+    broken = with_spec(WORKFLOW, entrypoint="gone")
+    assert post(serve, "/validate", review(broken, dry_run=True)) == post(serve, "/validate", review(broken))
+
+
+def test_warnings_are_passed_on(serve: Serve) -> None:
+    template = copy.deepcopy(LIBRARY)
+    template["spec"]["templates"][0]["container"]["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
+    _, body = post(serve, "/validate", review(template))
+    assert body["response"]["allowed"] is True
+    assert body["response"]["warnings"] == [
+        "spec.templates[0].container.volumeMounts[0].name: templates.fit.container.volumeMounts[0].name 'data' is "
+        "not a volume of the template or the workflow"]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b"{not json", "the body is not JSON"),
+    ([], "expected an AdmissionReview object"),
+    ({"apiVersion": "v1", "kind": "Pod"}, "expected kind AdmissionReview"),
+    ({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}, "the AdmissionReview has no request"),
+    ({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"operation": "CREATE"}},
+     "request.uid is missing"),
+    ({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+      "request": {"uid": "u", "operation": "ERASE"}}, "request.operation must be one of"),
+    ({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+      "request": {"uid": "u", "operation": "CREATE", "object": "wf"}}, "request.object must be an object"),
+])
+def test_a_malformed_review_is_a_400_naming_the_problem(serve: Serve, body: Any, message: str) -> None:
+    status, answer = post(serve, "/validate", body)
+    assert status == 400
+    assert message in answer["error"]["message"]
+
+
+def test_mutation_fills_hyperparam_defaults_and_labels_the_algorithm(serve: Serve) -> None:
+    _, body = post(serve, "/mutate", review(SWEEP))
+    response = body["response"]
+    assert response["allowed"] is True and response["patchType"] == "JSONPatch"
+    patched = jsonpatch.apply_patch(SWEEP, json.loads(base64.b64decode(response["patch"])))
+    assert patched["spec"] == dict(SWEEP["spec"], algorithm="grid", parameterName="hyperparams")
+    assert patched["metadata"] == dict(SWEEP["metadata"], labels={"argoml.io/algorithm": "grid"})
+
+
+def test_mutation_keeps_what_the_user_chose(serve: Serve) -> None:
+    chosen = with_spec(SWEEP, algorithm="random", parameterName="trials")
+    chosen["metadata"]["labels"] = {"team": "vision"}
+    _, body = post(serve, "/mutate", review(chosen))
+    patched = jsonpatch.apply_patch(chosen, json.loads(base64.b64decode(body["response"]["patch"])))
+    assert patched["spec"] == chosen["spec"]
+    assert patched["metadata"]["labels"] == {"team": "vision", "argoml.io/algorithm": "random"}
+
+    labelled = copy.deepcopy(patched)
+    assert "patch" not in post(serve, "/mutate", review(labelled))[1]["response"]
+
+
+def test_mutation_leaves_other_kinds_alone(serve: Serve) -> None:
+    _, body = post(serve, "/mutate", review(WORKFLOW))
+    assert body["response"] == {"uid": "705ab4f5-6393-11e8-b7cc-42010a800002", "allowed": True}
+
+
+def test_routes(serve: Serve) -> None:
+    client = serve("validate")
+    assert client.get("/healthz").status_code == 200
+    answer = client.get("/validate")
+    assert answer.status_code == 404
+    assert "POST an AdmissionReview to /validate or /mutate" in answer.get_json()["error"]["message"]
+
+
+def test_a_resource_of_the_wrong_shape_is_denied_with_reasons_not_a_500(serve: Serve) -> None:
+    shapeless = dict(WORKFLOW, spec={"entrypoint": ["main"], "templates": {"main": {}}})
+    status, body = post(serve, "/validate", review(shapeless))
+    assert status == 200
+    assert body["response"]["allowed"] is False
+    assert "spec.templates: must be of type array, got object" in body["response"]["status"]["message"]
