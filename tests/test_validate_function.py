@@ -79,6 +79,27 @@ def test_an_invalid_workflow_is_denied_with_every_problem(serve: Serve) -> None:
         "  spec.templates[0].container.image: templates.main.container.image may not be empty")
 
 
+def test_a_sweep_with_an_invalid_search_space_is_denied_with_every_problem(serve: Serve) -> None:
+    invalid = with_spec(SWEEP, algorithm="bayes", hyperparams={"lr": {"range": {"min": 0.5, "max": 0.1,
+                                                                                "step": 0.1}}}, entrypiont="main")
+    status, body = post(serve, "/validate", review(invalid))
+    response = body["response"]
+    assert status == 200 and response["allowed"] is False and response["status"]["code"] == 400
+    message = response["status"]["message"]
+    assert "spec.algorithm: unknown algorithm 'bayes'" in message
+    assert "spec.hyperparams.lr.range" in message and 'spec.entrypiont: unknown field "entrypiont"' in message
+
+
+def test_a_valid_sweep_is_allowed_with_a_warning_about_its_scale(serve: Serve) -> None:
+    sweep = with_spec(SWEEP, parallelism=1, templates=[{"name": "main", "steps": [[
+        {"name": "fit", "template": "fit", "withParam": "{{workflow.parameters.hyperparams}}",
+         "arguments": {"parameters": [{"name": "lr", "value": "{{item.lr}}"}]}}]]},
+        {"name": "fit", "inputs": {"parameters": [{"name": "lr"}]}, "container": {"image": "trainer"}}])
+    response = post(serve, "/validate", review(sweep))[1]["response"]
+    assert response["allowed"] is True
+    assert response["warnings"] == ["spec.parallelism: 2 trials, at most 1 running at a time (about 2 rounds)"]
+
+
 def test_template_refs_are_resolved_in_the_cluster_as_the_function(cluster: Emulator, serve: Serve) -> None:
     cluster.store.create(cluster.store.type_of("argoproj.io", "v1alpha1", "workflowtemplates"), "ml", LIBRARY)
     calling = with_spec(WORKFLOW, templates=[{"name": "main", "steps": [[

@@ -755,7 +755,7 @@ def test_a_typo_inside_an_inline_template_is_caught() -> None:
 
 @pytest.mark.parametrize(("obj", "problem"), [
     ({"kind": "Pod"}, ("kind", "cannot validate kind 'Pod': expected one of ClusterWorkflowTemplate, CronWorkflow, "
-                               "Workflow, WorkflowTemplate")),
+                               "HyperparamWorkflow, Workflow, WorkflowTemplate")),
     ([], ("", "must be an object (a Kubernetes resource)")),
 ])
 def test_what_is_not_an_argo_resource_is_rejected_with_a_reason(obj: Any, problem: tuple[str, str]) -> None:

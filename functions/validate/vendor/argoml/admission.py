@@ -20,14 +20,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from argoml import hyperparam, search
 from argoml.errors import InvalidInput
 from argoml.validation import ClusterResolver, Report, Resolver, validate_object
 
 API_VERSIONS = ("admission.k8s.io/v1", "admission.k8s.io/v1beta1")
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
-HYPERPARAM_KIND = "HyperparamWorkflow"
 # Defaults a HyperparamWorkflow gets when it leaves them out (the CRD documents the same).
-HYPERPARAM_DEFAULTS = {"algorithm": "grid", "parameterName": "hyperparams"}
+HYPERPARAM_DEFAULTS = {"algorithm": search.DEFAULT_ALGORITHM, "parameterName": search.DEFAULT_PARAMETER}
 ALGORITHM_LABEL = "argoml.io/algorithm"
 MAX_WARNING = 256  # the API server drops longer warnings
 
@@ -124,7 +124,7 @@ def _clip(text: str) -> str:
 def mutate(request: AdmissionRequest) -> Decision:
     """Fill a HyperparamWorkflow's defaults and label it with its algorithm; nothing else is touched."""
     obj = request.object
-    if request.operation not in ("CREATE", "UPDATE") or obj is None or request.kind != HYPERPARAM_KIND:
+    if request.operation not in ("CREATE", "UPDATE") or obj is None or request.kind != hyperparam.KIND:
         return Decision(True)
     patch: list[dict[str, Any]] = []
     spec = obj.get("spec")

@@ -35,6 +35,7 @@ Scalar = str | int | float | bool
 Trial = dict[str, Scalar]
 
 ALGORITHMS = ("grid", "random", "sobol")
+DEFAULT_ALGORITHM = "grid"
 SCALES = ("linear", "log")
 # The fields of a HyperparamWorkflow's spec that describe the search; the rest is a WorkflowSpec.
 SEARCH_FIELDS = ("algorithm", "maxTrials", "seed", "parameterName", "hyperparams")
@@ -280,7 +281,7 @@ def read(spec: Any, errors: list[SpecError], path: str = "spec") -> SearchSpace 
         errors.append(SpecError(path, f"expected an object, got {_json_type(spec)}"))
         return None
     before = len(errors)
-    algorithm = spec.get("algorithm", "grid")
+    algorithm = spec.get("algorithm", DEFAULT_ALGORITHM)
     if algorithm not in ALGORITHMS:
         errors.append(SpecError(f"{path}.algorithm", f"unknown algorithm {algorithm!r}: expected grid, random or "
                                                      "sobol"))

@@ -155,7 +155,14 @@ def _cron_workflow(obj: dict[str, Any], resolver: Resolver) -> Report:
     return report
 
 
+def _hyperparam_workflow(obj: dict[str, Any], resolver: Resolver) -> Report:
+    from argoml.validation.sweep import validate_sweep
+
+    return validate_sweep(obj, resolver, validate_workflow_spec)
+
+
 VALIDATORS: dict[str, Validator] = {
+    "HyperparamWorkflow": _hyperparam_workflow,
     "Workflow": _workflow,
     "WorkflowTemplate": _workflow_template,
     "ClusterWorkflowTemplate": _workflow_template,

@@ -1,13 +1,18 @@
-"""Demo step: the admission webhook denies an invalid Workflow with Argo's messages, allows a
-valid one whose templateRef it resolves in the cluster, and fills a HyperparamWorkflow's defaults."""
+"""Demo step: the admission webhook denies an invalid HyperparamWorkflow with every problem
+(search space and Argo's rules), allows the example sweep, checks a Workflow's templateRef in
+the cluster, and fills a HyperparamWorkflow's defaults."""
 
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import urllib.request
 import uuid
 from typing import TYPE_CHECKING, Any
+
+from argoml import manifests
+from argoml.dev.runner import ROOT
 
 if TYPE_CHECKING:
     from argoml.dev.demo import Demo
@@ -39,6 +44,23 @@ def post(url: str, obj: dict[str, Any]) -> dict[str, Any]:
 
 def run(demo: Demo) -> None:
     url = demo.stack.url("validate")
+    sweep_example = manifests.load_all((ROOT / "examples" / "hparam.yaml").read_text())[0]
+    sweep_example["metadata"]["namespace"] = "demo"
+    broken_sweep = copy.deepcopy(sweep_example)
+    broken_sweep["spec"]["hyperparams"]["learning-rate"] = {"range": {"min": 0.5, "max": 0.1, "step": 0.1}}
+    broken_sweep["spec"]["algorithm"] = "bayesian"
+    broken_sweep["spec"]["templates"][1]["container"].pop("image")
+    denied = post(url + "/validate", broken_sweep)
+    demo.say(f"POST /validate: a HyperparamWorkflow with a bad range, an unknown algorithm and a container "
+             f"without an image -> allowed={denied['allowed']}")
+    demo.show(f"status {denied.get('status', {}).get('code')}, message", denied.get("status", {}).get("message", ""))
+    if denied["allowed"]:
+        raise AssertionError("the invalid HyperparamWorkflow was allowed")
+    allowed = post(url + "/validate", sweep_example)
+    demo.say(f"POST /validate: examples/hparam.yaml -> allowed={allowed['allowed']}, "
+             f"warnings={allowed.get('warnings', [])}")
+    if not allowed["allowed"]:
+        raise AssertionError(f"the example sweep was denied: {allowed.get('status')}")
     demo.emulator.store.create(demo.emulator.store.type_of("argoproj.io", "v1alpha1", "workflowtemplates"),
                                "demo", LIBRARY)
     fit = {"name": "fit", "templateRef": {"name": "training-library", "template": "fit"},
