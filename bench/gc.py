@@ -111,8 +111,7 @@ def run() -> Table:
         "one dry run of the same policy per approach; every approach must select the same pods",
         "client CPU and peak memory (tracemalloc) are this process's, as in the function; the emulator runs "
         "in a child process",
-        "wall time includes the emulator's server-side work, which rescans every object for each page "
-        "(a real API server reads a page from etcd), so it overstates the cost of small pages",
+        "wall time includes the emulator's server-side work (serialising each page over loopback HTTP)",
         "argoml.gc pushes its selectors to the server and receives only finished, labelled pods",
         "target: peak memory bounded by the page size, not by the number of pods",
     ]

@@ -14,6 +14,7 @@ thread-safe so that tests can seed and inspect it directly while the HTTP front
 from __future__ import annotations
 
 import base64
+import bisect
 import copy
 import json
 import re
@@ -21,7 +22,7 @@ import secrets
 import string
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -98,6 +99,7 @@ class Store:
     objects: dict[Key, Obj] = field(default_factory=dict)
     log: list[WatchEvent] = field(default_factory=list)
     listeners: list[Callable[[], None]] = field(default_factory=list)
+    _order: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # per resource: sorted (ns, name)
     revision: int = 0  # the newest resourceVersion handed out; never reset
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -127,19 +129,32 @@ class Store:
 
     def list(self, resource: ResourceType, namespace: str | None = None, *, label_selector: str = "",
              field_selector: str = "", limit: int = 0, continue_token: str = "") -> Obj:
-        """A ``<Kind>List``; with ``limit``, one page and a ``continue`` token for the next."""
+        """A ``<Kind>List``; with ``limit``, one page and a ``continue`` token for the next.
+
+        Objects are listed in (namespace, name) order from a sorted index, so a page costs
+        what it holds, not what the whole collection holds.
+        """
+        selects = self._predicate(label_selector, field_selector)
         with self._lock:
-            items = sorted(self._select(resource, namespace, label_selector, field_selector),
-                           key=lambda obj: (obj["metadata"].get("namespace") or "", obj["metadata"]["name"]))
-            if continue_token:
-                after = _decode_continue(continue_token)
-                items = [o for o in items if (o["metadata"].get("namespace") or "", o["metadata"]["name"]) > after]
+            order = self._order.get(resource.id, [])
+            after = _decode_continue(continue_token) if continue_token else (namespace or "", "")
+            start = bisect.bisect_right(order, after) if continue_token else bisect.bisect_left(order, after)
+            items: list[Obj] = []
+            more = False
+            for position in range(start, len(order)):
+                object_namespace, name = order[position]
+                if namespace is not None and object_namespace != namespace:
+                    break
+                obj = self.objects[(resource.id, object_namespace or None, name)]
+                if selects(obj):
+                    if limit and len(items) == limit:
+                        more = True
+                        break
+                    items.append(obj)
             metadata: Obj = {"resourceVersion": str(self.revision)}
-            if limit and len(items) > limit:
-                last = items[limit - 1]["metadata"]
+            if more:
+                last = items[-1]["metadata"]
                 metadata["continue"] = _encode_continue((last.get("namespace") or "", last["name"]))
-                metadata["remainingItemCount"] = len(items) - limit
-                items = items[:limit]
             return {"apiVersion": resource.api_version, "kind": f"{resource.kind}List", "metadata": metadata,
                     "items": copy.deepcopy(items)}
 
@@ -211,6 +226,7 @@ class Store:
     def clear(self) -> None:
         with self._lock:
             self.objects.clear()
+            self._order.clear()
             self.log.clear()
 
     # --- internals ----------------------------------------------------------------------------------
@@ -295,12 +311,16 @@ class Store:
     def _write(self, key: Key, obj: Obj, event_type: str) -> Obj:
         revision = self._next_revision()
         obj["metadata"]["resourceVersion"] = str(revision)
+        if key not in self.objects:
+            bisect.insort(self._order.setdefault(key[0], []), (key[1] or "", key[2]))
         self.objects[key] = obj
         self._record(revision, key[0], event_type, obj)
         return copy.deepcopy(obj)
 
     def _remove(self, key: Key, obj: Obj) -> Obj:
-        self.objects.pop(key, None)
+        if self.objects.pop(key, None) is not None:
+            order = self._order[key[0]]
+            del order[bisect.bisect_left(order, (key[1] or "", key[2]))]
         gone = copy.deepcopy(obj)
         revision = self._next_revision()
         gone["metadata"]["resourceVersion"] = str(revision)
@@ -311,13 +331,6 @@ class Store:
         self.log.append(WatchEvent(revision, resource_id, event_type, copy.deepcopy(obj)))
         for listener in list(self.listeners):
             listener()
-
-    def _select(self, resource: ResourceType, namespace: str | None, label_selector: str,
-                field_selector: str) -> Iterable[Obj]:
-        selects = self._predicate(label_selector, field_selector)
-        for (resource_id, obj_namespace, _), obj in self.objects.items():
-            if resource_id == resource.id and namespace in (None, obj_namespace) and selects(obj):
-                yield obj
 
     @staticmethod
     def _predicate(label_selector: str, field_selector: str) -> Callable[[Obj], bool]:
