@@ -158,7 +158,13 @@ def _owner_of_workflow(event: ResourceEvent, namespace: str) -> str | None:
         if workflow is None:
             return event.ref.name if event.action is Action.DELETE else None
     reference = _controller(workflow)
-    return reference.get("name") if reference is not None else None
+    if reference is None:
+        return None
+    owner = reference.get("name")
+    if not isinstance(owner, str) or not _DNS_SUBDOMAIN.match(owner):  # it names an API path: never unchecked
+        raise InvalidInput(f"data: the Workflow's controller ownerReference names {owner!r}, which is not a valid "
+                           "object name")
+    return owner
 
 
 def reconcile(namespace: str, name: str) -> Outcome:

@@ -51,6 +51,8 @@ MAX_RANGE_POINTS = 10**15
 # Sampling a space with discrete axes can draw a trial twice; it draws at most this many
 # points per wanted trial looking for new ones.
 DRAWS_PER_TRIAL = 64
+# SciPy's Sobol' direction numbers cover this many dimensions (one per hyperparameter).
+SOBOL_MAX_DIMENSIONS = 21_201
 
 _HYPERPARAM_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
 _PARAMETER_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -125,17 +127,22 @@ class LinearCount(Steps):
 
 
 class LogCount(_Lazy):
-    """``length`` points evenly spaced in log scale from ``low`` to ``high`` (15 significant digits)."""
+    """``length`` points evenly spaced in log scale from ``low`` to ``high`` (15 significant digits).
+
+    Computed in decimal (28 digits) so that decades come out exact (``1e-6..1 count 13``
+    holds 0.01, not 0.00999999999999999) and no bound overflows (``1e-300..1e300``).
+    """
 
     def __init__(self, low: float, high: float, length: int) -> None:
         super().__init__(length)
         self.low, self.high = low, high
-        self._ratio = math.log(high / low) / (length - 1) if length > 1 else 0.0
+        self._log_low = _decimal(low).ln()
+        self._log_ratio = (_decimal(high).ln() - self._log_low) / (length - 1) if length > 1 else Decimal(0)
 
     def _point(self, index: int) -> float:
         if index == self.length - 1:
             return self.high
-        return float(f"{self.low * math.exp(self._ratio * index):.15g}")
+        return float(f"{(self._log_low + self._log_ratio * index).exp():.15g}")
 
 
 @dataclass(frozen=True)
@@ -291,6 +298,9 @@ def read(spec: Any, errors: list[SpecError], path: str = "spec") -> SearchSpace 
         errors.append(SpecError(f"{path}.seed", f"expected a non-negative integer, got {_show(seed)}"))
     parameter = _parameter_name(spec, errors, path)
     axes = _axes(spec.get("hyperparams"), algorithm, errors, f"{path}.hyperparams")
+    if algorithm == "sobol" and len(axes) > SOBOL_MAX_DIMENSIONS:
+        errors.append(SpecError(f"{path}.hyperparams", f"{len(axes):,} hyperparameters, more than the "
+                                f"{SOBOL_MAX_DIMENSIONS:,} dimensions a Sobol' sequence has: use algorithm: random"))
     if len(errors) > before:
         return None
     space = SearchSpace(algorithm, axes, max_trials, seed, parameter)

@@ -405,6 +405,18 @@ def test_a_labelled_workflow_not_controlled_by_a_sweep_is_ignored(cluster: Emula
     assert "status" not in sweep(cluster)
 
 
+def test_a_workflow_event_naming_an_invalid_owner_is_refused_without_an_api_call(cluster: Emulator,
+                                                                                 function: Client) -> None:
+    owner = {"apiVersion": "argoml.io/v1alpha1", "kind": "HyperparamWorkflow", "name": "../../secrets/x",
+             "uid": "u", "controller": True}
+    workflow = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+                "metadata": {"name": "w", "namespace": NS, "ownerReferences": [owner]}}
+    answer = send(function, "update", workflow)
+    assert answer.status_code == 400
+    assert "ownerReference names '../../secrets/x'" in answer.json["error"]["message"]
+    assert cluster.calls == []
+
+
 def test_trial_nodes_are_the_expansions_of_loops_over_the_trials_parameter() -> None:
     workflow = {"metadata": {"annotations": {"argoml.io/parameter": "grid"}},
                 "spec": {"templates": [

@@ -73,6 +73,12 @@ def test_log_scale_count_gives_exact_decades() -> None:
     assert column({"range": {"min": 1, "max": 8, "count": 4, "scale": "log"}}) == [1.0, 2.0, 4.0, 8.0]
 
 
+def test_log_scale_count_is_exact_and_finite_at_any_magnitude() -> None:
+    thirteen = column({"range": {"min": 1e-6, "max": 1, "count": 13, "scale": "log"}})
+    assert thirteen[::2] == [1e-06, 1e-05, 1e-04, 1e-03, 1e-02, 1e-01, 1.0]  # no 0.00999999999999999
+    assert column({"range": {"min": 1e-300, "max": 1e300, "count": 3, "scale": "log"}}) == [1e-300, 1.0, 1e300]
+
+
 def test_a_single_point_range() -> None:
     assert column({"range": {"min": 3, "max": 3, "step": 1}}) == [3]
     assert column({"range": {"min": 0.5, "max": 0.5, "count": 1}}) == [0.5]
@@ -163,6 +169,13 @@ def test_sobol_maps_points_onto_lists_and_log_ranges_without_repeats() -> None:
     discrete = trials({"model": {"values": ["a", "b", "c"]}, "depth": {"range": {"min": 1, "max": 4, "step": 1}}},
                       algorithm="sobol", maxTrials=10, seed=0)
     assert len({(t["model"], t["depth"]) for t in discrete}) == 10
+
+
+def test_sobol_beyond_its_dimensions_is_an_invalid_spec_not_a_crash() -> None:
+    space = {f"p{i}": {"range": {"min": 0.0, "max": 1.0}} for i in range(search.SOBOL_MAX_DIMENSIONS + 1)}
+    (error,) = errors_of({"algorithm": "sobol", "maxTrials": 2, "hyperparams": space})
+    assert error == SpecError("spec.hyperparams", "21,202 hyperparameters, more than the 21,201 dimensions a Sobol' "
+                                                  "sequence has: use algorithm: random")
 
 
 def test_scipy_is_imported_only_for_sobol() -> None:
