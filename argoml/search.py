@@ -163,34 +163,24 @@ class Points:
 
 @dataclass(frozen=True)
 class Interval:
-    """A continuous axis (a range with only ``min``/``max``), for random and sobol sampling."""
+    """A continuous axis (a range with only ``min``/``max``), for random and sobol sampling.
+
+    Its points are floats whatever the bounds: JSON has one number type and the API server
+    stores ``1.0`` as ``1``, so integral bounds cannot mean integers without also turning
+    ``0.0..1.0`` into the two points 0 and 1. Integers are sampled from ``step: 1``.
+    """
 
     name: str
-    low: int | float
-    high: int | float
+    low: float
+    high: float
     log: bool
-    integer: bool
 
     @property
-    def size(self) -> int | None:
-        return int(self.high - self.low + 1) if self.integer else None
+    def size(self) -> None:
+        return None
 
-    @property
-    def values(self) -> Sequence[int]:
-        """Every integer of an integer interval (a float interval has no list of values)."""
-        if not self.integer:
-            raise ValueError(f"{self.name}: a continuous interval has no list of values")
-        return range(int(self.low), int(self.high) + 1)
-
-    def at(self, u: float) -> int | float:
+    def at(self, u: float) -> float:
         """Map ``u`` in [0, 1) uniformly (or log-uniformly) onto the interval."""
-        if self.integer:
-            top = self.high + 1  # integers own [k, k+1): every integer gets an equal share
-            if self.log:
-                value = math.floor(math.exp(math.log(self.low) + u * (math.log(top) - math.log(self.low))))
-            else:
-                value = self.low + math.floor(u * (top - self.low))
-            return int(min(max(value, self.low), self.high))
         if self.log:
             value = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
         else:
@@ -294,8 +284,9 @@ def read(spec: Any, errors: list[SpecError], path: str = "spec") -> SearchSpace 
                                                      "sobol"))
     max_trials = _max_trials(spec, algorithm, errors, path)
     seed = spec.get("seed", DEFAULT_SEED)
-    if not _is_int(seed) or seed < 0:
+    if not _integral(seed) or seed < 0:
         errors.append(SpecError(f"{path}.seed", f"expected a non-negative integer, got {_show(seed)}"))
+    seed = int(seed) if _integral(seed) else DEFAULT_SEED
     parameter = _parameter_name(spec, errors, path)
     axes = _axes(spec.get("hyperparams"), algorithm, errors, f"{path}.hyperparams")
     if algorithm == "sobol" and len(axes) > SOBOL_MAX_DIMENSIONS:
@@ -320,7 +311,7 @@ def _max_trials(spec: Mapping[str, Any], algorithm: Any, errors: list[SpecError]
             errors.append(SpecError(f"{path}.maxTrials", f"required with algorithm: {algorithm}"))
         return DEFAULT_MAX_TRIALS
     value = spec["maxTrials"]
-    if not _is_int(value) or value < 1:
+    if not _integral(value) or value < 1:
         errors.append(SpecError(f"{path}.maxTrials", f"expected a positive integer, got {_show(value)}"))
     elif value > MAX_TRIALS_LIMIT:
         errors.append(SpecError(f"{path}.maxTrials", f"{value:,} is more than the {MAX_TRIALS_LIMIT:,} trials one "
@@ -399,13 +390,14 @@ def _values(name: str, values: Any, errors: list[SpecError], path: str) -> Point
         if not isinstance(value, str | int | float) or (isinstance(value, float) and not math.isfinite(value)):
             errors.append(SpecError(f"{path}[{index}]", f"expected a string, number or boolean, got {_show(value)}"))
             ok = False
-        elif (key := (type(value), value)) in seen:
+        elif (key := (int, value) if _integral(value) else (type(value), value)) in seen:
             errors.append(SpecError(f"{path}[{index}]", f"{_show(value)} repeats {path}[{seen[key]}]: it would "
                                                         "run the same trials twice"))
             ok = False
         else:
             seen[key] = index
-    return Points(name, tuple(values)) if ok else None
+    # 2.0 is stored by the API server as 2: give the same value offline.
+    return Points(name, tuple(int(v) if isinstance(v, float) and _integral(v) else v for v in values)) if ok else None
 
 
 def _range(name: str, spec: Any, algorithm: Any, errors: list[SpecError], path: str) -> Axis | None:
@@ -418,8 +410,9 @@ def _range(name: str, spec: Any, algorithm: Any, errors: list[SpecError], path: 
     low, high = (_number(spec, key, errors, path, required=True) for key in ("min", "max"))
     step = _number(spec, "step", errors, path, required=False)
     count = spec.get("count")
-    if count is not None and (not _is_int(count) or count < 1):
+    if count is not None and (not _integral(count) or count < 1):
         errors.append(SpecError(f"{path}.count", f"expected a positive integer, got {_show(count)}"))
+        count = None
     scale = spec.get("scale", "linear")
     if scale not in SCALES:
         errors.append(SpecError(f"{path}.scale", f"expected linear or log, got {_show(scale)}"))
@@ -436,14 +429,14 @@ def _range(name: str, spec: Any, algorithm: Any, errors: list[SpecError], path: 
     elif step is not None:
         return _stepped(name, low, high, step, errors, path)
     elif count is not None:
-        return _counted(name, low, high, count, log, errors, path)
+        return _counted(name, low, high, int(count), log, errors, path)
     elif algorithm == "grid":
         errors.append(SpecError(path, "a grid needs step or count to know which points to try (without them the "
                                       "range is sampled continuously, by algorithm: random or sobol)"))
     elif low > high:
         errors.append(SpecError(path, f"min {_show(low)} is greater than max {_show(high)}"))
     else:
-        return Interval(name, low, high, log, integer=_is_int(low) and _is_int(high))
+        return Interval(name, float(low), float(high), log)
     return None
 
 
@@ -466,7 +459,7 @@ def _stepped(name: str, low: int | float, high: int | float, step: int | float, 
         errors.append(SpecError(path, f"the range has {count:,} points, more than {MAX_RANGE_POINTS:,}: give a larger "
                                       "step, or no step to sample it continuously (algorithm: random or sobol)"))
         return None
-    integer = all(_is_int(v) for v in (low, high, step))
+    integer = all(_integral(v) for v in (low, high, step))
     return Points(name, Steps(start, delta, count, integer))
 
 
@@ -481,7 +474,7 @@ def _counted(name: str, low: int | float, high: int | float, count: int, log: bo
     if log:
         return Points(name, LogCount(float(low), float(high), count))
     start, stop = _decimal(low), _decimal(high)
-    integer = _is_int(low) and _is_int(high) and (count == 1 or (stop - start) % (count - 1) == 0)
+    integer = _integral(low) and _integral(high) and (count == 1 or (stop - start) % (count - 1) == 0)
     return Points(name, LinearCount(start, stop, count, integer))
 
 
@@ -503,8 +496,12 @@ def _decimal(value: int | float) -> Decimal:
     return Decimal(value) if isinstance(value, int) else Decimal(repr(value))
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _integral(value: Any) -> bool:
+    """An integer as the API server stores it: ``16.0`` is written back as ``16``, and an
+    integer beyond int64 as a float; offline and on the cluster a number must mean the same."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return (isinstance(value, int) or value.is_integer()) and -(2**63) <= value < 2**63
 
 
 def _show(value: Any) -> str:

@@ -57,7 +57,19 @@ def test_integer_bounds_and_step_give_integers() -> None:
     values = column({"range": {"min": 16, "max": 128, "step": 16}})
     assert values == [16, 32, 48, 64, 80, 96, 112, 128]
     assert all(type(v) is int for v in values)
-    assert all(type(v) is float for v in column({"range": {"min": 1, "max": 3, "step": 1.0}}))
+    # The API server stores 1.0 as 1 (JSON has one number type): integral floats are integers, as on the cluster.
+    assert [type(v) for v in column({"range": {"min": 1.0, "max": 3.0, "step": 1.0}})] == [int, int, int]
+    assert [type(v) for v in column({"range": {"min": 1, "max": 2, "step": 0.5}})] == [float, float, float]
+
+
+def test_integral_float_values_are_the_integers_the_api_server_stores() -> None:
+    values = column({"values": [2.0, 0.5, 1e300]})
+    assert values == [2, 0.5, 1e300] and [type(v) for v in values] == [int, float, float]
+    (error,) = errors_of({"hyperparams": {"x": {"values": [1, 1.0]}}})
+    assert error == SpecError("spec.hyperparams.x.values[1]", "1.0 repeats spec.hyperparams.x.values[0]: it would "
+                                                              "run the same trials twice")
+    assert search.parse({"maxTrials": 5.0, "seed": 3.0, "hyperparams": {"x": {"range": {
+        "min": 0, "max": 1, "count": 3.0}}}}).max_trials == 5
 
 
 def test_count_gives_evenly_spaced_points_including_both_ends() -> None:
@@ -119,7 +131,7 @@ def test_random_is_reproducible_from_the_seed() -> None:
 
 def test_random_samples_ranges_continuously_and_lists_by_choice() -> None:
     result = trials({"lr": {"range": {"min": 0.001, "max": 0.1, "scale": "log"}}, "model": {"values": ["svm", "rf"]},
-                     "depth": {"range": {"min": 2, "max": 8}}}, algorithm="random", maxTrials=4, seed=7)
+                     "depth": {"range": {"min": 2, "max": 8, "step": 1}}}, algorithm="random", maxTrials=4, seed=7)
     assert [(t["depth"], t["model"]) for t in result] == [(4, "rf"), (2, "svm"), (2, "svm"), (5, "svm")]
     assert [t["lr"] for t in result] == pytest.approx([0.0020030802451010635, 0.01179679435154557,
                                                         0.010348358517483777, 0.0013794655119657416])
@@ -145,9 +157,12 @@ def test_random_over_a_space_smaller_than_max_trials_tries_each_point_once() -> 
     assert sorted((t["a"], t["b"]) for t in result) == sorted((a, b) for a in (1, 2, 3) for b in (True, False))
 
 
-def test_integer_interval_samples_integers_within_bounds() -> None:
-    values = column({"range": {"min": -3, "max": 40}}, algorithm="random", maxTrials=30, seed=5)
-    assert len(set(values)) == 30 and all(type(v) is int and -3 <= v <= 40 for v in values)
+def test_a_continuous_range_gives_floats_even_between_integral_bounds() -> None:
+    # 0.0..1.0 reaches the function as 0..1: it must not collapse into the two points 0 and 1.
+    values = column({"range": {"min": 0, "max": 1}}, algorithm="random", maxTrials=30, seed=5)
+    assert len(set(values)) == 30 and all(type(v) is float and 0 <= v <= 1 for v in values)
+    integers = column({"range": {"min": -3, "max": 40, "step": 1}}, algorithm="random", maxTrials=30, seed=5)
+    assert len(set(integers)) == 30 and all(type(v) is int and -3 <= v <= 40 for v in integers)
 
 
 # --- sobol ------------------------------------------------------------------------------------------
