@@ -273,6 +273,38 @@ def test_an_invalid_spec_is_recorded_in_status_and_answered_2xx(cluster: Emulato
     assert (valid["status"], valid["reason"]) == ("False", "InvalidSpec")
 
 
+def test_a_spec_with_thousands_of_problems_keeps_its_status_small(cluster: Emulator, function: Client) -> None:
+    body = copy.deepcopy(EXAMPLE)
+    body["spec"]["hyperparams"]["model"] = {"values": ["SVM"] * 20_000}  # 19,999 repeats, one problem each
+    assert send(function, "add", create_sweep(cluster, body)).status_code == 200
+    status = sweep(cluster)["status"]
+    assert status["phase"] == "Invalid"
+    assert status["message"].startswith("invalid spec: spec.hyperparams.model.values[1]: 'SVM' repeats")
+    assert len(status["message"]) <= hyperparam.MAX_MESSAGE and "more characters" in status["message"]
+    assert len(condition(status, "SpecValid")["message"]) <= hyperparam.MAX_MESSAGE
+
+
+def test_last_transition_time_moves_only_when_a_condition_changes(cluster: Emulator, function: Client) -> None:
+    launch(cluster, function)
+    past = "2020-01-01T00:00:00Z"
+    conditions = [c | {"lastTransitionTime": past} for c in sweep(cluster)["status"]["conditions"]]
+    cluster.store.patch(types(cluster)[0], NS, "example-hparam-sweep", {"status": {"conditions": conditions}}, MERGE,
+                        subresource="status")
+    running = set_workflow_status(cluster, {"phase": "Running", "startedAt": "2026-01-01T00:00:00Z"})
+    assert send(function, "update", running).status_code == 200
+    status = sweep(cluster)["status"]
+    assert status["phase"] == "Running"
+    assert {c["type"]: c["lastTransitionTime"] for c in status["conditions"]} == {
+        "SpecValid": past, "WorkflowCreated": past, "UpToDate": past}
+    edited = cluster.store.patch(types(cluster)[0], NS, "example-hparam-sweep",
+                                 {"spec": {"hyperparams": {"model": {"values": []}}}}, MERGE)
+    assert send(function, "update", edited).status_code == 200
+    status = sweep(cluster)["status"]
+    assert condition(status, "SpecValid")["status"] == "False"
+    assert condition(status, "SpecValid")["lastTransitionTime"] != past
+    assert condition(status, "WorkflowCreated")["lastTransitionTime"] == past
+
+
 def test_a_sweep_name_too_long_for_a_workflow_is_invalid() -> None:
     body = copy.deepcopy(EXAMPLE)
     body["metadata"]["name"] = "x" * 64

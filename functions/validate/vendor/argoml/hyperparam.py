@@ -43,6 +43,9 @@ PARAMETER_ANNOTATION = "argoml.io/parameter"
 # node into the same object; the spec may use at most this much of it.
 MAX_WORKFLOW_BYTES = 1 << 20
 CONFLICT_ATTEMPTS = 5
+# A spec can hold thousands of problems (a list of 100k repeated values); the status must
+# stay small enough to store, or its patch fails on every retry. metav1.Condition allows 32 KiB.
+MAX_MESSAGE = 8192
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -247,6 +250,7 @@ class _State:
             conditions.append(self._condition("WorkflowCreated", False, status.pop("reason"), status["message"]))
         if self.invalid is not None and status["phase"] != "Invalid":
             status["message"] += f"; invalid spec: {self.invalid.message}"
+        status["message"] = _clip(status["message"])
         status["conditions"] = conditions
         return status
 
@@ -294,7 +298,7 @@ class _State:
         value = "True" if true else "False"
         before = next((c for c in self.previous.get("conditions") or [] if c.get("type") == kind), None)
         changed = before is None or before.get("status") != value
-        return {"type": kind, "status": value, "reason": reason, "message": message,
+        return {"type": kind, "status": value, "reason": reason, "message": _clip(message),
                 "lastTransitionTime": _now() if changed else before.get("lastTransitionTime", _now()),
                 "observedGeneration": self.generation}
 
@@ -388,6 +392,13 @@ def _controller(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
                 and str(reference.get("apiVersion", "")).split("/")[0] == GROUP):
             return reference
     return None
+
+
+def _clip(message: str) -> str:
+    if len(message) <= MAX_MESSAGE:
+        return message
+    suffix = f" ... ({len(message) - MAX_MESSAGE:,}+ more characters; `argoml expand` lists every problem)"
+    return message[:MAX_MESSAGE - len(suffix)] + suffix
 
 
 def _int(text: Any, default: int) -> int:
