@@ -55,7 +55,7 @@ DRAWS_PER_TRIAL = 64
 SOBOL_MAX_DIMENSIONS = 21_201
 
 _HYPERPARAM_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
-_PARAMETER_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+_PARAMETER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # the CRD's maxLength too
 
 
 @dataclass(frozen=True)
@@ -285,7 +285,7 @@ def read(spec: Any, errors: list[SpecError], path: str = "spec") -> SearchSpace 
     max_trials = _max_trials(spec, algorithm, errors, path)
     seed = spec.get("seed", DEFAULT_SEED)
     if not _integral(seed) or seed < 0:
-        errors.append(SpecError(f"{path}.seed", f"expected a non-negative integer, got {_show(seed)}"))
+        errors.append(SpecError(f"{path}.seed", f"expected an integer from 0 to 2^63-1, got {_show(seed)}"))
     seed = int(seed) if _integral(seed) else DEFAULT_SEED
     parameter = _parameter_name(spec, errors, path)
     axes = _axes(spec.get("hyperparams"), algorithm, errors, f"{path}.hyperparams")
@@ -324,8 +324,8 @@ def _max_trials(spec: Mapping[str, Any], algorithm: Any, errors: list[SpecError]
 def _parameter_name(spec: Mapping[str, Any], errors: list[SpecError], path: str) -> str:
     name = spec.get("parameterName", DEFAULT_PARAMETER)
     if not isinstance(name, str) or not _PARAMETER_NAME.match(name):
-        errors.append(SpecError(f"{path}.parameterName", f"expected a workflow parameter name (letters, digits, "
-                                                         f"'-' and '_'), got {_show(name)}"))
+        errors.append(SpecError(f"{path}.parameterName", f"expected a workflow parameter name (1-128 letters, "
+                                                         f"digits, '-' and '_'), got {_show(name)}"))
         return DEFAULT_PARAMETER
     arguments = spec.get("arguments")
     if arguments is None:
