@@ -486,6 +486,24 @@ def test_expand_reports_every_error_with_its_path(tmp_path: Any, capsys: pytest.
                       f"{manifest}: document 2: not a HyperparamWorkflow (kind 'ConfigMap')"]
 
 
+def test_expand_answers_unreadable_input_with_a_message(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("spec: [\n")
+    odd = tmp_path / "odd.yaml"
+    odd.write_text("kind: HyperparamWorkflow\nmetadata: 5\nspec: {hyperparams: {a: {values: [1]}}}\n")
+    for path, expected in ((tmp_path / "missing.yaml", "Can't read from file"), (broken, "failed to parse"),
+                           (odd, "metadata.name: None cannot name the Workflow")):
+        assert cli.main(["expand", str(path)]) == 1
+        (line,) = capsys.readouterr().err.splitlines()
+        assert line.startswith(f"{path}: ") and expected in line, line
+
+
+def test_validate_reads_the_sampled_example_as_kubectl_does(capsys: pytest.CaptureFixture[str]) -> None:
+    # YAML 1.1 reads min: 1e-5 as a string; kubectl (YAML 1.2 numbers) and the cluster read a number.
+    assert cli.main(["validate", str(ROOT / "examples" / "hparam-random.yaml")]) == 0
+    assert "expected a number" not in capsys.readouterr().out
+
+
 def test_manifests_read_numbers_as_kubectl_does() -> None:
     assert manifests.load_all("a: 1e-5\nb: 16\nc: 0.1\nd: 1.5E+3\ne: abc\n") == [
         {"a": 1e-05, "b": 16, "c": 0.1, "d": 1500.0, "e": "abc"}]
