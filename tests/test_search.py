@@ -63,8 +63,8 @@ def test_integer_bounds_and_step_give_integers() -> None:
 
 
 def test_integral_float_values_are_the_integers_the_api_server_stores() -> None:
-    values = column({"values": [2.0, 0.5, 1e300]})
-    assert values == [2, 0.5, 1e300] and [type(v) for v in values] == [int, float, float]
+    values = column({"values": [2.0, 0.5, 1e300, 10**30, True]})
+    assert values == [2, 0.5, 1e300, 1e30, True] and [type(v) for v in values] == [int, float, float, float, bool]
     (error,) = errors_of({"hyperparams": {"x": {"values": [1, 1.0]}}})
     assert error == SpecError("spec.hyperparams.x.values[1]", "1.0 repeats spec.hyperparams.x.values[0]: it would "
                                                               "run the same trials twice")

@@ -396,8 +396,14 @@ def _values(name: str, values: Any, errors: list[SpecError], path: str) -> Point
             ok = False
         else:
             seen[key] = index
-    # 2.0 is stored by the API server as 2: give the same value offline.
-    return Points(name, tuple(int(v) if isinstance(v, float) and _integral(v) else v for v in values)) if ok else None
+    return Points(name, tuple(map(_as_stored, values))) if ok else None
+
+
+def _as_stored(value: Scalar) -> Scalar:
+    """The number the API server gives back: 2.0 is stored as 2, an integer beyond int64 as a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return int(value) if _integral(value) else float(value)
 
 
 def _range(name: str, spec: Any, algorithm: Any, errors: list[SpecError], path: str) -> Axis | None:
