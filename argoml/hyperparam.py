@@ -362,10 +362,21 @@ def _create(workflow: dict[str, Any], state: _State) -> dict[str, Any] | None:
             failure = kube.failure_of(exc)
             if failure is not None and failure.status == 409:
                 raise _Conflict from exc  # created meanwhile (a duplicate event): read it and adopt or report
-            if failure is not None and failure.status in (400, 422):
+            if failure is not None and (failure.status in (400, 422) or _denied_by_admission(failure.status,
+                                                                                              failure.message)):
                 state.rejected = failure.message
                 return None
             raise
+
+
+def _denied_by_admission(status: int, message: str) -> bool:
+    """A 403 from an admission webhook or ValidatingAdmissionPolicy: a policy refused the Workflow.
+
+    The API server answers a webhook's denial 403 unless the webhook sets a code (Gatekeeper and
+    Kyverno do not); retrying cannot change the verdict. A 403 from RBAC ("cannot create") stays a
+    5xx, since granting the permission and retrying does fix it.
+    """
+    return status == 403 and ("denied the request" in message or "denied request" in message)
 
 
 def _write_status(sweep: Mapping[str, Any], status: dict[str, Any]) -> None:

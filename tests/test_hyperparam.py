@@ -332,6 +332,19 @@ def test_the_api_server_rejecting_the_workflow_is_recorded(cluster: Emulator, fu
     assert condition(status, "WorkflowCreated")["reason"] == "Rejected"
 
 
+def test_a_policy_webhook_denying_the_workflow_is_recorded_not_retried(cluster: Emulator, function: Client) -> None:
+    denial = 'admission webhook "validation.gatekeeper.sh" denied the request: [trusted-images] not allowed'
+    cluster.fail(403, method="POST", resource="workflows", message=denial)
+    assert send(function, "add", create_sweep(cluster)).status_code == 200
+    status = sweep(cluster)["status"]
+    assert status["phase"] == "Invalid" and status["message"] == f"the API server rejected the Workflow: {denial}"
+    cluster.fail(403, method="POST", resource="workflows", message='workflows.argoproj.io is forbidden: User '
+                 '"system:serviceaccount:knative:hyperparam" cannot create resource "workflows"')
+    edited = cluster.store.patch(types(cluster)[0], NS, "example-hparam-sweep",
+                                 {"spec": {"hyperparams": {"model": {"values": ["SVM"]}}}}, MERGE)
+    assert send(function, "update", edited).status_code == 503  # missing RBAC: fixable, so Knative retries
+
+
 # --- failures -------------------------------------------------------------------------------------
 
 
