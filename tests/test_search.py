@@ -137,6 +137,12 @@ def test_random_samples_ranges_continuously_and_lists_by_choice() -> None:
                                                         0.010348358517483777, 0.0013794655119657416])
 
 
+def test_uniform_sampling_covers_the_widest_float_interval() -> None:
+    values = column({"range": {"min": -1.7e308, "max": 1.7e308}}, algorithm="random", maxTrials=20, seed=1)
+    assert len(set(values)) == 20 and all(math.isfinite(v) and abs(v) <= 1.7e308 for v in values)
+    assert min(values) < 0 < max(values)
+
+
 def test_log_uniform_sampling_spreads_over_decades() -> None:
     values = column({"range": {"min": 1e-6, "max": 1.0, "scale": "log"}}, algorithm="random", maxTrials=600)
     decades = [min(5, int(-math.log10(v))) for v in values]

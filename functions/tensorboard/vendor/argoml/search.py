@@ -184,7 +184,7 @@ class Interval:
         if self.log:
             value = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
         else:
-            value = self.low + u * (self.high - self.low)
+            value = (1 - u) * self.low + u * self.high  # high - low overflows for -1.7e308..1.7e308
         return min(max(value, self.low), self.high)
 
 
