@@ -51,9 +51,11 @@ MAX_RANGE_POINTS = 10**15
 # Sampling a space with discrete axes can draw a trial twice; it draws at most this many
 # points per wanted trial looking for new ones.
 DRAWS_PER_TRIAL = 64
+# SciPy's Sobol' direction numbers cover this many dimensions (one per hyperparameter).
+SOBOL_MAX_DIMENSIONS = 21_201
 
 _HYPERPARAM_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
-_PARAMETER_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+_PARAMETER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # the CRD's maxLength too
 
 
 @dataclass(frozen=True)
@@ -125,17 +127,22 @@ class LinearCount(Steps):
 
 
 class LogCount(_Lazy):
-    """``length`` points evenly spaced in log scale from ``low`` to ``high`` (15 significant digits)."""
+    """``length`` points evenly spaced in log scale from ``low`` to ``high`` (15 significant digits).
+
+    Computed in decimal (28 digits) so that decades come out exact (``1e-6..1 count 13``
+    holds 0.01, not 0.00999999999999999) and no bound overflows (``1e-300..1e300``).
+    """
 
     def __init__(self, low: float, high: float, length: int) -> None:
         super().__init__(length)
         self.low, self.high = low, high
-        self._ratio = math.log(high / low) / (length - 1) if length > 1 else 0.0
+        self._log_low = _decimal(low).ln()
+        self._log_ratio = (_decimal(high).ln() - self._log_low) / (length - 1) if length > 1 else Decimal(0)
 
     def _point(self, index: int) -> float:
         if index == self.length - 1:
             return self.high
-        return float(f"{self.low * math.exp(self._ratio * index):.15g}")
+        return float(f"{(self._log_low + self._log_ratio * index).exp():.15g}")
 
 
 @dataclass(frozen=True)
@@ -156,38 +163,28 @@ class Points:
 
 @dataclass(frozen=True)
 class Interval:
-    """A continuous axis (a range with only ``min``/``max``), for random and sobol sampling."""
+    """A continuous axis (a range with only ``min``/``max``), for random and sobol sampling.
+
+    Its points are floats whatever the bounds: JSON has one number type and the API server
+    stores ``1.0`` as ``1``, so integral bounds cannot mean integers without also turning
+    ``0.0..1.0`` into the two points 0 and 1. Integers are sampled from ``step: 1``.
+    """
 
     name: str
-    low: int | float
-    high: int | float
+    low: float
+    high: float
     log: bool
-    integer: bool
 
     @property
-    def size(self) -> int | None:
-        return int(self.high - self.low + 1) if self.integer else None
+    def size(self) -> None:
+        return None
 
-    @property
-    def values(self) -> Sequence[int]:
-        """Every integer of an integer interval (a float interval has no list of values)."""
-        if not self.integer:
-            raise ValueError(f"{self.name}: a continuous interval has no list of values")
-        return range(int(self.low), int(self.high) + 1)
-
-    def at(self, u: float) -> int | float:
+    def at(self, u: float) -> float:
         """Map ``u`` in [0, 1) uniformly (or log-uniformly) onto the interval."""
-        if self.integer:
-            top = self.high + 1  # integers own [k, k+1): every integer gets an equal share
-            if self.log:
-                value = math.floor(math.exp(math.log(self.low) + u * (math.log(top) - math.log(self.low))))
-            else:
-                value = self.low + math.floor(u * (top - self.low))
-            return int(min(max(value, self.low), self.high))
         if self.log:
             value = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
         else:
-            value = self.low + u * (self.high - self.low)
+            value = (1 - u) * self.low + u * self.high  # high - low overflows for -1.7e308..1.7e308
         return min(max(value, self.low), self.high)
 
 
@@ -287,10 +284,14 @@ def read(spec: Any, errors: list[SpecError], path: str = "spec") -> SearchSpace 
                                                      "sobol"))
     max_trials = _max_trials(spec, algorithm, errors, path)
     seed = spec.get("seed", DEFAULT_SEED)
-    if not _is_int(seed) or seed < 0:
-        errors.append(SpecError(f"{path}.seed", f"expected a non-negative integer, got {_show(seed)}"))
+    if not _integral(seed) or seed < 0:
+        errors.append(SpecError(f"{path}.seed", f"expected an integer from 0 to 2^63-1, got {_show(seed)}"))
+    seed = int(seed) if _integral(seed) else DEFAULT_SEED
     parameter = _parameter_name(spec, errors, path)
     axes = _axes(spec.get("hyperparams"), algorithm, errors, f"{path}.hyperparams")
+    if algorithm == "sobol" and len(axes) > SOBOL_MAX_DIMENSIONS:
+        errors.append(SpecError(f"{path}.hyperparams", f"{len(axes):,} hyperparameters, more than the "
+                                f"{SOBOL_MAX_DIMENSIONS:,} dimensions a Sobol' sequence has: use algorithm: random"))
     if len(errors) > before:
         return None
     space = SearchSpace(algorithm, axes, max_trials, seed, parameter)
@@ -310,7 +311,7 @@ def _max_trials(spec: Mapping[str, Any], algorithm: Any, errors: list[SpecError]
             errors.append(SpecError(f"{path}.maxTrials", f"required with algorithm: {algorithm}"))
         return DEFAULT_MAX_TRIALS
     value = spec["maxTrials"]
-    if not _is_int(value) or value < 1:
+    if not _integral(value) or value < 1:
         errors.append(SpecError(f"{path}.maxTrials", f"expected a positive integer, got {_show(value)}"))
     elif value > MAX_TRIALS_LIMIT:
         errors.append(SpecError(f"{path}.maxTrials", f"{value:,} is more than the {MAX_TRIALS_LIMIT:,} trials one "
@@ -323,8 +324,8 @@ def _max_trials(spec: Mapping[str, Any], algorithm: Any, errors: list[SpecError]
 def _parameter_name(spec: Mapping[str, Any], errors: list[SpecError], path: str) -> str:
     name = spec.get("parameterName", DEFAULT_PARAMETER)
     if not isinstance(name, str) or not _PARAMETER_NAME.match(name):
-        errors.append(SpecError(f"{path}.parameterName", f"expected a workflow parameter name (letters, digits, "
-                                                         f"'-' and '_'), got {_show(name)}"))
+        errors.append(SpecError(f"{path}.parameterName", f"expected a workflow parameter name (1-128 letters, "
+                                                         f"digits, '-' and '_'), got {_show(name)}"))
         return DEFAULT_PARAMETER
     arguments = spec.get("arguments")
     if arguments is None:
@@ -389,13 +390,20 @@ def _values(name: str, values: Any, errors: list[SpecError], path: str) -> Point
         if not isinstance(value, str | int | float) or (isinstance(value, float) and not math.isfinite(value)):
             errors.append(SpecError(f"{path}[{index}]", f"expected a string, number or boolean, got {_show(value)}"))
             ok = False
-        elif (key := (type(value), value)) in seen:
+        elif (key := (int, value) if _integral(value) else (type(value), value)) in seen:
             errors.append(SpecError(f"{path}[{index}]", f"{_show(value)} repeats {path}[{seen[key]}]: it would "
                                                         "run the same trials twice"))
             ok = False
         else:
             seen[key] = index
-    return Points(name, tuple(values)) if ok else None
+    return Points(name, tuple(map(_as_stored, values))) if ok else None
+
+
+def _as_stored(value: Scalar) -> Scalar:
+    """The number the API server gives back: 2.0 is stored as 2, an integer beyond int64 as a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return int(value) if _integral(value) else float(value)
 
 
 def _range(name: str, spec: Any, algorithm: Any, errors: list[SpecError], path: str) -> Axis | None:
@@ -408,8 +416,9 @@ def _range(name: str, spec: Any, algorithm: Any, errors: list[SpecError], path: 
     low, high = (_number(spec, key, errors, path, required=True) for key in ("min", "max"))
     step = _number(spec, "step", errors, path, required=False)
     count = spec.get("count")
-    if count is not None and (not _is_int(count) or count < 1):
+    if count is not None and (not _integral(count) or count < 1):
         errors.append(SpecError(f"{path}.count", f"expected a positive integer, got {_show(count)}"))
+        count = None
     scale = spec.get("scale", "linear")
     if scale not in SCALES:
         errors.append(SpecError(f"{path}.scale", f"expected linear or log, got {_show(scale)}"))
@@ -426,14 +435,14 @@ def _range(name: str, spec: Any, algorithm: Any, errors: list[SpecError], path: 
     elif step is not None:
         return _stepped(name, low, high, step, errors, path)
     elif count is not None:
-        return _counted(name, low, high, count, log, errors, path)
+        return _counted(name, low, high, int(count), log, errors, path)
     elif algorithm == "grid":
         errors.append(SpecError(path, "a grid needs step or count to know which points to try (without them the "
                                       "range is sampled continuously, by algorithm: random or sobol)"))
     elif low > high:
         errors.append(SpecError(path, f"min {_show(low)} is greater than max {_show(high)}"))
     else:
-        return Interval(name, low, high, log, integer=_is_int(low) and _is_int(high))
+        return Interval(name, float(low), float(high), log)
     return None
 
 
@@ -456,7 +465,7 @@ def _stepped(name: str, low: int | float, high: int | float, step: int | float, 
         errors.append(SpecError(path, f"the range has {count:,} points, more than {MAX_RANGE_POINTS:,}: give a larger "
                                       "step, or no step to sample it continuously (algorithm: random or sobol)"))
         return None
-    integer = all(_is_int(v) for v in (low, high, step))
+    integer = all(_integral(v) for v in (low, high, step))
     return Points(name, Steps(start, delta, count, integer))
 
 
@@ -471,7 +480,7 @@ def _counted(name: str, low: int | float, high: int | float, count: int, log: bo
     if log:
         return Points(name, LogCount(float(low), float(high), count))
     start, stop = _decimal(low), _decimal(high)
-    integer = _is_int(low) and _is_int(high) and (count == 1 or (stop - start) % (count - 1) == 0)
+    integer = _integral(low) and _integral(high) and (count == 1 or (stop - start) % (count - 1) == 0)
     return Points(name, LinearCount(start, stop, count, integer))
 
 
@@ -493,8 +502,12 @@ def _decimal(value: int | float) -> Decimal:
     return Decimal(value) if isinstance(value, int) else Decimal(repr(value))
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _integral(value: Any) -> bool:
+    """An integer as the API server stores it: ``16.0`` is written back as ``16``, and an
+    integer beyond int64 as a float; offline and on the cluster a number must mean the same."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return (isinstance(value, int) or value.is_integer()) and -(2**63) <= value < 2**63
 
 
 def _show(value: Any) -> str:

@@ -48,7 +48,7 @@ def run() -> Table:
 
     sampled = {"lr": {"range": {"min": 1e-5, "max": 1e-1, "scale": "log"}}, "dropout": {"range": {"min": 0.0,
                                                                                                    "max": 0.5}},
-               "layers": {"range": {"min": 1, "max": 12}}, "model": {"values": ["a", "b", "c"]}}
+               "layers": {"range": {"min": 1, "max": 12, "step": 1}}, "model": {"values": ["a", "b", "c"]}}
     for algorithm in ("random", "sobol"):
         space = search.parse({"algorithm": algorithm, "maxTrials": 10_000, "seed": 1, "hyperparams": sampled})
         seconds = timed(space.trials)

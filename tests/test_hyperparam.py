@@ -273,6 +273,38 @@ def test_an_invalid_spec_is_recorded_in_status_and_answered_2xx(cluster: Emulato
     assert (valid["status"], valid["reason"]) == ("False", "InvalidSpec")
 
 
+def test_a_spec_with_thousands_of_problems_keeps_its_status_small(cluster: Emulator, function: Client) -> None:
+    body = copy.deepcopy(EXAMPLE)
+    body["spec"]["hyperparams"]["model"] = {"values": ["SVM"] * 20_000}  # 19,999 repeats, one problem each
+    assert send(function, "add", create_sweep(cluster, body)).status_code == 200
+    status = sweep(cluster)["status"]
+    assert status["phase"] == "Invalid"
+    assert status["message"].startswith("invalid spec: spec.hyperparams.model.values[1]: 'SVM' repeats")
+    assert len(status["message"]) <= hyperparam.MAX_MESSAGE and "more characters" in status["message"]
+    assert len(condition(status, "SpecValid")["message"]) <= hyperparam.MAX_MESSAGE
+
+
+def test_last_transition_time_moves_only_when_a_condition_changes(cluster: Emulator, function: Client) -> None:
+    launch(cluster, function)
+    past = "2020-01-01T00:00:00Z"
+    conditions = [c | {"lastTransitionTime": past} for c in sweep(cluster)["status"]["conditions"]]
+    cluster.store.patch(types(cluster)[0], NS, "example-hparam-sweep", {"status": {"conditions": conditions}}, MERGE,
+                        subresource="status")
+    running = set_workflow_status(cluster, {"phase": "Running", "startedAt": "2026-01-01T00:00:00Z"})
+    assert send(function, "update", running).status_code == 200
+    status = sweep(cluster)["status"]
+    assert status["phase"] == "Running"
+    assert {c["type"]: c["lastTransitionTime"] for c in status["conditions"]} == {
+        "SpecValid": past, "WorkflowCreated": past, "UpToDate": past}
+    edited = cluster.store.patch(types(cluster)[0], NS, "example-hparam-sweep",
+                                 {"spec": {"hyperparams": {"model": {"values": []}}}}, MERGE)
+    assert send(function, "update", edited).status_code == 200
+    status = sweep(cluster)["status"]
+    assert condition(status, "SpecValid")["status"] == "False"
+    assert condition(status, "SpecValid")["lastTransitionTime"] != past
+    assert condition(status, "WorkflowCreated")["lastTransitionTime"] == past
+
+
 def test_a_sweep_name_too_long_for_a_workflow_is_invalid() -> None:
     body = copy.deepcopy(EXAMPLE)
     body["metadata"]["name"] = "x" * 64
@@ -298,6 +330,19 @@ def test_the_api_server_rejecting_the_workflow_is_recorded(cluster: Emulator, fu
     status = sweep(cluster)["status"]
     assert status["phase"] == "Invalid" and "the API server rejected the Workflow" in status["message"]
     assert condition(status, "WorkflowCreated")["reason"] == "Rejected"
+
+
+def test_a_policy_webhook_denying_the_workflow_is_recorded_not_retried(cluster: Emulator, function: Client) -> None:
+    denial = 'admission webhook "validation.gatekeeper.sh" denied the request: [trusted-images] not allowed'
+    cluster.fail(403, method="POST", resource="workflows", message=denial)
+    assert send(function, "add", create_sweep(cluster)).status_code == 200
+    status = sweep(cluster)["status"]
+    assert status["phase"] == "Invalid" and status["message"] == f"the API server rejected the Workflow: {denial}"
+    cluster.fail(403, method="POST", resource="workflows", message='workflows.argoproj.io is forbidden: User '
+                 '"system:serviceaccount:knative:hyperparam" cannot create resource "workflows"')
+    edited = cluster.store.patch(types(cluster)[0], NS, "example-hparam-sweep",
+                                 {"spec": {"hyperparams": {"model": {"values": ["SVM"]}}}}, MERGE)
+    assert send(function, "update", edited).status_code == 503  # missing RBAC: fixable, so Knative retries
 
 
 # --- failures -------------------------------------------------------------------------------------
@@ -405,6 +450,18 @@ def test_a_labelled_workflow_not_controlled_by_a_sweep_is_ignored(cluster: Emula
     assert "status" not in sweep(cluster)
 
 
+def test_a_workflow_event_naming_an_invalid_owner_is_refused_without_an_api_call(cluster: Emulator,
+                                                                                 function: Client) -> None:
+    owner = {"apiVersion": "argoml.io/v1alpha1", "kind": "HyperparamWorkflow", "name": "../../secrets/x",
+             "uid": "u", "controller": True}
+    workflow = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+                "metadata": {"name": "w", "namespace": NS, "ownerReferences": [owner]}}
+    answer = send(function, "update", workflow)
+    assert answer.status_code == 400
+    assert "ownerReference names '../../secrets/x'" in answer.json["error"]["message"]
+    assert cluster.calls == []
+
+
 def test_trial_nodes_are_the_expansions_of_loops_over_the_trials_parameter() -> None:
     workflow = {"metadata": {"annotations": {"argoml.io/parameter": "grid"}},
                 "spec": {"templates": [
@@ -440,6 +497,24 @@ def test_expand_reports_every_error_with_its_path(tmp_path: Any, capsys: pytest.
     assert errors == [f"{manifest}: bad: spec.maxTrials: required with algorithm: random",
                       f"{manifest}: bad: spec.hyperparams.wd.range.max: must be > 0 with scale: log, got 0",
                       f"{manifest}: document 2: not a HyperparamWorkflow (kind 'ConfigMap')"]
+
+
+def test_expand_answers_unreadable_input_with_a_message(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("spec: [\n")
+    odd = tmp_path / "odd.yaml"
+    odd.write_text("kind: HyperparamWorkflow\nmetadata: 5\nspec: {hyperparams: {a: {values: [1]}}}\n")
+    for path, expected in ((tmp_path / "missing.yaml", "Can't read from file"), (broken, "failed to parse"),
+                           (odd, "metadata.name: None cannot name the Workflow")):
+        assert cli.main(["expand", str(path)]) == 1
+        (line,) = capsys.readouterr().err.splitlines()
+        assert line.startswith(f"{path}: ") and expected in line, line
+
+
+def test_validate_reads_the_sampled_example_as_kubectl_does(capsys: pytest.CaptureFixture[str]) -> None:
+    # YAML 1.1 reads min: 1e-5 as a string; kubectl (YAML 1.2 numbers) and the cluster read a number.
+    assert cli.main(["validate", str(ROOT / "examples" / "hparam-random.yaml")]) == 0
+    assert "expected a number" not in capsys.readouterr().out
 
 
 def test_manifests_read_numbers_as_kubectl_does() -> None:

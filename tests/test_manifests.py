@@ -23,6 +23,7 @@ import pytest
 import yaml
 from croniter import croniter
 
+from argoml import hyperparam, search
 from argoml.selectors import Requirement
 from tests.conftest import ROOT, SHARED
 from tests.schemas import SchemaRegistry, cel, load_documents, structural_problems
@@ -230,13 +231,34 @@ def test_hyperparamworkflow_cel_rules_hold_without_the_webhook(registry: SchemaR
     del sweep["spec"]["maxTrials"]
     sweep["spec"]["hyperparams"]["batch size"] = sweep["spec"]["hyperparams"].pop("batch-size")
     assert registry.problems(sweep) == [
-        "spec.hyperparams: hyperparameter names must start with a letter or _ and hold only letters, digits, _, "
-        ". and -",
+        "spec.hyperparams: hyperparameter names must be 1-63 letters, digits, _ and - (not starting with -), to be "
+        "read as {{item.<name>}}",
         "spec.maxTrials: maxTrials is required for the random and sobol algorithms",
     ]
     sweep["spec"]["algorithm"] = "grid"  # a grid's size is known: maxTrials is only a cap there
     sweep["spec"]["hyperparams"]["batch_size"] = sweep["spec"]["hyperparams"].pop("batch size")
     assert registry.problems(sweep) == []
+
+
+def test_the_crd_accepts_what_the_function_accepts_and_rejects_what_it_rejects(registry: SchemaRegistry) -> None:
+    sweep = one(list(load_documents([ROOT / "examples" / "hparam-random.yaml"])), "HyperparamWorkflow")
+    hyperparams = sweep["spec"]["hyperparams"]
+    hyperparams["1st_layer"] = hyperparams.pop("optimizer")
+    sweep["spec"]["maxTrials"] = search.MAX_TRIALS_LIMIT
+    hyperparam.generate(sweep)  # the function's own rules accept it
+    assert registry.problems(sweep) == []
+    for name in ("layer.size", "-x", "x" * 64):
+        bad = copy.deepcopy(sweep)
+        bad["spec"]["hyperparams"][name] = {"values": [1]}
+        with pytest.raises(search.InvalidSpec):
+            hyperparam.generate(bad)
+        assert registry.problems(bad), name
+    for field, value in (("maxTrials", search.MAX_TRIALS_LIMIT + 1), ("seed", -1)):
+        bad = copy.deepcopy(sweep)
+        bad["spec"][field] = value
+        with pytest.raises(search.InvalidSpec):
+            hyperparam.generate(bad)
+        assert registry.problems(bad), field
 
 
 # --- the functions as Knative Services --------------------------------------------------

@@ -57,7 +57,19 @@ def test_integer_bounds_and_step_give_integers() -> None:
     values = column({"range": {"min": 16, "max": 128, "step": 16}})
     assert values == [16, 32, 48, 64, 80, 96, 112, 128]
     assert all(type(v) is int for v in values)
-    assert all(type(v) is float for v in column({"range": {"min": 1, "max": 3, "step": 1.0}}))
+    # The API server stores 1.0 as 1 (JSON has one number type): integral floats are integers, as on the cluster.
+    assert [type(v) for v in column({"range": {"min": 1.0, "max": 3.0, "step": 1.0}})] == [int, int, int]
+    assert [type(v) for v in column({"range": {"min": 1, "max": 2, "step": 0.5}})] == [float, float, float]
+
+
+def test_integral_float_values_are_the_integers_the_api_server_stores() -> None:
+    values = column({"values": [2.0, 0.5, 1e300, 10**30, True]})
+    assert values == [2, 0.5, 1e300, 1e30, True] and [type(v) for v in values] == [int, float, float, float, bool]
+    (error,) = errors_of({"hyperparams": {"x": {"values": [1, 1.0]}}})
+    assert error == SpecError("spec.hyperparams.x.values[1]", "1.0 repeats spec.hyperparams.x.values[0]: it would "
+                                                              "run the same trials twice")
+    assert search.parse({"maxTrials": 5.0, "seed": 3.0, "hyperparams": {"x": {"range": {
+        "min": 0, "max": 1, "count": 3.0}}}}).max_trials == 5
 
 
 def test_count_gives_evenly_spaced_points_including_both_ends() -> None:
@@ -71,6 +83,12 @@ def test_log_scale_count_gives_exact_decades() -> None:
     assert column({"range": {"min": 1e-5, "max": 1e-1, "count": 5, "scale": "log"}}) == [
         1e-05, 1e-04, 1e-03, 1e-02, 1e-01]
     assert column({"range": {"min": 1, "max": 8, "count": 4, "scale": "log"}}) == [1.0, 2.0, 4.0, 8.0]
+
+
+def test_log_scale_count_is_exact_and_finite_at_any_magnitude() -> None:
+    thirteen = column({"range": {"min": 1e-6, "max": 1, "count": 13, "scale": "log"}})
+    assert thirteen[::2] == [1e-06, 1e-05, 1e-04, 1e-03, 1e-02, 1e-01, 1.0]  # no 0.00999999999999999
+    assert column({"range": {"min": 1e-300, "max": 1e300, "count": 3, "scale": "log"}}) == [1e-300, 1.0, 1e300]
 
 
 def test_a_single_point_range() -> None:
@@ -113,10 +131,16 @@ def test_random_is_reproducible_from_the_seed() -> None:
 
 def test_random_samples_ranges_continuously_and_lists_by_choice() -> None:
     result = trials({"lr": {"range": {"min": 0.001, "max": 0.1, "scale": "log"}}, "model": {"values": ["svm", "rf"]},
-                     "depth": {"range": {"min": 2, "max": 8}}}, algorithm="random", maxTrials=4, seed=7)
+                     "depth": {"range": {"min": 2, "max": 8, "step": 1}}}, algorithm="random", maxTrials=4, seed=7)
     assert [(t["depth"], t["model"]) for t in result] == [(4, "rf"), (2, "svm"), (2, "svm"), (5, "svm")]
     assert [t["lr"] for t in result] == pytest.approx([0.0020030802451010635, 0.01179679435154557,
                                                         0.010348358517483777, 0.0013794655119657416])
+
+
+def test_uniform_sampling_covers_the_widest_float_interval() -> None:
+    values = column({"range": {"min": -1.7e308, "max": 1.7e308}}, algorithm="random", maxTrials=20, seed=1)
+    assert len(set(values)) == 20 and all(math.isfinite(v) and abs(v) <= 1.7e308 for v in values)
+    assert min(values) < 0 < max(values)
 
 
 def test_log_uniform_sampling_spreads_over_decades() -> None:
@@ -139,9 +163,12 @@ def test_random_over_a_space_smaller_than_max_trials_tries_each_point_once() -> 
     assert sorted((t["a"], t["b"]) for t in result) == sorted((a, b) for a in (1, 2, 3) for b in (True, False))
 
 
-def test_integer_interval_samples_integers_within_bounds() -> None:
-    values = column({"range": {"min": -3, "max": 40}}, algorithm="random", maxTrials=30, seed=5)
-    assert len(set(values)) == 30 and all(type(v) is int and -3 <= v <= 40 for v in values)
+def test_a_continuous_range_gives_floats_even_between_integral_bounds() -> None:
+    # 0.0..1.0 reaches the function as 0..1: it must not collapse into the two points 0 and 1.
+    values = column({"range": {"min": 0, "max": 1}}, algorithm="random", maxTrials=30, seed=5)
+    assert len(set(values)) == 30 and all(type(v) is float and 0 <= v <= 1 for v in values)
+    integers = column({"range": {"min": -3, "max": 40, "step": 1}}, algorithm="random", maxTrials=30, seed=5)
+    assert len(set(integers)) == 30 and all(type(v) is int and -3 <= v <= 40 for v in integers)
 
 
 # --- sobol ------------------------------------------------------------------------------------------
@@ -163,6 +190,13 @@ def test_sobol_maps_points_onto_lists_and_log_ranges_without_repeats() -> None:
     discrete = trials({"model": {"values": ["a", "b", "c"]}, "depth": {"range": {"min": 1, "max": 4, "step": 1}}},
                       algorithm="sobol", maxTrials=10, seed=0)
     assert len({(t["model"], t["depth"]) for t in discrete}) == 10
+
+
+def test_sobol_beyond_its_dimensions_is_an_invalid_spec_not_a_crash() -> None:
+    space = {f"p{i}": {"range": {"min": 0.0, "max": 1.0}} for i in range(search.SOBOL_MAX_DIMENSIONS + 1)}
+    (error,) = errors_of({"algorithm": "sobol", "maxTrials": 2, "hyperparams": space})
+    assert error == SpecError("spec.hyperparams", "21,202 hyperparameters, more than the 21,201 dimensions a Sobol' "
+                                                  "sequence has: use algorithm: random")
 
 
 def test_scipy_is_imported_only_for_sobol() -> None:
@@ -243,7 +277,9 @@ def test_invalid_hyperparameter_is_named_by_its_path(hyperparam: Any, path: str,
     ({"algorithm": "sobol"}, "spec.maxTrials", "required with algorithm: sobol"),
     ({"maxTrials": 0}, "spec.maxTrials", "expected a positive integer, got 0"),
     ({"maxTrials": 2.5}, "spec.maxTrials", "expected a positive integer, got 2.5"),
-    ({"seed": -1}, "spec.seed", "expected a non-negative integer"),
+    ({"seed": -1}, "spec.seed", "expected an integer from 0 to 2^63-1, got -1"),
+    ({"seed": 2**63}, "spec.seed", "expected an integer from 0 to 2^63-1"),
+    ({"parameterName": "p" * 129}, "spec.parameterName", "expected a workflow parameter name (1-128 letters"),
     ({"parameterName": "has space"}, "spec.parameterName", "expected a workflow parameter name"),
     ({"arguments": {"parameters": [{"name": "data", "value": "s3://x"}, {"name": "hyperparams"}]}},
      "spec.parameterName", "'hyperparams' collides with the existing argument spec.arguments.parameters[1]"),

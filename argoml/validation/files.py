@@ -10,10 +10,10 @@ from typing import Any
 
 import yaml
 
+from argoml import manifests
 from argoml.validation.resolver import DocumentResolver
 
 SUFFIXES = (".yaml", ".yml", ".json")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class UnreadableFile(ValueError):
@@ -29,7 +29,7 @@ class Source:
 def parse(name: str, text: str) -> Source:
     """The non-empty documents of ``text``; :class:`UnreadableFile` when it is not YAML."""
     try:
-        return Source(name, [d for d in yaml.load_all(text, Loader=_Loader) if d is not None])
+        return Source(name, manifests.load_all(text))  # numbers as kubectl reads them: 1e-5 is a number
     except yaml.YAMLError as exc:
         raise UnreadableFile(f"failed to parse: {exc}".replace("\n", " ")) from exc
 

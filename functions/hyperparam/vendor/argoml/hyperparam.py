@@ -43,6 +43,9 @@ PARAMETER_ANNOTATION = "argoml.io/parameter"
 # node into the same object; the spec may use at most this much of it.
 MAX_WORKFLOW_BYTES = 1 << 20
 CONFLICT_ATTEMPTS = 5
+# A spec can hold thousands of problems (a list of 100k repeated values); the status must
+# stay small enough to store, or its patch fails on every retry. metav1.Condition allows 32 KiB.
+MAX_MESSAGE = 8192
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -158,7 +161,13 @@ def _owner_of_workflow(event: ResourceEvent, namespace: str) -> str | None:
         if workflow is None:
             return event.ref.name if event.action is Action.DELETE else None
     reference = _controller(workflow)
-    return reference.get("name") if reference is not None else None
+    if reference is None:
+        return None
+    owner = reference.get("name")
+    if not isinstance(owner, str) or not _DNS_SUBDOMAIN.match(owner):  # it names an API path: never unchecked
+        raise InvalidInput(f"data: the Workflow's controller ownerReference names {owner!r}, which is not a valid "
+                           "object name")
+    return owner
 
 
 def reconcile(namespace: str, name: str) -> Outcome:
@@ -241,6 +250,7 @@ class _State:
             conditions.append(self._condition("WorkflowCreated", False, status.pop("reason"), status["message"]))
         if self.invalid is not None and status["phase"] != "Invalid":
             status["message"] += f"; invalid spec: {self.invalid.message}"
+        status["message"] = _clip(status["message"])
         status["conditions"] = conditions
         return status
 
@@ -288,7 +298,7 @@ class _State:
         value = "True" if true else "False"
         before = next((c for c in self.previous.get("conditions") or [] if c.get("type") == kind), None)
         changed = before is None or before.get("status") != value
-        return {"type": kind, "status": value, "reason": reason, "message": message,
+        return {"type": kind, "status": value, "reason": reason, "message": _clip(message),
                 "lastTransitionTime": _now() if changed else before.get("lastTransitionTime", _now()),
                 "observedGeneration": self.generation}
 
@@ -352,10 +362,21 @@ def _create(workflow: dict[str, Any], state: _State) -> dict[str, Any] | None:
             failure = kube.failure_of(exc)
             if failure is not None and failure.status == 409:
                 raise _Conflict from exc  # created meanwhile (a duplicate event): read it and adopt or report
-            if failure is not None and failure.status in (400, 422):
+            if failure is not None and (failure.status in (400, 422) or _denied_by_admission(failure.status,
+                                                                                              failure.message)):
                 state.rejected = failure.message
                 return None
             raise
+
+
+def _denied_by_admission(status: int, message: str) -> bool:
+    """A 403 from an admission webhook or ValidatingAdmissionPolicy: a policy refused the Workflow.
+
+    The API server answers a webhook's denial 403 unless the webhook sets a code (Gatekeeper and
+    Kyverno do not); retrying cannot change the verdict. A 403 from RBAC ("cannot create") stays a
+    5xx, since granting the permission and retrying does fix it.
+    """
+    return status == 403 and ("denied the request" in message or "denied request" in message)
 
 
 def _write_status(sweep: Mapping[str, Any], status: dict[str, Any]) -> None:
@@ -382,6 +403,13 @@ def _controller(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
                 and str(reference.get("apiVersion", "")).split("/")[0] == GROUP):
             return reference
     return None
+
+
+def _clip(message: str) -> str:
+    if len(message) <= MAX_MESSAGE:
+        return message
+    suffix = f" ... ({len(message) - MAX_MESSAGE:,}+ more characters; `argoml expand` lists every problem)"
+    return message[:MAX_MESSAGE - len(suffix)] + suffix
 
 
 def _int(text: Any, default: int) -> int:

@@ -41,11 +41,16 @@ def _expand(args: argparse.Namespace) -> int:
     """Print the Workflow each HyperparamWorkflow in the file would generate."""
     import yaml
 
-    from argoml import hyperparam, manifests, search
+    from argoml import hyperparam, search
+    from argoml.validation.files import UnreadableFile, parse, read
 
-    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+    try:
+        source = parse("-", sys.stdin.read()) if args.file == "-" else read(Path(args.file))
+    except UnreadableFile as exc:
+        sys.stderr.write(f"{args.file}: {exc}\n")
+        return 1
     workflows, failed = [], False
-    for index, document in enumerate(manifests.load_all(text)):
+    for index, document in enumerate(source.documents):
         kind = document.get("kind") if isinstance(document, dict) else None
         if kind != hyperparam.KIND:
             sys.stderr.write(f"{args.file}: document {index + 1}: not a {hyperparam.KIND} (kind {kind!r})\n")
@@ -54,7 +59,8 @@ def _expand(args: argparse.Namespace) -> int:
         try:
             workflows.append(hyperparam.generate(document).workflow)
         except search.InvalidSpec as exc:
-            name = (document.get("metadata") or {}).get("name")
+            metadata = document.get("metadata")
+            name = metadata.get("name") if isinstance(metadata, dict) else None
             sys.stderr.writelines(f"{args.file}: {name}: {error}\n" for error in exc.errors)
             failed = True
     if workflows:

@@ -50,6 +50,7 @@ class Failure:
     name: str | None = None
     times: int = 1
     after: int = 0  # let this many matching requests through first
+    message: str | None = None  # the Status message, e.g. an admission webhook's denial
 
 
 @dataclass
@@ -172,7 +173,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     continue
                 failure.times -= 1
                 raise ApiError(failure.status, "InternalError" if failure.status >= 500 else "Injected",
-                               f"injected failure for {method} {plural}")
+                               failure.message or f"injected failure for {method} {plural}")
 
     def _review(self, plural: str, body: Any) -> Obj:
         spec = body.get("spec", {}) if isinstance(body, dict) else {}
@@ -217,9 +218,10 @@ class Emulator:
         return self.handler.access
 
     def fail(self, status: int, *, method: str | None = None, resource: str | None = None,
-             name: str | None = None, times: int = 1, after: int = 0) -> None:
-        """Answer the matching requests ``times`` times with ``status``, once ``after`` have been served."""
-        self.handler.failures.append(Failure(status, method, resource, name, times, after))
+             name: str | None = None, times: int = 1, after: int = 0, message: str | None = None) -> None:
+        """Answer the matching requests ``times`` times with ``status`` (and ``message``), once ``after``
+        have been served."""
+        self.handler.failures.append(Failure(status, method, resource, name, times, after, message))
 
     def reset(self) -> None:
         self.store.clear()
