@@ -231,8 +231,6 @@ def test_hyperparamworkflow_cel_rules_hold_without_the_webhook(registry: SchemaR
     del sweep["spec"]["maxTrials"]
     sweep["spec"]["hyperparams"]["batch size"] = sweep["spec"]["hyperparams"].pop("batch-size")
     assert registry.problems(sweep) == [
-        "spec.hyperparams: hyperparameter names must be 1-63 letters, digits, _ and - (not starting with -), to be "
-        "read as {{item.<name>}}",
         "spec.maxTrials: maxTrials is required for the random and sobol algorithms",
     ]
     sweep["spec"]["algorithm"] = "grid"  # a grid's size is known: maxTrials is only a cap there
@@ -247,12 +245,11 @@ def test_the_crd_accepts_what_the_function_accepts_and_rejects_what_it_rejects(r
     sweep["spec"]["maxTrials"] = search.MAX_TRIALS_LIMIT
     hyperparam.generate(sweep)  # the function's own rules accept it
     assert registry.problems(sweep) == []
-    for name in ("layer.size", "-x", "x" * 64):
+    for name in ("layer.size", "-x", "x" * 64):  # names: the webhook and the function refuse them (no CEL)
         bad = copy.deepcopy(sweep)
         bad["spec"]["hyperparams"][name] = {"values": [1]}
         with pytest.raises(search.InvalidSpec):
             hyperparam.generate(bad)
-        assert registry.problems(bad), name
     for field, value in (("maxTrials", search.MAX_TRIALS_LIMIT + 1), ("seed", -1)):
         bad = copy.deepcopy(sweep)
         bad["spec"][field] = value
