@@ -657,6 +657,29 @@ CASES: list[tuple[str, str, tuple[str, str], str]] = [
         workflow("workflowTemplateRef: {name: shared, clusterScope: true}\narguments: {parameters: [{name: who, "
                  "value: you}]}"),
     ),
+    (
+        "retryStrategy.limit is a count (Argo only finds out when the step fails)",
+        workflow("entrypoint: main\ntemplates:\n- {name: main, retryStrategy: {limit: three}, container: {image: a}}"),
+        ("spec.templates[0].retryStrategy.limit",
+         "templates.main.retryStrategy.limit 'three' must be a non-negative integer or a {{...}} reference"),
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  inputs: {parameters: [{name: n, value: '2'}]}\n"
+                 "  retryStrategy: {limit: '{{inputs.parameters.n}}'}\n  container: {image: a}"),
+    ),
+    (
+        "a negative retryStrategy.limit",
+        workflow("entrypoint: main\ntemplates:\n- {name: main, retryStrategy: {limit: -1}, container: {image: a}}"),
+        ("spec.templates[0].retryStrategy.limit",
+         "templates.main.retryStrategy.limit '-1' must be a non-negative integer or a {{...}} reference"),
+        workflow("entrypoint: main\ntemplates:\n- {name: main, retryStrategy: {limit: '3'}, container: {image: a}}"),
+    ),
+    (
+        "withItems that is not a list (Argo's decoder rejects it)",
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, template: leaf, withItems: "
+                 "'a,b'}]]\n" + LEAF),
+        ("spec.templates[0].steps[0][0].withItems", "templates.main.steps[0].s withItems must be a list"),
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, template: leaf, withItems: "
+                 "[a, b]}]]\n" + LEAF),
+    ),
 ]
 
 
@@ -700,6 +723,36 @@ def test_cron_workflow_rule(spec: str, problem: tuple[str, str]) -> None:
 ])
 def test_cron_workflow_valid(spec: str) -> None:
     assert errors(validate(cron(spec))) == []
+
+
+def warnings(report: Report) -> list[tuple[str, str]]:
+    return [(p.path, p.message) for p in report.warnings]
+
+
+def test_argo_3_single_schedule_and_locks_are_accepted_with_a_deprecation_warning() -> None:
+    manifest = cron("schedule: '0 2 * * *'").replace(
+        "    templates:\n", "    synchronization: {semaphore: {configMapKeyRef: {name: limits, key: gpu}}}\n"
+                            "    templates:\n").replace("{name: main, container:",
+                                                     "{name: main, synchronization: {mutex: {name: m}}, container:")
+    report = validate(manifest)
+    assert errors(report) == []
+    assert warnings(report) == [
+        ("spec.schedule", "schedule is deprecated since Argo 3.6 and dropped by later versions: use schedules: [...]"),
+        ("spec.workflowSpec.templates[0].synchronization.mutex",
+         "mutex is deprecated since Argo 3.6 and dropped by later versions: use mutexes: [...]"),
+        ("spec.workflowSpec.synchronization.semaphore",
+         "semaphore is deprecated since Argo 3.6 and dropped by later versions: use semaphores: [...]"),
+    ]
+
+
+def test_argo_3_single_forms_are_still_checked() -> None:
+    assert ("spec.schedule", "cron schedule 0 0 * * * * is malformed: expected exactly 5 fields, found 6: "
+                             "[0 0 * * * *]") in errors(validate(cron("schedule: '0 0 * * * *'")))
+    no_schedule = validate(cron("suspend: false"))
+    assert ("spec.schedule", "cron workflow must have a schedule or schedules") in errors(no_schedule)
+    bad_lock = workflow("entrypoint: main\nsynchronization: {mutex: {}}\ntemplates:\n- {name: main, container: "
+                        "{image: a}}")
+    assert errors(validate(bad_lock)) == [("spec.synchronization.mutex.name", "mutex must have a name")]
 
 
 def test_cron_workflow_spec_problems_are_prefixed_as_argo_does() -> None:

@@ -108,16 +108,17 @@ class SpecValidator:
         self.report.error(*self._locate(base, path, message))
 
     def warning(self, base: Base | None, path: str, message: str) -> None:
-        self.report.warning(*self._locate(base, path, message))
+        self.report.warning(*self._locate(base, path, message, prefix=""))
 
     def _emit(self, base: Base | None, problems: parts.Problems, *, warn: bool = False) -> None:
         for path, message in problems:
             (self.warning if warn else self.error)(base, path, message)
 
-    def _locate(self, base: Base | None, path: str, message: str) -> tuple[str, str]:
+    def _locate(self, base: Base | None, path: str, message: str, prefix: str | None = None) -> tuple[str, str]:
+        prefix = self.prefix if prefix is None else prefix  # Argo's "cannot validate Workflow: " is for errors
         if base is not None and base.redirect:
-            return base.redirect, f"{self.prefix}{base.redirect_prefix}{message}"
-        return path, self.prefix + message
+            return base.redirect, f"{prefix}{base.redirect_prefix}{message}"
+        return path, prefix + message
 
     # -- the workflow ------------------------------------------------------------------------
 
@@ -169,6 +170,8 @@ class SpecValidator:
         if strategy not in POD_GC_STRATEGIES:
             self.error(None, f"{spec_path}.podGC.strategy", f"podGC.strategy unknown strategy '{strategy}'")
         self._emit(None, parts.synchronization(spec.get("synchronization"), f"{spec_path}.synchronization"))
+        self._emit(None, parts.deprecated_locks(spec.get("synchronization"), f"{spec_path}.synchronization"),
+                   warn=True)
 
         if referred is not None:
             for template_name in referred.templates:
@@ -335,6 +338,12 @@ class SpecValidator:
         policy = str(retry.get("retryPolicy") or "")
         if policy not in RETRY_POLICIES:
             self.error(base, f"{path}.retryStrategy.retryPolicy", f"{policy} is not a valid RetryPolicy")
+        limit = retry.get("limit")
+        if limit is not None and "{{" not in str(limit) and not (
+                str(limit).isdigit() and not isinstance(limit, bool | float)):
+            self.error(base, f"{path}.retryStrategy.limit",
+                       f"templates.{name}.retryStrategy.limit '{limit}' must be a non-negative integer or a "
+                       "{{...}} reference")
         backoff = as_dict(retry.get("backoff"))
         for key in ("duration", "maxDuration"):
             value = backoff.get(key)
@@ -346,6 +355,8 @@ class SpecValidator:
             self.error(base, f"{path}.suspend.duration",
                        f"templates.{name}.suspend.duration '{duration}' is not a duration (e.g. 30s, 5m, or seconds)")
         self._emit(base, parts.synchronization(template.get("synchronization"), f"{path}.synchronization"))
+        self._emit(base, parts.deprecated_locks(template.get("synchronization"), f"{path}.synchronization"),
+                   warn=True)
 
     def _inputs(self, base: Base, template: dict[str, Any], name: str, path: str, leaf: bool, scope: Scope) -> None:
         inputs = as_dict(template.get("inputs"))
@@ -480,6 +491,8 @@ class SpecValidator:
             self.error(base, f"{path}.{loops[1]}", f"{prefix}only one of withItems, withParam, withSequence can be "
                                                    "specified")
         items, sequence = holder.get("withItems"), holder.get("withSequence")
+        if items is not None and not isinstance(items, list):
+            self.error(base, f"{path}.withItems", f"{prefix}withItems must be a list")
         if isinstance(items, list) and items:
             for item in items:
                 if isinstance(item, dict):

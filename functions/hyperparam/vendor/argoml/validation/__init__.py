@@ -135,6 +135,9 @@ def _cron_workflow(obj: dict[str, Any], resolver: Resolver) -> Report:
     zone = spec.get("timezone")
     if zone and (problem := timezone_error(str(zone))):
         report.error("spec.timezone", f"provided bad location {zone}: {problem}")
+    if spec.get("schedule"):
+        report.warning("spec.schedule", "schedule is deprecated since Argo 3.6 and dropped by later versions: "
+                                        "use schedules: [...]")
     located = [("spec.schedule", spec["schedule"])] if spec.get("schedule") else []
     located += [(f"spec.schedules[{i}]", s) for i, s in enumerate(schedules)]
     if not located:
