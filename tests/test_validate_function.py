@@ -173,6 +173,22 @@ def test_warnings_are_passed_on(serve: Serve) -> None:
         "not a volume of the template or the workflow"]
 
 
+def test_warnings_fit_what_the_api_server_passes_on_and_say_what_did_not(serve: Serve) -> None:
+    # The API server drops a warning holding a control character and, past 4096 characters
+    # of warnings in all, drops the rest without a word.
+    template = copy.deepcopy(LIBRARY)
+    template["spec"]["templates"][0]["container"]["volumeMounts"] = [
+        {"name": f"data-{i}\tcache", "mountPath": f"/data/{i}"} for i in range(60)]
+    _, body = post(serve, "/validate", review(template))
+    warnings = body["response"]["warnings"]
+    assert sum(map(len, warnings)) <= 4096 and all(len(w) <= 256 for w in warnings)
+    assert not any(c in w for w in warnings for c in "\t\n\r")
+    shown = len(warnings) - 1
+    assert warnings[0].endswith("'data-0 cache' is not a volume of the template or the workflow")
+    assert warnings[-1] == (f"{60 - shown} more warnings not shown: `argoml validate` on the resource lists "
+                            "them all")
+
+
 @pytest.mark.parametrize(("body", "message"), [
     (b"{not json", "the body is not JSON"),
     ([], "expected an AdmissionReview object"),
@@ -210,6 +226,13 @@ def test_mutation_keeps_what_the_user_chose(serve: Serve) -> None:
 
     labelled = copy.deepcopy(patched)
     assert "patch" not in post(serve, "/mutate", review(labelled))[1]["response"]
+
+
+def test_mutation_labels_only_with_a_valid_label_value(serve: Serve) -> None:
+    odd = with_spec(SWEEP, algorithm="grïd")  # not ASCII: the API server would refuse the label
+    _, body = post(serve, "/mutate", review(odd))
+    patch = json.loads(base64.b64decode(body["response"]["patch"]))
+    assert [op["path"] for op in patch] == ["/spec/parameterName"]
 
 
 def test_mutation_leaves_other_kinds_alone(serve: Serve) -> None:

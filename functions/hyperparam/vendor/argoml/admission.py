@@ -17,6 +17,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +31,13 @@ OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
 # Defaults a HyperparamWorkflow gets when it leaves them out (the CRD documents the same).
 HYPERPARAM_DEFAULTS = {"algorithm": search.DEFAULT_ALGORITHM, "parameterName": search.DEFAULT_PARAMETER}
 ALGORITHM_LABEL = "argoml.io/algorithm"
-MAX_WARNING = 256  # the API server drops longer warnings
+# The API server's limits on the warnings it passes on (k8s.io/apiserver's warning recorder):
+# a warning holding a control character is dropped; once all warnings together pass 4096
+# characters, each is cut at 256 and those past 4096 are dropped. Kept within both here, with
+# a last warning saying how many did not fit, so that none is lost without a word.
+MAX_WARNING = 256
+MAX_WARNINGS_TOTAL = 4096
+LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 
 log = logging.getLogger("argoml.admission")
 
@@ -102,7 +110,7 @@ def validate(request: AdmissionRequest, resolver: Resolver | None = None) -> Dec
         return Decision(True)
     namespace = request.namespace or (request.object.get("metadata") or {}).get("namespace")
     report = validate_object(request.object, resolver or ClusterResolver(namespace))
-    warnings = [_clip(str(p)) for p in report.warnings]
+    warnings = admission_warnings([str(p) for p in report.warnings])
     log.info("%s%s %s %s/%s: %d errors, %d warnings", "dry run: " if request.dry_run else "", request.operation,
              request.kind, namespace or "-", request.name or "-", len(report.errors), len(warnings))
     if report.ok:
@@ -117,8 +125,32 @@ def denial_message(request: AdmissionRequest, report: Report) -> str:
     return "\n".join(lines + [f"  {problem}" for problem in problems])
 
 
+def admission_warnings(texts: list[str]) -> list[str]:
+    """``texts`` as warnings the API server passes on whole (see :data:`MAX_WARNINGS_TOTAL`)."""
+    warnings = [_clip(_printable(text)) for text in texts]
+    if sum(map(len, warnings)) <= MAX_WARNINGS_TOTAL:
+        return warnings
+    budget = MAX_WARNINGS_TOTAL - len(_not_shown(len(warnings)))
+    kept: list[str] = []
+    for warning in warnings:
+        if len(warning) > budget:
+            break
+        kept.append(warning)
+        budget -= len(warning)
+    return [*kept, _not_shown(len(warnings) - len(kept))]
+
+
+def _printable(text: str) -> str:
+    return "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
+
+
 def _clip(text: str) -> str:
     return text if len(text) <= MAX_WARNING else text[:MAX_WARNING - 3] + "..."
+
+
+def _not_shown(count: int) -> str:
+    plural = "s" if count != 1 else ""
+    return f"{count} more warning{plural} not shown: `argoml validate` on the resource lists them all"
 
 
 def mutate(request: AdmissionRequest) -> Decision:
@@ -148,8 +180,7 @@ def mutate(request: AdmissionRequest) -> Decision:
 
 def _label_value(value: str) -> bool:
     """Only a valid label value becomes one (the algorithm is the user's text until validated)."""
-    return len(value) <= 63 and value.replace("-", "").replace("_", "").replace(".", "").isalnum() \
-        and value[0].isalnum() and value[-1].isalnum()
+    return LABEL_VALUE.fullmatch(value) is not None
 
 
 def _pointer(key: str) -> str:
