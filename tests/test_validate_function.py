@@ -158,6 +158,22 @@ def test_an_update_to_an_invalid_spec_is_denied(serve: Serve) -> None:
     assert "spec.entrypoint: template name 'gone' undefined" in body["response"]["status"]["message"]
 
 
+def test_a_workflow_whose_template_was_deleted_can_still_be_stopped(cluster: Emulator, serve: Serve) -> None:
+    # Stored while library/fit existed; the WorkflowTemplate is gone now. `argo stop` writes
+    # spec.shutdown: the update must not be refused for a problem it did not introduce.
+    running = with_spec(WORKFLOW, templates=[{"name": "main", "steps": [[
+        {"name": "fit", "templateRef": {"name": "library", "template": "fit"}}]]}])
+    stopping = with_spec(running, shutdown="Stop")
+    _, body = post(serve, "/validate", review(stopping, operation="UPDATE", old=running))
+    assert body["response"]["allowed"] is True
+    assert any("(already there before this update)" in w and "library" in w for w in body["response"]["warnings"])
+
+    broken = with_spec(stopping, entrypoint="gone")  # a new problem still blocks the update
+    _, body = post(serve, "/validate", review(broken, operation="UPDATE", old=running))
+    assert body["response"]["allowed"] is False
+    assert "spec.entrypoint: template name 'gone' undefined" in body["response"]["status"]["message"]
+
+
 def test_a_dry_run_gets_the_answer_the_real_request_would(serve: Serve) -> None:
     broken = with_spec(WORKFLOW, entrypoint="gone")
     assert post(serve, "/validate", review(broken, dry_run=True)) == post(serve, "/validate", review(broken))

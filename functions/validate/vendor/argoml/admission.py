@@ -7,9 +7,10 @@ older clusters) and expects the same ``apiVersion`` back, with ``response.uid`` 
 :func:`mutate` decide; :func:`answer` builds the reply.
 
 Validation denies with ``status.code`` 400 and a message listing every problem, and passes
-warnings on. DELETE and CONNECT are allowed without work, and so is an UPDATE that leaves
-the spec alone (the Argo controller rewrites a Workflow's status constantly). Dry runs are
-validated like real requests: the answer is what the real request would get.
+warnings on; an UPDATE is denied only for problems it introduces (see :func:`_kept_problems`).
+DELETE and CONNECT are allowed without work, and so is an UPDATE that leaves the spec alone
+(the Argo controller rewrites a Workflow's status constantly). Dry runs are validated like
+real requests: the answer is what the real request would get.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 from argoml import hyperparam, search
 from argoml.errors import InvalidInput
-from argoml.validation import ClusterResolver, Report, Resolver, validate_object
+from argoml.validation import ClusterResolver, Problem, Report, Resolver, validate_object
 
 API_VERSIONS = ("admission.k8s.io/v1", "admission.k8s.io/v1beta1")
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
@@ -109,13 +110,31 @@ def validate(request: AdmissionRequest, resolver: Resolver | None = None) -> Dec
             and request.old_object.get("spec") == request.object.get("spec")):
         return Decision(True)
     namespace = request.namespace or (request.object.get("metadata") or {}).get("namespace")
-    report = validate_object(request.object, resolver or ClusterResolver(namespace))
-    warnings = admission_warnings([str(p) for p in report.warnings])
-    log.info("%s%s %s %s/%s: %d errors, %d warnings", "dry run: " if request.dry_run else "", request.operation,
-             request.kind, namespace or "-", request.name or "-", len(report.errors), len(warnings))
-    if report.ok:
+    resolver = resolver or ClusterResolver(namespace)
+    report = validate_object(request.object, resolver)
+    kept = _kept_problems(request, report, resolver)
+    warnings = admission_warnings([str(p) for p in report.warnings]
+                                  + [f"{p} (already there before this update)" for p in kept])
+    log.info("%s%s %s %s/%s: %d errors (%d kept from before), %d warnings", "dry run: " if request.dry_run else "",
+             request.operation, request.kind, namespace or "-", request.name or "-", len(report.errors), len(kept),
+             len(warnings))
+    if len(kept) == len(report.errors):
         return Decision(True, warnings=warnings)
     return Decision(False, message=denial_message(request, report), warnings=warnings)
+
+
+def _kept_problems(request: AdmissionRequest, report: Report, resolver: Resolver) -> list[Problem]:
+    """The errors of an UPDATE that the stored object already had: they do not block it.
+
+    Validation ratchets, as Kubernetes does for CRD schemas: an update is refused only for
+    problems it introduces. Otherwise a Workflow that became invalid after it was stored
+    (a WorkflowTemplate it uses was changed, or it predates the webhook) could no longer be
+    stopped or suspended, since ``argo stop`` and ``argo suspend`` write its spec.
+    """
+    if report.ok or request.operation != "UPDATE" or request.old_object is None:
+        return []
+    before = set(validate_object(request.old_object, resolver).errors)
+    return [problem for problem in report.errors if problem in before]
 
 
 def denial_message(request: AdmissionRequest, report: Report) -> str:
