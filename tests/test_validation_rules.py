@@ -673,6 +673,45 @@ CASES: list[tuple[str, str, tuple[str, str], str]] = [
         workflow("entrypoint: main\ntemplates:\n- {name: main, retryStrategy: {limit: '3'}, container: {image: a}}"),
     ),
     (
+        "an input artifact of a container template needs a path",
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  inputs: {artifacts: [{name: data, s3: {key: k}}]}\n"
+                 "  container: {image: a}"),
+        ("spec.templates[0].inputs.artifacts[0].path", "templates.main.inputs.artifacts.data.path not specified"),
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  inputs: {artifacts: [{name: data, path: /data, s3: "
+                 "{key: k}}]}\n  container: {image: a}"),
+    ),
+    (
+        "an output artifact of a container template needs a path",
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  outputs: {artifacts: [{name: model}]}\n"
+                 "  container: {image: a}"),
+        ("spec.templates[0].outputs.artifacts[0].path", "templates.main.outputs.artifacts.model.path not specified"),
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  outputs: {artifacts: [{name: model, path: /out}]}\n"
+                 "  container: {image: a}"),
+    ),
+    (
+        "a step's onExit names a template that exists",
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, template: leaf, onExit: "
+                 "cleanup}]]\n" + LEAF),
+        ("spec.templates[0].steps[0][0].onExit", "templates.main.steps[0].s.onExit template name 'cleanup' undefined"),
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, template: leaf, onExit: "
+                 "leaf}]]\n" + LEAF),
+    ),
+    (
+        "a hook runs a template that exists",
+        workflow("entrypoint: leaf\nhooks: {exit: {template: notify}}\ntemplates:\n" + LEAF),
+        ("spec.hooks.exit", "hooks.exit template name 'notify' undefined"),
+        workflow("entrypoint: leaf\nhooks: {exit: {template: leaf}}\ntemplates:\n" + LEAF),
+    ),
+    (
+        "a task's hook runs a template that exists",
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  dag: {tasks: [{name: t, template: leaf, hooks: "
+                 "{running: {expression: 'tasks.t.status == \"Running\"', template: ping}}}]}\n" + LEAF),
+        ("spec.templates[0].dag.tasks[0].hooks.running",
+         "templates.main.tasks.t.running template name 'ping' undefined"),
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  dag: {tasks: [{name: t, template: leaf, hooks: "
+                 "{running: {expression: 'tasks.t.status == \"Running\"', template: leaf}}}]}\n" + LEAF),
+    ),
+    (
         "withItems that is not a list (Argo's decoder rejects it)",
         workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, template: leaf, withItems: "
                  "'a,b'}]]\n" + LEAF),

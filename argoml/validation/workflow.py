@@ -166,6 +166,8 @@ class SpecValidator:
             self._call(base, holder, f"{spec_path}.onExit", "", arguments)
 
         self._emit(None, parts.hooks(spec.get("hooks"), f"{spec_path}.hooks", "hooks"))
+        if referred is None:
+            self._handlers(base, spec, spec_path, "hooks")
         strategy = str(as_dict(spec.get("podGC")).get("strategy") or "")
         if strategy not in POD_GC_STRATEGIES:
             self.error(None, f"{spec_path}.podGC.strategy", f"podGC.strategy unknown strategy '{strategy}'")
@@ -267,6 +269,15 @@ class SpecValidator:
         if arguments is not None:
             self._supplied(base, resolved.template, arguments, path, prefix)
         return resolved
+
+    def _handlers(self, base: Base, holder: dict[str, Any], path: str, prefix: str) -> None:
+        """The templates a step's or task's ``onExit`` and the ``hooks`` of a step, task or workflow
+        run must exist, or Argo only finds out when the handler is due."""
+        if holder is not base.spec and holder.get("onExit"):
+            self._call(base, {"template": holder["onExit"]}, f"{path}.onExit", f"{prefix}.onExit ", None)
+        for hook_name, hook in as_dict(holder.get("hooks")).items():
+            if isinstance(hook, dict) and (hook.get("template") or hook.get("templateRef") is not None):
+                self._call(base, hook, f"{path}.hooks.{hook_name}", f"{prefix}.{hook_name} ", None)
 
     def _supplied(self, base: Base, template: dict[str, Any], arguments: dict[str, Any], path: str,
                   prefix: str) -> None:
@@ -374,6 +385,8 @@ class SpecValidator:
             scope.names.add(ref)
             if leaf:
                 scope.names.add(f"{ref}.path")
+                if not artifact.get("path"):
+                    self.error(base, f"{art_path}.path", f"templates.{name}.{ref}.path not specified")
             elif artifact.get("path"):
                 self.error(base, f"{art_path}.path", f"templates.{name}.{ref}.path only valid in container/script "
                                                      "templates")
@@ -438,6 +451,9 @@ class SpecValidator:
             if not leaf and artifact.get("path"):
                 self.error(base, f"{path}.outputs.artifacts[{index}].path",
                            f"templates.{name}.{ref}.path only valid in container/script templates")
+            elif leaf and not artifact.get("path"):
+                self.error(base, f"{path}.outputs.artifacts[{index}].path",
+                           f"templates.{name}.{ref}.path not specified")
             self._emit(base, parts.global_name(artifact, f"{path}.outputs.artifacts[{index}]",
                                                f"templates.{name}.{ref}"))
         for index, parameter, param_name in named(outputs.get("parameters")):
@@ -476,6 +492,7 @@ class SpecValidator:
                                                  f"{tag}.{step_name}.arguments.", False))
                 resolved = self._call(base, step, where, prefix, as_dict(step.get("arguments")))
                 self._emit(base, parts.hooks(step.get("hooks"), f"{where}.hooks", f"{tag}.{step_name}"))
+                self._handlers(base, step, where, f"{tag}.{step_name}")
                 if "exit" in as_dict(step.get("hooks")) or step.get("onExit"):
                     self._add_outputs(resolved, f"steps.{step_name}", scope, aggregate=False)
                 step_scope = scope.child()
@@ -642,6 +659,7 @@ class SpecValidator:
             self._emit(base, parts.arguments(as_dict(task.get("arguments")), f"{where}.arguments",
                                              f"templates.{name}.tasks.{task_name}.arguments.", False))
             self._emit(base, parts.hooks(task.get("hooks"), f"{where}.hooks", f"templates.{name}.tasks.{task_name}"))
+            self._handlers(base, task, where, f"templates.{name}.tasks.{task_name}")
             self._argument_dependencies(base, as_dict(task.get("arguments")), ancestors, where, prefix)
 
     def _argument_dependencies(self, base: Base, arguments: dict[str, Any], ancestors: set[str], path: str,
