@@ -207,6 +207,7 @@ def test_warnings_fit_what_the_api_server_passes_on_and_say_what_did_not(serve: 
 
 @pytest.mark.parametrize(("body", "message"), [
     (b"{not json", "the body is not JSON"),
+    (b"[" * 100_000, "the body is nested too deeply to read"),
     ([], "expected an AdmissionReview object"),
     ({"apiVersion": "v1", "kind": "Pod"}, "expected kind AdmissionReview"),
     ({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}, "the AdmissionReview has no request"),

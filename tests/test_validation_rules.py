@@ -854,6 +854,16 @@ def test_what_is_not_an_argo_resource_is_rejected_with_a_reason(obj: Any, proble
     assert errors(validate_object(obj)) == [problem]
 
 
+def test_a_resource_nested_deeper_than_the_checks_can_follow_is_denied_with_a_reason() -> None:
+    template: dict[str, Any] = {"container": {"image": "a"}}
+    for depth in range(2000):
+        template = {"steps": [[{"name": f"s{depth}", "inline": template}]]}
+    deep = yaml.safe_load(workflow("entrypoint: main\ntemplates: []"))
+    deep["spec"]["templates"] = [{"name": "main", **template}]
+    assert errors(validate_object(deep)) == [
+        ("", "nested too deeply to validate (inline templates or values hundreds of levels deep)")]
+
+
 def test_a_wrong_type_does_not_hide_the_other_problems() -> None:
     obj = {"kind": "Workflow", "metadata": {"name": "x"}, "spec": {"templates": "all of them"}}
     assert errors(validate_object(obj)) == [("spec.templates", "must be of type array, got string"),

@@ -71,6 +71,8 @@ def parse_review(body: bytes | str | Any) -> AdmissionRequest:
             body = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidInput(f"the body is not JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise InvalidInput("the body is nested too deeply to read") from exc
     if not isinstance(body, dict):
         raise InvalidInput("expected an AdmissionReview object")
     if body.get("kind") != "AdmissionReview" or body.get("apiVersion") not in API_VERSIONS:

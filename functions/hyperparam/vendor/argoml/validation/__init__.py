@@ -45,7 +45,11 @@ def validate_object(obj: Any, resolver: Resolver | None = None) -> Report:
     if validator is None:
         report.error("kind", f"cannot validate kind {kind!r}: expected one of {', '.join(sorted(VALIDATORS))}")
         return report
-    return _prefer_argo_wording(validator(obj, resolver or NoResolver()))
+    try:
+        return _prefer_argo_wording(validator(obj, resolver or NoResolver()))
+    except RecursionError:  # the checks recurse with the document; Python's stack is shallower than Go's
+        report.error("", "nested too deeply to validate (inline templates or values hundreds of levels deep)")
+        return report
 
 
 def validate_spec(spec: dict[str, Any], resolver: Resolver, *, report: Report, spec_path: str = "spec",
