@@ -712,6 +712,19 @@ CASES: list[tuple[str, str, tuple[str, str], str]] = [
                  "{running: {expression: 'tasks.t.status == \"Running\"', template: leaf}}}]}\n" + LEAF),
     ),
     (
+        "withParam over a literal list of objects offers only their keys as {{item.<key>}}",
+        workflow("entrypoint: main\narguments: {parameters: [{name: shards, value: '[{\"id\": 1}, {\"id\": 2}]'}]}\n"
+                 "templates:\n- name: main\n  steps: [[{name: s, template: leaf, withParam: "
+                 "'{{workflow.parameters.shards}}', arguments: {parameters: [{name: x, value: '{{item.idx}}'}]}}]]\n"
+                 + LEAF),
+        ("spec.templates[0].steps[0][0].arguments.parameters[0].value", "templates.main.steps failed to resolve "
+                                                                        "{{item.idx}}"),
+        workflow("entrypoint: main\narguments: {parameters: [{name: shards, value: '[{\"id\": 1}, {\"id\": 2}]'}]}\n"
+                 "templates:\n- name: main\n  steps: [[{name: s, template: leaf, withParam: "
+                 "'{{workflow.parameters.shards}}', arguments: {parameters: [{name: x, value: '{{item.id}}'}]}}]]\n"
+                 + LEAF),
+    ),
+    (
         "withItems that is not a list (Argo's decoder rejects it)",
         workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, template: leaf, withItems: "
                  "'a,b'}]]\n" + LEAF),
@@ -862,6 +875,14 @@ def test_a_resource_nested_deeper_than_the_checks_can_follow_is_denied_with_a_re
     deep["spec"]["templates"] = [{"name": "main", **template}]
     assert errors(validate_object(deep)) == [
         ("", "nested too deeply to validate (inline templates or values hundreds of levels deep)")]
+
+
+def test_a_workflow_templates_parameter_values_are_defaults_so_their_items_are_not_assumed() -> None:
+    manifest = workflow("entrypoint: main\narguments: {parameters: [{name: shards, value: '[{\"id\": 1}]'}]}\n"
+                        "templates:\n- name: main\n  steps: [[{name: s, template: leaf, withParam: "
+                        "'{{workflow.parameters.shards}}', arguments: {parameters: [{name: x, value: "
+                        "'{{item.idx}}'}]}}]]\n" + LEAF).replace("kind: Workflow", "kind: WorkflowTemplate")
+    assert errors(validate(manifest)) == []
 
 
 def test_a_wrong_type_does_not_hide_the_other_problems() -> None:

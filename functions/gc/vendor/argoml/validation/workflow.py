@@ -101,6 +101,8 @@ class SpecValidator:
                                   "workflow.status"}
         self.done: set[str] = set()
         self.bases: dict[str, Base | None] = {}
+        # The item keys of workflow parameters whose value is a literal JSON list of objects.
+        self.item_keys: dict[str, frozenset[str]] = {}
 
     # -- reporting ---------------------------------------------------------------------------
 
@@ -188,6 +190,9 @@ class SpecValidator:
         if parameters:
             self.globals |= {"workflow.parameters", "workflow.parameters.json"}
         self.globals |= {f"workflow.parameters.{name}" for _, _, name in parameters if name}
+        if not self.workflow_template:  # a WorkflowTemplate's values are defaults that callers replace
+            self.item_keys = {name: keys for _, parameter, name in parameters
+                              if (keys := parts.item_keys(parameter.get("value"))) is not None}
         sources = [metadata, as_dict(spec.get("workflowMetadata"))]
         if referred is not None:
             sources.append(as_dict(referred.spec.get("workflowMetadata")))
@@ -519,8 +524,9 @@ class SpecValidator:
                 else:
                     scope.names.add("item")
         elif holder.get("withParam"):
-            scope.names |= {"item", ANY_ITEM}
             param = str(holder["withParam"])
+            keys = self.item_keys.get(parts.workflow_parameter(param) or "")
+            scope.names |= {"item", ANY_ITEM} if keys is None else {"item", *(f"item.{key}" for key in keys)}
             if "{{" not in param and not parts.json_list(param):
                 self.error(base, f"{path}.withParam", f"{prefix}withParam value could not be parsed as a JSON list: "
                                                       f"{param}")

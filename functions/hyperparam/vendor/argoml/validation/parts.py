@@ -8,6 +8,7 @@ Argo has one.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +30,7 @@ TYPES = {
     "plugin": "Plugin",
 }
 RESOURCE_ACTIONS = ("get", "create", "apply", "delete", "replace", "patch")
+_WORKFLOW_PARAMETER = re.compile(r"\{\{\s*workflow\.parameters\.([^{}\s]+)\s*\}\}")
 ARTIFACT_LOCATIONS = ("s3", "git", "http", "artifactory", "hdfs", "raw", "oss", "gcs", "azure", "plugin")
 
 
@@ -293,6 +295,26 @@ def valid_deadline(value: Any) -> bool:
         return value >= 0
     text = str(value)
     return (text.isdigit()) or is_parameter(text) or text.startswith("{{")
+
+
+def workflow_parameter(text: str) -> str | None:
+    """``x`` when ``text`` is exactly ``{{workflow.parameters.x}}``."""
+    match = _WORKFLOW_PARAMETER.fullmatch(text.strip())
+    return match.group(1) if match else None
+
+
+def item_keys(value: Any) -> frozenset[str] | None:
+    """The keys of the items a literal ``withParam`` list yields, when every item is an object of
+    plain values (so ``{{item.<key>}}`` is all a loop over it can use); ``None`` when unknown."""
+    try:
+        items = json.loads(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    if not isinstance(items, list) or not items or not all(isinstance(item, dict) for item in items):
+        return None
+    if any(isinstance(v, dict | list) for item in items for v in item.values()):
+        return None
+    return frozenset(str(key) for item in items for key in item)
 
 
 def json_list(text: str) -> bool:
