@@ -157,3 +157,14 @@ def test_cli_reports_unreadable_files(tmp_path: Path, capsys: pytest.CaptureFixt
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"{bad}: failed to parse: ")
     assert out[1].startswith(f"{tmp_path / 'missing.yaml'}: Can't read from file: ")
+
+
+def test_cli_flags_a_misspelt_argo_kind_but_skips_other_kinds(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    manifests = tmp_path / "mixed.yaml"
+    manifests.write_text("apiVersion: argoproj.io/v1alpha1\nkind: Workfow\nmetadata: {name: w}\nspec: {}\n---\n"
+                         "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\n---\n"
+                         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    assert cli.main(["validate", str(manifests)]) == 1
+    assert capsys.readouterr().out.splitlines() == [f"{manifests}: kind: unknown kind 'Workfow': did you mean "
+                                                    "Workflow?"]
