@@ -725,6 +725,14 @@ CASES: list[tuple[str, str, tuple[str, str], str]] = [
                  + LEAF),
     ),
     (
+        "a number where Kubernetes wants a string (only Argo's parameter values take any scalar)",
+        workflow("entrypoint: main\narguments: {parameters: [{name: epochs, value: 3}]}\nnodeSelector: {gpu: true}\n"
+                 "templates:\n- name: main\n  container: {image: a, env: [{name: EPOCHS, value: 3}]}"),
+        ("spec.templates[0].container.env[0].value", "must be of type string, got integer"),
+        workflow("entrypoint: main\narguments: {parameters: [{name: epochs, value: 3}]}\nnodeSelector: {gpu: 'true'}\n"
+                 "templates:\n- name: main\n  container: {image: a, env: [{name: EPOCHS, value: '3'}]}"),
+    ),
+    (
         "withItems that is not a list (Argo's decoder rejects it)",
         workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, template: leaf, withItems: "
                  "'a,b'}]]\n" + LEAF),
@@ -883,6 +891,13 @@ def test_a_workflow_templates_parameter_values_are_defaults_so_their_items_are_n
                         "'{{workflow.parameters.shards}}', arguments: {parameters: [{name: x, value: "
                         "'{{item.idx}}'}]}}]]\n" + LEAF).replace("kind: Workflow", "kind: WorkflowTemplate")
     assert errors(validate(manifest)) == []
+
+
+def test_argos_any_string_fields_take_any_scalar_and_others_do_not() -> None:
+    manifest = workflow("entrypoint: main\nnodeSelector: {gpu: true}\ntemplates:\n- name: main\n"
+                        "  inputs: {parameters: [{name: lr, default: 0.1, enum: [0.1, 0.2], description: 1}]}\n"
+                        "  container: {image: a}")
+    assert errors(validate(manifest)) == [("spec.nodeSelector.gpu", "must be of type string, got boolean")]
 
 
 def test_a_wrong_type_does_not_hide_the_other_problems() -> None:

@@ -6,14 +6,17 @@ is ``argo-schema.json``, generated from Argo's CRDs by :mod:`argoml.dev.argo_sch
 (types, properties, required fields, enums; descriptions dropped and identical
 sub-schemas shared), loaded once per process.
 
-Leniencies, each matching what Argo's decoder accepts: any scalar where a string is
-expected (Argo's ``AnyString`` takes ``value: 3``), and ``null`` for any field.
+Leniencies, each matching what Argo's decoder accepts: any scalar in a parameter's
+``value``, ``default``, ``description`` and ``enum`` (Argo's ``AnyString`` takes
+``value: 3``; everywhere else Go's decoder refuses a number or boolean for a string, as in
+``env: [{name: N, value: 3}]`` or ``nodeSelector: {gpu: true}``), and ``null`` for any field.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,8 @@ OBJECT_META = frozenset({"name", "generateName", "namespace", "labels", "annotat
                          "generation", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
                          "ownerReferences", "finalizers", "managedFields", "selfLink"})
 API_VERSION = "argoproj.io/v1alpha1"
+# Argo's AnyString fields: a parameter's value, default, description and enum values.
+_ANY_STRING = re.compile(r"\.parameters\[\d+\]\.(value|default|description|enum\[\d+\]|valueFrom\.default)$")
 
 
 @functools.cache
@@ -101,7 +106,7 @@ def _check(value: Any, index: int, path: str, nodes: list[dict[str, Any]], templ
         _check(value, template, path, nodes, template, report)  # the CRD leaves recursive templates open
         return
     if expected == "string":
-        if isinstance(value, dict | list):
+        if isinstance(value, dict | list) or (not isinstance(value, str) and not _ANY_STRING.search(path)):
             report.error(path, f"must be of type string, got {_type_name(value)}")
     elif expected == "integer":
         if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
