@@ -733,6 +733,17 @@ CASES: list[tuple[str, str, tuple[str, str], str]] = [
                  "templates:\n- name: main\n  container: {image: a, env: [{name: EPOCHS, value: '3'}]}"),
     ),
     (
+        "resource quantities Kubernetes can read",
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  container: {image: a, resources: {limits: "
+                 "{memory: 4GB, cpu: 2}}}"),
+        ("spec.templates[0].container.resources.limits.memory",
+         "'4GB': quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' "
+         "(e.g. 500m, 4Gi, 0.5)"),
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  inputs: {parameters: [{name: mem, value: 1Gi}]}\n"
+                 "  container: {image: a, resources: {limits: {memory: 4Gi, cpu: 500m, nvidia.com/gpu: 1}, "
+                 "requests: {memory: '{{inputs.parameters.mem}}', cpu: 0.5}}}"),
+    ),
+    (
         "withItems that is not a list (Argo's decoder rejects it)",
         workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, template: leaf, withItems: "
                  "'a,b'}]]\n" + LEAF),

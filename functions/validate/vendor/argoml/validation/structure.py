@@ -29,6 +29,9 @@ OBJECT_META = frozenset({"name", "generateName", "namespace", "labels", "annotat
                          "generation", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
                          "ownerReferences", "finalizers", "managedFields", "selfLink"})
 API_VERSION = "argoproj.io/v1alpha1"
+# Resource quantities (cpu: 500m, memory: 4Gi): the pod would be refused for "4GB" or "1 core".
+_QUANTITY_FIELD = re.compile(r"\.(limits|requests)\.[^.\[]+$|\.sizeLimit$")
+_QUANTITY = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?")
 # Argo's AnyString fields: a parameter's value, default, description and enum values.
 _ANY_STRING = re.compile(r"\.parameters\[\d+\]\.(value|default|description|enum\[\d+\]|valueFrom\.default)$")
 
@@ -74,6 +77,10 @@ def _check(value: Any, index: int, path: str, nodes: list[dict[str, Any]], templ
     if "s" in node:  # int-or-string; a float too, since quantities (cpu: 0.5) are written so and Argo reads them
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             report.error(path, f"must be an integer or a string, got {_type_name(value)}")
+        elif isinstance(value, str) and "{{" not in value and _QUANTITY_FIELD.search(path) \
+                and not _QUANTITY.fullmatch(value):
+            report.error(path, f"{value!r}: quantities must match the regular expression "
+                               "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' (e.g. 500m, 4Gi, 0.5)")
         return
     expected = node.get("t")
     if expected == "object" or (expected is None and "p" in node):
