@@ -744,6 +744,16 @@ CASES: list[tuple[str, str, tuple[str, str], str]] = [
                  "requests: {memory: '{{inputs.parameters.mem}}', cpu: 0.5}}}"),
     ),
     (
+        "Kubernetes enums the CRD leaves open (the pod would be refused)",
+        workflow("entrypoint: main\ntolerations: [{key: gpu, operator: Exists, effect: NoSchedul}]\ntemplates:\n"
+                 "- name: main\n  container: {image: a, imagePullPolicy: always}"),
+        ("spec.templates[0].container.imagePullPolicy",
+         'Unsupported value: "always": supported values: "Always", "IfNotPresent", "Never"'),
+        workflow("entrypoint: main\ntolerations: [{key: gpu, operator: Exists, effect: NoSchedule}]\ntemplates:\n"
+                 "- name: main\n  inputs: {parameters: [{name: pull, value: Always}]}\n"
+                 "  container: {image: a, imagePullPolicy: '{{inputs.parameters.pull}}'}"),
+    ),
+    (
         "withItems that is not a list (Argo's decoder rejects it)",
         workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, template: leaf, withItems: "
                  "'a,b'}]]\n" + LEAF),

@@ -32,6 +32,15 @@ API_VERSION = "argoproj.io/v1alpha1"
 # Resource quantities (cpu: 500m, memory: 4Gi): the pod would be refused for "4GB" or "1 core".
 _QUANTITY_FIELD = re.compile(r"\.(limits|requests)\.[^.\[]+$|\.sizeLimit$")
 _QUANTITY = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?")
+# Kubernetes enums the CRD leaves as plain strings (the API server checks them only when the
+# controller creates the pod): by field name, where the name means one thing in Argo's schema.
+K8S_ENUMS = {
+    "imagePullPolicy": ("Always", "IfNotPresent", "Never"),
+    "terminationMessagePolicy": ("File", "FallbackToLogsOnError"),
+    "dnsPolicy": ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"),
+    "protocol": ("TCP", "UDP", "SCTP"),
+    "effect": ("NoSchedule", "PreferNoSchedule", "NoExecute"),
+}
 # Argo's AnyString fields: a parameter's value, default, description and enum values.
 _ANY_STRING = re.compile(r"\.parameters\[\d+\]\.(value|default|description|enum\[\d+\]|valueFrom\.default)$")
 
@@ -123,6 +132,9 @@ def _check(value: Any, index: int, path: str, nodes: list[dict[str, Any]], templ
             report.error(path, f"must be of type number, got {_type_name(value)}")
     elif expected == "boolean" and not isinstance(value, bool):
         report.error(path, f"must be of type boolean, got {_type_name(value)}")
-    if "e" in node and not isinstance(value, dict | list) and value not in node["e"]:
-        supported = ", ".join(f'"{v}"' for v in node["e"])
+    allowed = node.get("e")
+    if allowed is None and expected == "string" and isinstance(value, str) and value and "{{" not in value:
+        allowed = K8S_ENUMS.get(path.rpartition(".")[2])
+    if allowed and not isinstance(value, dict | list) and value not in allowed:
+        supported = ", ".join(f'"{v}"' for v in allowed)
         report.error(path, f'Unsupported value: "{value}": supported values: {supported}')
