@@ -921,6 +921,13 @@ def test_argos_any_string_fields_take_any_scalar_and_others_do_not() -> None:
     assert errors(validate(manifest)) == [("spec.nodeSelector.gpu", "must be of type string, got boolean")]
 
 
+def test_extended_resource_quantities_are_checked_too() -> None:
+    manifest = workflow("entrypoint: main\ntemplates:\n- name: main\n  container: {image: a, resources: "
+                        "{limits: {nvidia.com/gpu: one}}}")
+    assert [path for path, _ in errors(validate(manifest))] == [
+        "spec.templates[0].container.resources.limits.nvidia.com/gpu"]
+
+
 def test_a_wrong_type_does_not_hide_the_other_problems() -> None:
     obj = {"kind": "Workflow", "metadata": {"name": "x"}, "spec": {"templates": "all of them"}}
     assert errors(validate_object(obj)) == [("spec.templates", "must be of type array, got string"),

@@ -30,7 +30,7 @@ OBJECT_META = frozenset({"name", "generateName", "namespace", "labels", "annotat
                          "ownerReferences", "finalizers", "managedFields", "selfLink"})
 API_VERSION = "argoproj.io/v1alpha1"
 # Resource quantities (cpu: 500m, memory: 4Gi): the pod would be refused for "4GB" or "1 core".
-_QUANTITY_FIELD = re.compile(r"\.(limits|requests)\.[^.\[]+$|\.sizeLimit$")
+_QUANTITY_FIELD = re.compile(r"\.(limits|requests)\.[^\[\]]+$|\.sizeLimit$")  # keys hold dots: nvidia.com/gpu
 _QUANTITY = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?")
 # Kubernetes enums the CRD leaves as plain strings (the API server checks them only when the
 # controller creates the pod): by field name, where the name means one thing in Argo's schema.

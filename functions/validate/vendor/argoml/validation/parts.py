@@ -30,8 +30,8 @@ TYPES = {
     "plugin": "Plugin",
 }
 RESOURCE_ACTIONS = ("get", "create", "apply", "delete", "replace", "patch")
-_WORKFLOW_PARAMETER = re.compile(r"\{\{\s*workflow\.parameters\.([^{}\s]+)\s*\}\}")
 ARTIFACT_LOCATIONS = ("s3", "git", "http", "artifactory", "hdfs", "raw", "oss", "gcs", "azure", "plugin")
+_WORKFLOW_PARAMETER = re.compile(r"\{\{\s*workflow\.parameters\.([^{}\s]+)\s*\}\}")
 
 
 def as_list(value: Any) -> list[Any]:
