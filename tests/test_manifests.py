@@ -266,7 +266,10 @@ def test_function_scales_to_zero_and_is_probed_on_healthz(function: str) -> None
     service = ksvc(render("knative"), function)
     template = service["spec"]["template"]
     assert template["metadata"]["annotations"]["autoscaling.knative.dev/min-scale"] == "0"
-    assert container(service)["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    probe = container(service)["readinessProbe"]
+    assert probe["httpGet"]["path"] == "/healthz"
+    # A period turns off the queue-proxy's 50 ms probing during a cold start (Knative's IsAggressive).
+    assert probe.get("periodSeconds", 0) == 0
     assert 1 <= template["spec"]["containerConcurrency"] <= 50
     assert 0 < template["spec"]["timeoutSeconds"] <= 600
     env = {var["name"]: var["value"] for var in container(service)["env"]}
@@ -442,7 +445,20 @@ def test_webhooks_are_scoped_side_effect_free_and_allow_a_cold_start() -> None:
 def test_only_hyperparamworkflow_validation_fails_closed() -> None:
     policies = {w["name"]: w["failurePolicy"] for w in webhooks(render("knative"))}
     assert policies == {"hyperparamworkflows.validate.argoml.io": "Fail", "argo.validate.argoml.io": "Ignore",
-                        "hyperparamworkflows.mutate.argoml.io": "Ignore", "argo.mutate.argoml.io": "Ignore"}
+                        "hyperparamworkflows.mutate.argoml.io": "Ignore"}
+
+
+def test_only_kinds_that_mutate_changes_are_sent_to_it() -> None:
+    """Each call is latency (after a lull, a cold start) on the request; /mutate patches HyperparamWorkflows only."""
+    from argoml import admission
+
+    [mutating] = of_kind(render("knative"), "MutatingWebhookConfiguration")
+    groups = {group for webhook in mutating["webhooks"] for rule in webhook["rules"] for group in rule["apiGroups"]}
+    assert groups == {"argoml.io"}
+    workflow = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "w"},
+                "spec": {"entrypoint": "main", "templates": []}}
+    request = admission.AdmissionRequest("admission.k8s.io/v1", "u", "CREATE", "Workflow", "ml", "w", workflow, None)
+    assert admission.mutate(request).patch is None
 
 
 def test_webhooks_skip_system_namespaces_and_argo_mls_own() -> None:

@@ -158,6 +158,22 @@ def test_an_update_to_an_invalid_spec_is_denied(serve: Serve) -> None:
     assert "spec.entrypoint: template name 'gone' undefined" in body["response"]["status"]["message"]
 
 
+def test_a_workflow_whose_template_was_deleted_can_still_be_stopped(cluster: Emulator, serve: Serve) -> None:
+    # Stored while library/fit existed; the WorkflowTemplate is gone now. `argo stop` writes
+    # spec.shutdown: the update must not be refused for a problem it did not introduce.
+    running = with_spec(WORKFLOW, templates=[{"name": "main", "steps": [[
+        {"name": "fit", "templateRef": {"name": "library", "template": "fit"}}]]}])
+    stopping = with_spec(running, shutdown="Stop")
+    _, body = post(serve, "/validate", review(stopping, operation="UPDATE", old=running))
+    assert body["response"]["allowed"] is True
+    assert any("(already there before this update)" in w and "library" in w for w in body["response"]["warnings"])
+
+    broken = with_spec(stopping, entrypoint="gone")  # a new problem still blocks the update
+    _, body = post(serve, "/validate", review(broken, operation="UPDATE", old=running))
+    assert body["response"]["allowed"] is False
+    assert "spec.entrypoint: template name 'gone' undefined" in body["response"]["status"]["message"]
+
+
 def test_a_dry_run_gets_the_answer_the_real_request_would(serve: Serve) -> None:
     broken = with_spec(WORKFLOW, entrypoint="gone")
     assert post(serve, "/validate", review(broken, dry_run=True)) == post(serve, "/validate", review(broken))
@@ -173,8 +189,25 @@ def test_warnings_are_passed_on(serve: Serve) -> None:
         "not a volume of the template or the workflow"]
 
 
+def test_warnings_fit_what_the_api_server_passes_on_and_say_what_did_not(serve: Serve) -> None:
+    # The API server drops a warning holding a control character and, past 4096 characters
+    # of warnings in all, drops the rest without a word.
+    template = copy.deepcopy(LIBRARY)
+    template["spec"]["templates"][0]["container"]["volumeMounts"] = [
+        {"name": f"data-{i}\tcache", "mountPath": f"/data/{i}"} for i in range(60)]
+    _, body = post(serve, "/validate", review(template))
+    warnings = body["response"]["warnings"]
+    assert sum(map(len, warnings)) <= 4096 and all(len(w) <= 256 for w in warnings)
+    assert not any(c in w for w in warnings for c in "\t\n\r")
+    shown = len(warnings) - 1
+    assert warnings[0].endswith("'data-0 cache' is not a volume of the template or the workflow")
+    assert warnings[-1] == (f"{60 - shown} more warnings not shown: `argoml validate` on the resource lists "
+                            "them all")
+
+
 @pytest.mark.parametrize(("body", "message"), [
     (b"{not json", "the body is not JSON"),
+    (b"[" * 100_000, "the body is nested too deeply to read"),
     ([], "expected an AdmissionReview object"),
     ({"apiVersion": "v1", "kind": "Pod"}, "expected kind AdmissionReview"),
     ({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}, "the AdmissionReview has no request"),
@@ -210,6 +243,13 @@ def test_mutation_keeps_what_the_user_chose(serve: Serve) -> None:
 
     labelled = copy.deepcopy(patched)
     assert "patch" not in post(serve, "/mutate", review(labelled))[1]["response"]
+
+
+def test_mutation_labels_only_with_a_valid_label_value(serve: Serve) -> None:
+    odd = with_spec(SWEEP, algorithm="grïd")  # not ASCII: the API server would refuse the label
+    _, body = post(serve, "/mutate", review(odd))
+    patch = json.loads(base64.b64decode(body["response"]["patch"]))
+    assert [op["path"] for op in patch] == ["/spec/parameterName"]
 
 
 def test_mutation_leaves_other_kinds_alone(serve: Serve) -> None:

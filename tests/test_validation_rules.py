@@ -657,6 +657,110 @@ CASES: list[tuple[str, str, tuple[str, str], str]] = [
         workflow("workflowTemplateRef: {name: shared, clusterScope: true}\narguments: {parameters: [{name: who, "
                  "value: you}]}"),
     ),
+    (
+        "retryStrategy.limit is a count (Argo only finds out when the step fails)",
+        workflow("entrypoint: main\ntemplates:\n- {name: main, retryStrategy: {limit: three}, container: {image: a}}"),
+        ("spec.templates[0].retryStrategy.limit",
+         "templates.main.retryStrategy.limit 'three' must be a non-negative integer or a {{...}} reference"),
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  inputs: {parameters: [{name: n, value: '2'}]}\n"
+                 "  retryStrategy: {limit: '{{inputs.parameters.n}}'}\n  container: {image: a}"),
+    ),
+    (
+        "a negative retryStrategy.limit",
+        workflow("entrypoint: main\ntemplates:\n- {name: main, retryStrategy: {limit: -1}, container: {image: a}}"),
+        ("spec.templates[0].retryStrategy.limit",
+         "templates.main.retryStrategy.limit '-1' must be a non-negative integer or a {{...}} reference"),
+        workflow("entrypoint: main\ntemplates:\n- {name: main, retryStrategy: {limit: '3'}, container: {image: a}}"),
+    ),
+    (
+        "an input artifact of a container template needs a path",
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  inputs: {artifacts: [{name: data, s3: {key: k}}]}\n"
+                 "  container: {image: a}"),
+        ("spec.templates[0].inputs.artifacts[0].path", "templates.main.inputs.artifacts.data.path not specified"),
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  inputs: {artifacts: [{name: data, path: /data, s3: "
+                 "{key: k}}]}\n  container: {image: a}"),
+    ),
+    (
+        "an output artifact of a container template needs a path",
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  outputs: {artifacts: [{name: model}]}\n"
+                 "  container: {image: a}"),
+        ("spec.templates[0].outputs.artifacts[0].path", "templates.main.outputs.artifacts.model.path not specified"),
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  outputs: {artifacts: [{name: model, path: /out}]}\n"
+                 "  container: {image: a}"),
+    ),
+    (
+        "a step's onExit names a template that exists",
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, template: leaf, onExit: "
+                 "cleanup}]]\n" + LEAF),
+        ("spec.templates[0].steps[0][0].onExit", "templates.main.steps[0].s.onExit template name 'cleanup' undefined"),
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, template: leaf, onExit: "
+                 "leaf}]]\n" + LEAF),
+    ),
+    (
+        "a hook runs a template that exists",
+        workflow("entrypoint: leaf\nhooks: {exit: {template: notify}}\ntemplates:\n" + LEAF),
+        ("spec.hooks.exit", "hooks.exit template name 'notify' undefined"),
+        workflow("entrypoint: leaf\nhooks: {exit: {template: leaf}}\ntemplates:\n" + LEAF),
+    ),
+    (
+        "a task's hook runs a template that exists",
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  dag: {tasks: [{name: t, template: leaf, hooks: "
+                 "{running: {expression: 'tasks.t.status == \"Running\"', template: ping}}}]}\n" + LEAF),
+        ("spec.templates[0].dag.tasks[0].hooks.running",
+         "templates.main.tasks.t.running template name 'ping' undefined"),
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  dag: {tasks: [{name: t, template: leaf, hooks: "
+                 "{running: {expression: 'tasks.t.status == \"Running\"', template: leaf}}}]}\n" + LEAF),
+    ),
+    (
+        "withParam over a literal list of objects offers only their keys as {{item.<key>}}",
+        workflow("entrypoint: main\narguments: {parameters: [{name: shards, value: '[{\"id\": 1}, {\"id\": 2}]'}]}\n"
+                 "templates:\n- name: main\n  steps: [[{name: s, template: leaf, withParam: "
+                 "'{{workflow.parameters.shards}}', arguments: {parameters: [{name: x, value: '{{item.idx}}'}]}}]]\n"
+                 + LEAF),
+        ("spec.templates[0].steps[0][0].arguments.parameters[0].value", "templates.main.steps failed to resolve "
+                                                                        "{{item.idx}}"),
+        workflow("entrypoint: main\narguments: {parameters: [{name: shards, value: '[{\"id\": 1}, {\"id\": 2}]'}]}\n"
+                 "templates:\n- name: main\n  steps: [[{name: s, template: leaf, withParam: "
+                 "'{{workflow.parameters.shards}}', arguments: {parameters: [{name: x, value: '{{item.id}}'}]}}]]\n"
+                 + LEAF),
+    ),
+    (
+        "a number where Kubernetes wants a string (only Argo's parameter values take any scalar)",
+        workflow("entrypoint: main\narguments: {parameters: [{name: epochs, value: 3}]}\nnodeSelector: {gpu: true}\n"
+                 "templates:\n- name: main\n  container: {image: a, env: [{name: EPOCHS, value: 3}]}"),
+        ("spec.templates[0].container.env[0].value", "must be of type string, got integer"),
+        workflow("entrypoint: main\narguments: {parameters: [{name: epochs, value: 3}]}\nnodeSelector: {gpu: 'true'}\n"
+                 "templates:\n- name: main\n  container: {image: a, env: [{name: EPOCHS, value: '3'}]}"),
+    ),
+    (
+        "resource quantities Kubernetes can read",
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  container: {image: a, resources: {limits: "
+                 "{memory: 4GB, cpu: 2}}}"),
+        ("spec.templates[0].container.resources.limits.memory",
+         "'4GB': quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' "
+         "(e.g. 500m, 4Gi, 0.5)"),
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  inputs: {parameters: [{name: mem, value: 1Gi}]}\n"
+                 "  container: {image: a, resources: {limits: {memory: 4Gi, cpu: 500m, nvidia.com/gpu: 1}, "
+                 "requests: {memory: '{{inputs.parameters.mem}}', cpu: 0.5}}}"),
+    ),
+    (
+        "Kubernetes enums the CRD leaves open (the pod would be refused)",
+        workflow("entrypoint: main\ntolerations: [{key: gpu, operator: Exists, effect: NoSchedul}]\ntemplates:\n"
+                 "- name: main\n  container: {image: a, imagePullPolicy: always}"),
+        ("spec.templates[0].container.imagePullPolicy",
+         'Unsupported value: "always": supported values: "Always", "IfNotPresent", "Never"'),
+        workflow("entrypoint: main\ntolerations: [{key: gpu, operator: Exists, effect: NoSchedule}]\ntemplates:\n"
+                 "- name: main\n  inputs: {parameters: [{name: pull, value: Always}]}\n"
+                 "  container: {image: a, imagePullPolicy: '{{inputs.parameters.pull}}'}"),
+    ),
+    (
+        "withItems that is not a list (Argo's decoder rejects it)",
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, template: leaf, withItems: "
+                 "'a,b'}]]\n" + LEAF),
+        ("spec.templates[0].steps[0][0].withItems", "templates.main.steps[0].s withItems must be a list"),
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, template: leaf, withItems: "
+                 "[a, b]}]]\n" + LEAF),
+    ),
 ]
 
 
@@ -700,6 +804,36 @@ def test_cron_workflow_rule(spec: str, problem: tuple[str, str]) -> None:
 ])
 def test_cron_workflow_valid(spec: str) -> None:
     assert errors(validate(cron(spec))) == []
+
+
+def warnings(report: Report) -> list[tuple[str, str]]:
+    return [(p.path, p.message) for p in report.warnings]
+
+
+def test_argo_3_single_schedule_and_locks_are_accepted_with_a_deprecation_warning() -> None:
+    manifest = cron("schedule: '0 2 * * *'").replace(
+        "    templates:\n", "    synchronization: {semaphore: {configMapKeyRef: {name: limits, key: gpu}}}\n"
+                            "    templates:\n").replace("{name: main, container:",
+                                                     "{name: main, synchronization: {mutex: {name: m}}, container:")
+    report = validate(manifest)
+    assert errors(report) == []
+    assert warnings(report) == [
+        ("spec.schedule", "schedule is deprecated since Argo 3.6 and dropped by later versions: use schedules: [...]"),
+        ("spec.workflowSpec.templates[0].synchronization.mutex",
+         "mutex is deprecated since Argo 3.6 and dropped by later versions: use mutexes: [...]"),
+        ("spec.workflowSpec.synchronization.semaphore",
+         "semaphore is deprecated since Argo 3.6 and dropped by later versions: use semaphores: [...]"),
+    ]
+
+
+def test_argo_3_single_forms_are_still_checked() -> None:
+    assert ("spec.schedule", "cron schedule 0 0 * * * * is malformed: expected exactly 5 fields, found 6: "
+                             "[0 0 * * * *]") in errors(validate(cron("schedule: '0 0 * * * *'")))
+    no_schedule = validate(cron("suspend: false"))
+    assert ("spec.schedule", "cron workflow must have a schedule or schedules") in errors(no_schedule)
+    bad_lock = workflow("entrypoint: main\nsynchronization: {mutex: {}}\ntemplates:\n- {name: main, container: "
+                        "{image: a}}")
+    assert errors(validate(bad_lock)) == [("spec.synchronization.mutex.name", "mutex must have a name")]
 
 
 def test_cron_workflow_spec_problems_are_prefixed_as_argo_does() -> None:
@@ -760,6 +894,38 @@ def test_a_typo_inside_an_inline_template_is_caught() -> None:
 ])
 def test_what_is_not_an_argo_resource_is_rejected_with_a_reason(obj: Any, problem: tuple[str, str]) -> None:
     assert errors(validate_object(obj)) == [problem]
+
+
+def test_a_resource_nested_deeper_than_the_checks_can_follow_is_denied_with_a_reason() -> None:
+    template: dict[str, Any] = {"container": {"image": "a"}}
+    for depth in range(2000):
+        template = {"steps": [[{"name": f"s{depth}", "inline": template}]]}
+    deep = yaml.safe_load(workflow("entrypoint: main\ntemplates: []"))
+    deep["spec"]["templates"] = [{"name": "main", **template}]
+    assert errors(validate_object(deep)) == [
+        ("", "nested too deeply to validate (inline templates or values hundreds of levels deep)")]
+
+
+def test_a_workflow_templates_parameter_values_are_defaults_so_their_items_are_not_assumed() -> None:
+    manifest = workflow("entrypoint: main\narguments: {parameters: [{name: shards, value: '[{\"id\": 1}]'}]}\n"
+                        "templates:\n- name: main\n  steps: [[{name: s, template: leaf, withParam: "
+                        "'{{workflow.parameters.shards}}', arguments: {parameters: [{name: x, value: "
+                        "'{{item.idx}}'}]}}]]\n" + LEAF).replace("kind: Workflow", "kind: WorkflowTemplate")
+    assert errors(validate(manifest)) == []
+
+
+def test_argos_any_string_fields_take_any_scalar_and_others_do_not() -> None:
+    manifest = workflow("entrypoint: main\nnodeSelector: {gpu: true}\ntemplates:\n- name: main\n"
+                        "  inputs: {parameters: [{name: lr, default: 0.1, enum: [0.1, 0.2], description: 1}]}\n"
+                        "  container: {image: a}")
+    assert errors(validate(manifest)) == [("spec.nodeSelector.gpu", "must be of type string, got boolean")]
+
+
+def test_extended_resource_quantities_are_checked_too() -> None:
+    manifest = workflow("entrypoint: main\ntemplates:\n- name: main\n  container: {image: a, resources: "
+                        "{limits: {nvidia.com/gpu: one}}}")
+    assert [path for path, _ in errors(validate(manifest))] == [
+        "spec.templates[0].container.resources.limits.nvidia.com/gpu"]
 
 
 def test_a_wrong_type_does_not_hide_the_other_problems() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -58,6 +60,38 @@ def test_cluster_resolver_turns_api_failures_into_upstream_errors(cluster: Emula
     cluster.fail(503, method="GET", resource="workflowtemplates")
     with pytest.raises(UpstreamError, match="reading workflowtemplates 'library'"):
         validate_object(workflow_using("train"), ClusterResolver())
+
+
+def test_cluster_resolver_gives_up_on_a_stalled_api_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A server that accepts connections and never answers: without a request timeout the
+    # admission request would hang until Knative or the API server cut it off.
+    from argoml.validation import resolver
+
+    stalled = socket.socket()
+    stalled.bind(("127.0.0.1", 0))
+    stalled.listen(1)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "stalled",
+        "clusters": [{"name": "stalled", "cluster": {"server": f"http://127.0.0.1:{stalled.getsockname()[1]}"}}],
+        "users": [{"name": "stalled", "user": {"token": "x"}}],
+        "contexts": [{"name": "stalled", "context": {"cluster": "stalled", "user": "stalled"}}]}))
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    monkeypatch.setattr(resolver, "REQUEST_TIMEOUT", (0.2, 0.2))
+    failures: list[BaseException] = []
+
+    def resolve() -> None:
+        try:
+            ClusterResolver("ml").workflow_template("ml", "library")
+        except UpstreamError as exc:
+            failures.append(exc)
+
+    worker = threading.Thread(target=resolve, daemon=True)
+    with stalled:
+        worker.start()
+        worker.join(60)
+    assert not worker.is_alive(), "the request to a stalled API server never timed out"
+    assert "the Kubernetes API is unreachable" in str(failures[0])
 
 
 def test_the_schema_is_generated_from_argos_crds() -> None:
@@ -123,3 +157,14 @@ def test_cli_reports_unreadable_files(tmp_path: Path, capsys: pytest.CaptureFixt
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"{bad}: failed to parse: ")
     assert out[1].startswith(f"{tmp_path / 'missing.yaml'}: Can't read from file: ")
+
+
+def test_cli_flags_a_misspelt_argo_kind_but_skips_other_kinds(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    manifests = tmp_path / "mixed.yaml"
+    manifests.write_text("apiVersion: argoproj.io/v1alpha1\nkind: Workfow\nmetadata: {name: w}\nspec: {}\n---\n"
+                         "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\n---\n"
+                         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    assert cli.main(["validate", str(manifests)]) == 1
+    assert capsys.readouterr().out.splitlines() == [f"{manifests}: kind: unknown kind 'Workfow': did you mean "
+                                                    "Workflow?"]

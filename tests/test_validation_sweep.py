@@ -51,6 +51,15 @@ def test_the_trials_parameter_counts_as_defined_even_when_the_search_space_is_in
     assert [path for path, _ in problems(sweep)] == ["spec.algorithm"]
 
 
+def test_a_misspelt_hyperparameter_in_an_item_reference_is_caught() -> None:
+    # The trials are known, so {{item.learning_rate}} (the space says learning-rate) would
+    # fail every trial at run time.
+    sweep = copy.deepcopy(EXAMPLE)
+    sweep["spec"]["templates"][0]["steps"][0][0]["arguments"]["parameters"][0]["value"] = "{{item.learning_rate}}"
+    assert problems(sweep) == [("spec.templates[0].steps[0][0].arguments.parameters[0].value",
+                                "templates.sweep.steps failed to resolve {{item.learning_rate}}")]
+
+
 def test_a_grid_over_the_cap_is_refused_with_the_numbers() -> None:
     sweep = changed(hyperparams={"a": {"range": {"min": 1, "max": 200, "step": 1}},
                                  "b": {"range": {"min": 1, "max": 100, "step": 1}}})

@@ -45,7 +45,11 @@ def validate_object(obj: Any, resolver: Resolver | None = None) -> Report:
     if validator is None:
         report.error("kind", f"cannot validate kind {kind!r}: expected one of {', '.join(sorted(VALIDATORS))}")
         return report
-    return _prefer_argo_wording(validator(obj, resolver or NoResolver()))
+    try:
+        return _prefer_argo_wording(validator(obj, resolver or NoResolver()))
+    except RecursionError:  # the checks recurse with the document; Python's stack is shallower than Go's
+        report.error("", "nested too deeply to validate (inline templates or values hundreds of levels deep)")
+        return report
 
 
 def validate_spec(spec: dict[str, Any], resolver: Resolver, *, report: Report, spec_path: str = "spec",
@@ -135,6 +139,9 @@ def _cron_workflow(obj: dict[str, Any], resolver: Resolver) -> Report:
     zone = spec.get("timezone")
     if zone and (problem := timezone_error(str(zone))):
         report.error("spec.timezone", f"provided bad location {zone}: {problem}")
+    if spec.get("schedule"):
+        report.warning("spec.schedule", "schedule is deprecated since Argo 3.6 and dropped by later versions: "
+                                        "use schedules: [...]")
     located = [("spec.schedule", spec["schedule"])] if spec.get("schedule") else []
     located += [(f"spec.schedules[{i}]", s) for i, s in enumerate(schedules)]
     if not located:

@@ -101,6 +101,8 @@ class SpecValidator:
                                   "workflow.status"}
         self.done: set[str] = set()
         self.bases: dict[str, Base | None] = {}
+        # The item keys of workflow parameters whose value is a literal JSON list of objects.
+        self.item_keys: dict[str, frozenset[str]] = {}
 
     # -- reporting ---------------------------------------------------------------------------
 
@@ -108,16 +110,17 @@ class SpecValidator:
         self.report.error(*self._locate(base, path, message))
 
     def warning(self, base: Base | None, path: str, message: str) -> None:
-        self.report.warning(*self._locate(base, path, message))
+        self.report.warning(*self._locate(base, path, message, prefix=""))
 
     def _emit(self, base: Base | None, problems: parts.Problems, *, warn: bool = False) -> None:
         for path, message in problems:
             (self.warning if warn else self.error)(base, path, message)
 
-    def _locate(self, base: Base | None, path: str, message: str) -> tuple[str, str]:
+    def _locate(self, base: Base | None, path: str, message: str, prefix: str | None = None) -> tuple[str, str]:
+        prefix = self.prefix if prefix is None else prefix  # Argo's "cannot validate Workflow: " is for errors
         if base is not None and base.redirect:
-            return base.redirect, f"{self.prefix}{base.redirect_prefix}{message}"
-        return path, self.prefix + message
+            return base.redirect, f"{prefix}{base.redirect_prefix}{message}"
+        return path, prefix + message
 
     # -- the workflow ------------------------------------------------------------------------
 
@@ -165,10 +168,14 @@ class SpecValidator:
             self._call(base, holder, f"{spec_path}.onExit", "", arguments)
 
         self._emit(None, parts.hooks(spec.get("hooks"), f"{spec_path}.hooks", "hooks"))
+        if referred is None:
+            self._handlers(base, spec, spec_path, "hooks")
         strategy = str(as_dict(spec.get("podGC")).get("strategy") or "")
         if strategy not in POD_GC_STRATEGIES:
             self.error(None, f"{spec_path}.podGC.strategy", f"podGC.strategy unknown strategy '{strategy}'")
         self._emit(None, parts.synchronization(spec.get("synchronization"), f"{spec_path}.synchronization"))
+        self._emit(None, parts.deprecated_locks(spec.get("synchronization"), f"{spec_path}.synchronization"),
+                   warn=True)
 
         if referred is not None:
             for template_name in referred.templates:
@@ -183,6 +190,9 @@ class SpecValidator:
         if parameters:
             self.globals |= {"workflow.parameters", "workflow.parameters.json"}
         self.globals |= {f"workflow.parameters.{name}" for _, _, name in parameters if name}
+        if not self.workflow_template:  # a WorkflowTemplate's values are defaults that callers replace
+            self.item_keys = {name: keys for _, parameter, name in parameters
+                              if (keys := parts.item_keys(parameter.get("value"))) is not None}
         sources = [metadata, as_dict(spec.get("workflowMetadata"))]
         if referred is not None:
             sources.append(as_dict(referred.spec.get("workflowMetadata")))
@@ -265,6 +275,15 @@ class SpecValidator:
             self._supplied(base, resolved.template, arguments, path, prefix)
         return resolved
 
+    def _handlers(self, base: Base, holder: dict[str, Any], path: str, prefix: str) -> None:
+        """The templates a step's or task's ``onExit`` and the ``hooks`` of a step, task or workflow
+        run must exist, or Argo only finds out when the handler is due."""
+        if holder is not base.spec and holder.get("onExit"):
+            self._call(base, {"template": holder["onExit"]}, f"{path}.onExit", f"{prefix}.onExit ", None)
+        for hook_name, hook in as_dict(holder.get("hooks")).items():
+            if isinstance(hook, dict) and (hook.get("template") or hook.get("templateRef") is not None):
+                self._call(base, hook, f"{path}.hooks.{hook_name}", f"{prefix}.{hook_name} ", None)
+
     def _supplied(self, base: Base, template: dict[str, Any], arguments: dict[str, Any], path: str,
                   prefix: str) -> None:
         """Argo's ``ProcessArgs``: every input without a default is given by the caller."""
@@ -335,6 +354,12 @@ class SpecValidator:
         policy = str(retry.get("retryPolicy") or "")
         if policy not in RETRY_POLICIES:
             self.error(base, f"{path}.retryStrategy.retryPolicy", f"{policy} is not a valid RetryPolicy")
+        limit = retry.get("limit")
+        if limit is not None and "{{" not in str(limit) and not (
+                str(limit).isdigit() and not isinstance(limit, bool | float)):
+            self.error(base, f"{path}.retryStrategy.limit",
+                       f"templates.{name}.retryStrategy.limit '{limit}' must be a non-negative integer or a "
+                       "{{...}} reference")
         backoff = as_dict(retry.get("backoff"))
         for key in ("duration", "maxDuration"):
             value = backoff.get(key)
@@ -346,6 +371,8 @@ class SpecValidator:
             self.error(base, f"{path}.suspend.duration",
                        f"templates.{name}.suspend.duration '{duration}' is not a duration (e.g. 30s, 5m, or seconds)")
         self._emit(base, parts.synchronization(template.get("synchronization"), f"{path}.synchronization"))
+        self._emit(base, parts.deprecated_locks(template.get("synchronization"), f"{path}.synchronization"),
+                   warn=True)
 
     def _inputs(self, base: Base, template: dict[str, Any], name: str, path: str, leaf: bool, scope: Scope) -> None:
         inputs = as_dict(template.get("inputs"))
@@ -363,6 +390,8 @@ class SpecValidator:
             scope.names.add(ref)
             if leaf:
                 scope.names.add(f"{ref}.path")
+                if not artifact.get("path"):
+                    self.error(base, f"{art_path}.path", f"templates.{name}.{ref}.path not specified")
             elif artifact.get("path"):
                 self.error(base, f"{art_path}.path", f"templates.{name}.{ref}.path only valid in container/script "
                                                      "templates")
@@ -427,6 +456,9 @@ class SpecValidator:
             if not leaf and artifact.get("path"):
                 self.error(base, f"{path}.outputs.artifacts[{index}].path",
                            f"templates.{name}.{ref}.path only valid in container/script templates")
+            elif leaf and not artifact.get("path"):
+                self.error(base, f"{path}.outputs.artifacts[{index}].path",
+                           f"templates.{name}.{ref}.path not specified")
             self._emit(base, parts.global_name(artifact, f"{path}.outputs.artifacts[{index}]",
                                                f"templates.{name}.{ref}"))
         for index, parameter, param_name in named(outputs.get("parameters")):
@@ -465,6 +497,7 @@ class SpecValidator:
                                                  f"{tag}.{step_name}.arguments.", False))
                 resolved = self._call(base, step, where, prefix, as_dict(step.get("arguments")))
                 self._emit(base, parts.hooks(step.get("hooks"), f"{where}.hooks", f"{tag}.{step_name}"))
+                self._handlers(base, step, where, f"{tag}.{step_name}")
                 if "exit" in as_dict(step.get("hooks")) or step.get("onExit"):
                     self._add_outputs(resolved, f"steps.{step_name}", scope, aggregate=False)
                 step_scope = scope.child()
@@ -480,6 +513,8 @@ class SpecValidator:
             self.error(base, f"{path}.{loops[1]}", f"{prefix}only one of withItems, withParam, withSequence can be "
                                                    "specified")
         items, sequence = holder.get("withItems"), holder.get("withSequence")
+        if items is not None and not isinstance(items, list):
+            self.error(base, f"{path}.withItems", f"{prefix}withItems must be a list")
         if isinstance(items, list) and items:
             for item in items:
                 if isinstance(item, dict):
@@ -489,8 +524,9 @@ class SpecValidator:
                 else:
                     scope.names.add("item")
         elif holder.get("withParam"):
-            scope.names |= {"item", ANY_ITEM}
             param = str(holder["withParam"])
+            keys = self.item_keys.get(parts.workflow_parameter(param) or "")
+            scope.names |= {"item", ANY_ITEM} if keys is None else {"item", *(f"item.{key}" for key in keys)}
             if "{{" not in param and not parts.json_list(param):
                 self.error(base, f"{path}.withParam", f"{prefix}withParam value could not be parsed as a JSON list: "
                                                       f"{param}")
@@ -629,6 +665,7 @@ class SpecValidator:
             self._emit(base, parts.arguments(as_dict(task.get("arguments")), f"{where}.arguments",
                                              f"templates.{name}.tasks.{task_name}.arguments.", False))
             self._emit(base, parts.hooks(task.get("hooks"), f"{where}.hooks", f"templates.{name}.tasks.{task_name}"))
+            self._handlers(base, task, where, f"templates.{name}.tasks.{task_name}")
             self._argument_dependencies(base, as_dict(task.get("arguments")), ancestors, where, prefix)
 
     def _argument_dependencies(self, base: Base, arguments: dict[str, Any], ancestors: set[str], path: str,

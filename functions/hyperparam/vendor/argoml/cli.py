@@ -7,8 +7,9 @@ library code the functions run, so what they print is what the cluster would do.
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -92,6 +93,10 @@ def _validate(args: argparse.Namespace) -> int:
                             [Path(p) for p in args.templates])
     checked = 0
     for source in sources:
+        for document in source.documents:
+            if misspelt := _misspelt_kind(document, VALIDATORS):
+                print(f"{source.name}: kind: {misspelt}")
+                failed = True
         resources = [d for d in source.documents if isinstance(d, dict) and d.get("kind") in VALIDATORS]
         for number, resource in enumerate(resources, start=1):
             checked += 1
@@ -105,6 +110,20 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"ok: {checked} Argo resource{'s' if checked != 1 else ''} in {len(sources)} "
               f"file{'s' if len(sources) != 1 else ''}, no errors")
     return 1 if failed else 0
+
+
+def _misspelt_kind(document: object, kinds: Iterable[str]) -> str | None:
+    """Why an Argo or argoml document's kind looks like a typo of one ``argoml validate`` checks.
+
+    Other documents are skipped (a directory of manifests holds ConfigMaps, Argo CD and Argo
+    Events objects too), so a misspelt ``kind: Workfow`` would otherwise pass unchecked.
+    """
+    if not isinstance(document, dict) or not isinstance(kind := document.get("kind"), str) or kind in kinds:
+        return None
+    if not str(document.get("apiVersion", "")).startswith(("argoproj.io/", "argoml.io/")):
+        return None
+    close = difflib.get_close_matches(kind, list(kinds), n=1, cutoff=0.8)
+    return f"unknown kind '{kind}': did you mean {close[0]}?" if close else None
 
 
 COMMANDS: dict[str, tuple[str, Command]] = {

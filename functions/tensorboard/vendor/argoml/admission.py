@@ -7,9 +7,10 @@ older clusters) and expects the same ``apiVersion`` back, with ``response.uid`` 
 :func:`mutate` decide; :func:`answer` builds the reply.
 
 Validation denies with ``status.code`` 400 and a message listing every problem, and passes
-warnings on. DELETE and CONNECT are allowed without work, and so is an UPDATE that leaves
-the spec alone (the Argo controller rewrites a Workflow's status constantly). Dry runs are
-validated like real requests: the answer is what the real request would get.
+warnings on; an UPDATE is denied only for problems it introduces (see :func:`_kept_problems`).
+DELETE and CONNECT are allowed without work, and so is an UPDATE that leaves the spec alone
+(the Argo controller rewrites a Workflow's status constantly). Dry runs are validated like
+real requests: the answer is what the real request would get.
 """
 
 from __future__ import annotations
@@ -17,19 +18,27 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from argoml import hyperparam, search
 from argoml.errors import InvalidInput
-from argoml.validation import ClusterResolver, Report, Resolver, validate_object
+from argoml.validation import ClusterResolver, Problem, Report, Resolver, validate_object
 
 API_VERSIONS = ("admission.k8s.io/v1", "admission.k8s.io/v1beta1")
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
 # Defaults a HyperparamWorkflow gets when it leaves them out (the CRD documents the same).
 HYPERPARAM_DEFAULTS = {"algorithm": search.DEFAULT_ALGORITHM, "parameterName": search.DEFAULT_PARAMETER}
 ALGORITHM_LABEL = "argoml.io/algorithm"
-MAX_WARNING = 256  # the API server drops longer warnings
+# The API server's limits on the warnings it passes on (k8s.io/apiserver's warning recorder):
+# a warning holding a control character is dropped; once all warnings together pass 4096
+# characters, each is cut at 256 and those past 4096 are dropped. Kept within both here, with
+# a last warning saying how many did not fit, so that none is lost without a word.
+MAX_WARNING = 256
+MAX_WARNINGS_TOTAL = 4096
+LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 
 log = logging.getLogger("argoml.admission")
 
@@ -62,6 +71,8 @@ def parse_review(body: bytes | str | Any) -> AdmissionRequest:
             body = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidInput(f"the body is not JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise InvalidInput("the body is nested too deeply to read") from exc
     if not isinstance(body, dict):
         raise InvalidInput("expected an AdmissionReview object")
     if body.get("kind") != "AdmissionReview" or body.get("apiVersion") not in API_VERSIONS:
@@ -101,13 +112,31 @@ def validate(request: AdmissionRequest, resolver: Resolver | None = None) -> Dec
             and request.old_object.get("spec") == request.object.get("spec")):
         return Decision(True)
     namespace = request.namespace or (request.object.get("metadata") or {}).get("namespace")
-    report = validate_object(request.object, resolver or ClusterResolver(namespace))
-    warnings = [_clip(str(p)) for p in report.warnings]
-    log.info("%s%s %s %s/%s: %d errors, %d warnings", "dry run: " if request.dry_run else "", request.operation,
-             request.kind, namespace or "-", request.name or "-", len(report.errors), len(warnings))
-    if report.ok:
+    resolver = resolver or ClusterResolver(namespace)
+    report = validate_object(request.object, resolver)
+    kept = _kept_problems(request, report, resolver)
+    warnings = admission_warnings([str(p) for p in report.warnings]
+                                  + [f"{p} (already there before this update)" for p in kept])
+    log.info("%s%s %s %s/%s: %d errors (%d kept from before), %d warnings", "dry run: " if request.dry_run else "",
+             request.operation, request.kind, namespace or "-", request.name or "-", len(report.errors), len(kept),
+             len(warnings))
+    if len(kept) == len(report.errors):
         return Decision(True, warnings=warnings)
     return Decision(False, message=denial_message(request, report), warnings=warnings)
+
+
+def _kept_problems(request: AdmissionRequest, report: Report, resolver: Resolver) -> list[Problem]:
+    """The errors of an UPDATE that the stored object already had: they do not block it.
+
+    Validation ratchets, as Kubernetes does for CRD schemas: an update is refused only for
+    problems it introduces. Otherwise a Workflow that became invalid after it was stored
+    (a WorkflowTemplate it uses was changed, or it predates the webhook) could no longer be
+    stopped or suspended, since ``argo stop`` and ``argo suspend`` write its spec.
+    """
+    if report.ok or request.operation != "UPDATE" or request.old_object is None:
+        return []
+    before = set(validate_object(request.old_object, resolver).errors)
+    return [problem for problem in report.errors if problem in before]
 
 
 def denial_message(request: AdmissionRequest, report: Report) -> str:
@@ -117,8 +146,32 @@ def denial_message(request: AdmissionRequest, report: Report) -> str:
     return "\n".join(lines + [f"  {problem}" for problem in problems])
 
 
+def admission_warnings(texts: list[str]) -> list[str]:
+    """``texts`` as warnings the API server passes on whole (see :data:`MAX_WARNINGS_TOTAL`)."""
+    warnings = [_clip(_printable(text)) for text in texts]
+    if sum(map(len, warnings)) <= MAX_WARNINGS_TOTAL:
+        return warnings
+    budget = MAX_WARNINGS_TOTAL - len(_not_shown(len(warnings)))
+    kept: list[str] = []
+    for warning in warnings:
+        if len(warning) > budget:
+            break
+        kept.append(warning)
+        budget -= len(warning)
+    return [*kept, _not_shown(len(warnings) - len(kept))]
+
+
+def _printable(text: str) -> str:
+    return "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
+
+
 def _clip(text: str) -> str:
     return text if len(text) <= MAX_WARNING else text[:MAX_WARNING - 3] + "..."
+
+
+def _not_shown(count: int) -> str:
+    plural = "s" if count != 1 else ""
+    return f"{count} more warning{plural} not shown: `argoml validate` on the resource lists them all"
 
 
 def mutate(request: AdmissionRequest) -> Decision:
@@ -148,8 +201,7 @@ def mutate(request: AdmissionRequest) -> Decision:
 
 def _label_value(value: str) -> bool:
     """Only a valid label value becomes one (the algorithm is the user's text until validated)."""
-    return len(value) <= 63 and value.replace("-", "").replace("_", "").replace(".", "").isalnum() \
-        and value[0].isalnum() and value[-1].isalnum()
+    return LABEL_VALUE.fullmatch(value) is not None
 
 
 def _pointer(key: str) -> str:

@@ -71,6 +71,27 @@ def _template_schema(spec: dict[str, Any]) -> dict[str, Any]:
     return spec["properties"]["templates"]["items"]
 
 
+def _with_deprecated_fields(schema: Any) -> Any:
+    """Put back the fields Argo 3.6 deprecated and later CRDs dropped, which 3.x still runs.
+
+    ``synchronization.semaphore`` / ``mutex`` (one lock, before the lists) and a CronWorkflow's
+    ``schedule`` (one schedule, before ``schedules``): the CRDs here are from after their
+    removal, but argo-ml supports Argo 3.5+, where most manifests still use them. The
+    validator accepts them with a deprecation warning.
+    """
+    if isinstance(schema, list):
+        return [_with_deprecated_fields(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = {key: _with_deprecated_fields(value) for key, value in schema.items()}
+    properties = schema.get("properties")
+    if isinstance(properties, dict) and "mutexes" in properties and "semaphores" in properties:
+        schema["properties"] = dict(properties, mutex=properties["mutexes"]["items"],
+                                    semaphore=properties["semaphores"]["items"])
+    if isinstance(properties, dict) and "schedules" in properties and "workflowSpec" in properties:
+        schema["properties"] = dict(schema["properties"], schedule={"type": "string"})
+        schema["required"] = [key for key in schema.get("required", []) if key != "schedules"]
+    return schema
 
 
 def generate(crd_dir: Path) -> dict[str, Any]:
@@ -82,7 +103,7 @@ def generate(crd_dir: Path) -> dict[str, Any]:
         schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
         # The controller writes status; admission sees it on updates, and need not check it.
         status = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-        schema = dict(schema, properties=dict(schema["properties"], status=status))
+        schema = _with_deprecated_fields(dict(schema, properties=dict(schema["properties"], status=status)))
         roots[kind] = _compact(schema, interner)
         if kind == "Workflow":
             template_root = _compact(_template_schema(schema["properties"]["spec"]), interner)

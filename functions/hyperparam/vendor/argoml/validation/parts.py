@@ -8,6 +8,7 @@ Argo has one.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +31,7 @@ TYPES = {
 }
 RESOURCE_ACTIONS = ("get", "create", "apply", "delete", "replace", "patch")
 ARTIFACT_LOCATIONS = ("s3", "git", "http", "artifactory", "hdfs", "raw", "oss", "gcs", "azure", "plugin")
+_WORKFLOW_PARAMETER = re.compile(r"\{\{\s*workflow\.parameters\.([^{}\s]+)\s*\}\}")
 
 
 def as_list(value: Any) -> list[Any]:
@@ -236,6 +238,14 @@ def synchronization(sync: Any, path: str) -> Problems:
             yield (f"{where}.name", "mutex must have a name")
 
 
+def deprecated_locks(sync: Any, path: str) -> Problems:
+    """Warnings for the single-lock forms Argo 3.6 deprecated (and later versions dropped)."""
+    for single, plural in (("semaphore", "semaphores"), ("mutex", "mutexes")):
+        if isinstance(sync, dict) and sync.get(single) is not None:
+            yield (f"{path}.{single}", f"{single} is deprecated since Argo 3.6 and dropped by later versions: "
+                                       f"use {plural}: [...]")
+
+
 def hooks(hooks: Any, path: str, prefix: str) -> Problems:
     for hook_name, hook in as_dict(hooks).items():
         if hook_name != "exit" and not as_dict(hook).get("expression"):
@@ -285,6 +295,26 @@ def valid_deadline(value: Any) -> bool:
         return value >= 0
     text = str(value)
     return (text.isdigit()) or is_parameter(text) or text.startswith("{{")
+
+
+def workflow_parameter(text: str) -> str | None:
+    """``x`` when ``text`` is exactly ``{{workflow.parameters.x}}``."""
+    match = _WORKFLOW_PARAMETER.fullmatch(text.strip())
+    return match.group(1) if match else None
+
+
+def item_keys(value: Any) -> frozenset[str] | None:
+    """The keys of the items a literal ``withParam`` list yields, when every item is an object of
+    plain values (so ``{{item.<key>}}`` is all a loop over it can use); ``None`` when unknown."""
+    try:
+        items = json.loads(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    if not isinstance(items, list) or not items or not all(isinstance(item, dict) for item in items):
+        return None
+    if any(isinstance(v, dict | list) for item in items for v in item.values()):
+        return None
+    return frozenset(str(key) for item in items for key in item)
 
 
 def json_list(text: str) -> bool:

@@ -13,6 +13,11 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 GROUP, VERSION = "argoproj.io", "v1alpha1"
+# Seconds to connect and to read: a stalled API server makes the webhook answer 503 (and the
+# webhook's failurePolicy apply) instead of holding the admission request until Knative cuts
+# it off. urllib3 tries a GET four times, so the worst case is about 4 x 3 s: within the
+# Service's 15 s timeout and the webhooks' timeoutSeconds (20).
+REQUEST_TIMEOUT: tuple[float, float] = (2, 3)
 
 
 class Resolver(Protocol):
@@ -89,8 +94,10 @@ class ClusterResolver:
         with kube.upstream(f"reading {plural} {name!r}"):
             try:
                 if namespace is None:
-                    return api.get_cluster_custom_object(GROUP, VERSION, plural, name)
-                return api.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+                    return api.get_cluster_custom_object(GROUP, VERSION, plural, name,
+                                                         _request_timeout=REQUEST_TIMEOUT)
+                return api.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name,
+                                                        _request_timeout=REQUEST_TIMEOUT)
             except Exception as exc:
                 if kube.is_not_found(exc):
                     return None

@@ -6,14 +6,17 @@ is ``argo-schema.json``, generated from Argo's CRDs by :mod:`argoml.dev.argo_sch
 (types, properties, required fields, enums; descriptions dropped and identical
 sub-schemas shared), loaded once per process.
 
-Leniencies, each matching what Argo's decoder accepts: any scalar where a string is
-expected (Argo's ``AnyString`` takes ``value: 3``), and ``null`` for any field.
+Leniencies, each matching what Argo's decoder accepts: any scalar in a parameter's
+``value``, ``default``, ``description`` and ``enum`` (Argo's ``AnyString`` takes
+``value: 3``; everywhere else Go's decoder refuses a number or boolean for a string, as in
+``env: [{name: N, value: 3}]`` or ``nodeSelector: {gpu: true}``), and ``null`` for any field.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,20 @@ OBJECT_META = frozenset({"name", "generateName", "namespace", "labels", "annotat
                          "generation", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
                          "ownerReferences", "finalizers", "managedFields", "selfLink"})
 API_VERSION = "argoproj.io/v1alpha1"
+# Resource quantities (cpu: 500m, memory: 4Gi): the pod would be refused for "4GB" or "1 core".
+_QUANTITY_FIELD = re.compile(r"\.(limits|requests)\.[^\[\]]+$|\.sizeLimit$")  # keys hold dots: nvidia.com/gpu
+_QUANTITY = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?")
+# Kubernetes enums the CRD leaves as plain strings (the API server checks them only when the
+# controller creates the pod): by field name, where the name means one thing in Argo's schema.
+K8S_ENUMS = {
+    "imagePullPolicy": ("Always", "IfNotPresent", "Never"),
+    "terminationMessagePolicy": ("File", "FallbackToLogsOnError"),
+    "dnsPolicy": ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"),
+    "protocol": ("TCP", "UDP", "SCTP"),
+    "effect": ("NoSchedule", "PreferNoSchedule", "NoExecute"),
+}
+# Argo's AnyString fields: a parameter's value, default, description and enum values.
+_ANY_STRING = re.compile(r"\.parameters\[\d+\]\.(value|default|description|enum\[\d+\]|valueFrom\.default)$")
 
 
 @functools.cache
@@ -69,6 +86,10 @@ def _check(value: Any, index: int, path: str, nodes: list[dict[str, Any]], templ
     if "s" in node:  # int-or-string; a float too, since quantities (cpu: 0.5) are written so and Argo reads them
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             report.error(path, f"must be an integer or a string, got {_type_name(value)}")
+        elif isinstance(value, str) and "{{" not in value and _QUANTITY_FIELD.search(path) \
+                and not _QUANTITY.fullmatch(value):
+            report.error(path, f"{value!r}: quantities must match the regular expression "
+                               "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' (e.g. 500m, 4Gi, 0.5)")
         return
     expected = node.get("t")
     if expected == "object" or (expected is None and "p" in node):
@@ -101,7 +122,7 @@ def _check(value: Any, index: int, path: str, nodes: list[dict[str, Any]], templ
         _check(value, template, path, nodes, template, report)  # the CRD leaves recursive templates open
         return
     if expected == "string":
-        if isinstance(value, dict | list):
+        if isinstance(value, dict | list) or (not isinstance(value, str) and not _ANY_STRING.search(path)):
             report.error(path, f"must be of type string, got {_type_name(value)}")
     elif expected == "integer":
         if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
@@ -111,6 +132,9 @@ def _check(value: Any, index: int, path: str, nodes: list[dict[str, Any]], templ
             report.error(path, f"must be of type number, got {_type_name(value)}")
     elif expected == "boolean" and not isinstance(value, bool):
         report.error(path, f"must be of type boolean, got {_type_name(value)}")
-    if "e" in node and not isinstance(value, dict | list) and value not in node["e"]:
-        supported = ", ".join(f'"{v}"' for v in node["e"])
+    allowed = node.get("e")
+    if allowed is None and expected == "string" and isinstance(value, str) and value and "{{" not in value:
+        allowed = K8S_ENUMS.get(path.rpartition(".")[2])
+    if allowed and not isinstance(value, dict | list) and value not in allowed:
+        supported = ", ".join(f'"{v}"' for v in allowed)
         report.error(path, f'Unsupported value: "{value}": supported values: {supported}')
