@@ -32,6 +32,9 @@ OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
 # Defaults a HyperparamWorkflow gets when it leaves them out (the CRD documents the same).
 HYPERPARAM_DEFAULTS = {"algorithm": search.DEFAULT_ALGORITHM, "parameterName": search.DEFAULT_PARAMETER}
 ALGORITHM_LABEL = "argoml.io/algorithm"
+# A denial lists at most this many problems: kubectl prints the message whole, and a sweep with
+# thousands of bad values would otherwise answer with megabytes.
+MAX_LISTED_PROBLEMS = 50
 # The API server's limits on the warnings it passes on (k8s.io/apiserver's warning recorder):
 # a warning holding a control character is dropped; once all warnings together pass 4096
 # characters, each is cut at 256 and those past 4096 are dropped. Kept within both here, with
@@ -143,7 +146,10 @@ def denial_message(request: AdmissionRequest, report: Report) -> str:
     name = request.name or ((request.object or {}).get("metadata") or {}).get("name") or "(generated name)"
     problems = report.errors
     lines = [f"{request.kind} {name} is invalid ({len(problems)} problem{'s' if len(problems) != 1 else ''}):"]
-    return "\n".join(lines + [f"  {problem}" for problem in problems])
+    lines += [f"  {problem}" for problem in problems[:MAX_LISTED_PROBLEMS]]
+    if len(problems) > MAX_LISTED_PROBLEMS:
+        lines.append(f"  ... and {len(problems) - MAX_LISTED_PROBLEMS} more (`argoml validate FILE` lists them all)")
+    return "\n".join(lines)
 
 
 def admission_warnings(texts: list[str]) -> list[str]:

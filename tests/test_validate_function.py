@@ -90,6 +90,14 @@ def test_a_sweep_with_an_invalid_search_space_is_denied_with_every_problem(serve
     assert "spec.hyperparams.lr.range" in message and 'spec.entrypiont: unknown field "entrypiont"' in message
 
 
+def test_a_denial_lists_the_first_fifty_problems_and_counts_the_rest(serve: Serve) -> None:
+    many = with_spec(WORKFLOW, templates=[{"name": f"t{i}", "container": {}} for i in range(60)])
+    message = post(serve, "/validate", review(many))[1]["response"]["status"]["message"]
+    lines = message.splitlines()
+    assert lines[0] == "Workflow train is invalid (61 problems):" and len(lines) == 52
+    assert lines[-1] == "  ... and 11 more (`argoml validate FILE` lists them all)"
+
+
 def test_a_valid_sweep_is_allowed_with_a_warning_about_its_scale(serve: Serve) -> None:
     sweep = with_spec(SWEEP, parallelism=1, templates=[{"name": "main", "steps": [[
         {"name": "fit", "template": "fit", "withParam": "{{workflow.parameters.hyperparams}}",
