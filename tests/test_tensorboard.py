@@ -277,6 +277,37 @@ def test_delete_tears_the_instance_down_and_a_second_delete_is_a_404(client: fla
     assert client.get("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 404
 
 
+def test_objects_merely_named_like_an_instance_are_never_changed_touched_or_deleted(
+        client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    store = cluster.store
+    theirs = store.create(store.type_of(*KSVC), "ml", {
+        "apiVersion": "serving.knative.dev/v1", "kind": "Service",
+        "metadata": {"name": "tb-train-mnist", "labels": {"app": "their-own"}},
+        "spec": {"template": {"spec": {"containers": [{"image": "their/app"}]}}}})
+    seed_workflow(cluster)
+    put = client.put("/tensorboards/ml/train-mnist", headers=AUTH)
+    assert put.status_code == 409 and "is not the TensorBoard instance" in put.json["error"]["message"]
+    assert client.get("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 404
+    assert client.delete("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 404
+    assert client.delete("/tensorboards/ml/no-such-workflow", headers=AUTH).status_code == 404
+    assert ksvc(cluster) == theirs  # same spec, no annotation added, still there
+
+
+def test_in_deployment_mode_a_foreign_service_of_the_instances_name_is_left_alone(
+        cluster: Emulator, serve: Serve, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENSORBOARD_MODE", "deployment")
+    monkeypatch.setenv("TENSORBOARD_AUTH", "off")
+    client = serve("tensorboard")
+    store = cluster.store
+    theirs = store.create(store.type_of(*SERVICES), "ml", {
+        "metadata": {"name": "tb-train-mnist"}, "spec": {"selector": {"app": "theirs"}, "ports": [{"port": 80}]}})
+    seed_workflow(cluster)
+    assert client.put("/tensorboards/ml/train-mnist").status_code == 409
+    assert client.delete("/tensorboards/ml/train-mnist").status_code == 200  # the Deployment it did create
+    assert store.find(store.type_of(*DEPLOYMENTS), "ml") == []
+    assert store.get(store.type_of(*SERVICES), "ml", "tb-train-mnist") == theirs
+
+
 def test_deleting_the_workflow_deletes_its_instance(client: flask.testing.FlaskClient, cluster: Emulator) -> None:
     seed_workflow(cluster)
     client.put("/tensorboards/ml/train-mnist", headers=AUTH)

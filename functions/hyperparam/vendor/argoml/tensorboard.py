@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from argoml import kube, workflows
-from argoml.errors import InvalidInput, NotFound, Unprocessable
+from argoml.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from argoml.fetch import CONFIG_ENV, FETCHABLE, Plan, Source
 
 Obj = dict[str, Any]
@@ -300,15 +300,15 @@ def ensure(namespace: str, workflow_name: str, settings: Settings) -> Instance:
     now = now_rfc3339()
     objects = resources_for(workflow, plan, settings, now)
     for kind, body in objects:
-        _create_or_update(kind, namespace, body, now)
-    return _state(namespace, instance_name(workflow_name), settings, touch=False)
+        _create_or_update(kind, namespace, workflow_name, body, now)
+    return _state(namespace, workflow_name, settings, touch=False)
 
 
 def get(namespace: str, workflow_name: str, settings: Settings) -> Instance:
     """The instance's state (and the time it was last looked at is now)."""
     check_namespace(namespace)
     check_workflow_name(workflow_name)
-    return _state(namespace, instance_name(workflow_name), settings, touch=True)
+    return _state(namespace, workflow_name, settings, touch=True)
 
 
 def delete(namespace: str, workflow_name: str, settings: Settings) -> Obj:
@@ -316,7 +316,8 @@ def delete(namespace: str, workflow_name: str, settings: Settings) -> Obj:
     check_workflow_name(workflow_name)
     name = instance_name(workflow_name)
     kinds = ["ksvc"] if settings.mode == "knative" else ["deployment", "service"]
-    deleted = [kind for kind in kinds if _delete(kind, namespace, name)]
+    deleted = [kind for kind in kinds if (obj := _read(kind, namespace, name)) is not None
+               and _is_instance_of(obj, workflow_name) and _delete(kind, namespace, name, obj["metadata"]["uid"])]
     if not deleted:
         raise NotFound(f"workflow {namespace}/{workflow_name} has no TensorBoard instance")
     return {"deleted": name, "namespace": namespace, "workflow": workflow_name}
@@ -367,7 +368,17 @@ def _read(kind: str, namespace: str, name: str) -> Obj | None:
             raise
 
 
-def _create_or_update(kind: str, namespace: str, body: Obj, now: str) -> None:
+def _is_instance_of(obj: Obj, workflow_name: str) -> bool:
+    """Whether ``obj`` is part of the TensorBoard instance of ``workflow_name``, by its labels.
+
+    Instance names are predictable (``tb-<workflow>``), so an object of that name may be
+    someone else's; the function never changes or deletes what it did not make for this workflow.
+    """
+    labels = obj["metadata"].get("labels") or {}
+    return labels.get(LABEL_MANAGED_BY) == MANAGED_BY and labels.get(LABEL_WORKFLOW) == workflow_label(workflow_name)
+
+
+def _create_or_update(kind: str, namespace: str, workflow_name: str, body: Obj, now: str) -> None:
     name = body["metadata"]["name"]
     with kube.upstream(f"creating {kind} {namespace}/{name}"):
         try:
@@ -376,10 +387,13 @@ def _create_or_update(kind: str, namespace: str, body: Obj, now: str) -> None:
         except Exception as exc:
             if not kube.is_conflict(exc):
                 raise
-    if kind == "service":  # nothing in a ClusterIP Service changes with the logs
-        return
     current = _read(kind, namespace, name)
     if current is None:  # deleted since our create: the next PUT creates it again
+        return
+    if not _is_instance_of(current, workflow_name):
+        raise Conflict(f"a {kind} named {namespace}/{name} already exists and is not the TensorBoard instance of "
+                       f"workflow {workflow_name}; it is left alone")
+    if kind == "service":  # nothing in a ClusterIP Service changes with the logs
         return
     wanted = body["metadata"]["annotations"]
     patch: Obj = {"metadata": {"annotations": {ANNOTATION_LAST_ACCESSED: now}}}
@@ -412,15 +426,17 @@ def _write(kind: str, verb: str, namespace: str, name: str, body: Obj) -> Any:
     return kube.core().create_namespaced_service(namespace, body)
 
 
-def _delete(kind: str, namespace: str, name: str) -> bool:
+def _delete(kind: str, namespace: str, name: str, uid: str) -> bool:
+    """Delete the object, only if it is still the one with ``uid`` (the one checked to be ours)."""
+    body = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": uid}}
     with kube.upstream(f"deleting {kind} {namespace}/{name}"):
         try:
             if kind == "ksvc":
-                kube.custom().delete_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2], name)
+                kube.custom().delete_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2], name, body=body)
             elif kind == "deployment":
-                kube.apps().delete_namespaced_deployment(name, namespace)
+                kube.apps().delete_namespaced_deployment(name, namespace, body=body)
             else:
-                kube.core().delete_namespaced_service(name, namespace)
+                kube.core().delete_namespaced_service(name, namespace, body=body)
             return True
         except Exception as exc:
             if kube.is_not_found(exc):
@@ -428,10 +444,10 @@ def _delete(kind: str, namespace: str, name: str) -> bool:
             raise
 
 
-def _state(namespace: str, name: str, settings: Settings, *, touch: bool) -> Instance:
-    kind = "ksvc" if settings.mode == "knative" else "deployment"
+def _state(namespace: str, workflow_name: str, settings: Settings, *, touch: bool) -> Instance:
+    kind, name = "ksvc" if settings.mode == "knative" else "deployment", instance_name(workflow_name)
     obj = _read(kind, namespace, name)
-    if obj is None:
+    if obj is None or not _is_instance_of(obj, workflow_name):
         raise NotFound(f"no TensorBoard instance {namespace}/{name}; PUT /tensorboards/{namespace}/<workflow> "
                        "starts one")
     if touch:
