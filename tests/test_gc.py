@@ -289,6 +289,26 @@ def test_lists_are_paginated_and_every_page_is_read(cluster: Emulator, serve: Se
     assert len(gc_calls(cluster, "list", "workflows")) == 2 and len(gc_calls(cluster, "list", "pods")) == 6
 
 
+@pytest.mark.parametrize("resource", ["workflows", "pods"])
+def test_a_listing_whose_continue_token_expired_goes_on_from_the_fresh_token(cluster: Emulator, serve: Serve,
+                                                                            resource: str) -> None:
+    for index in range(3):
+        seed(cluster.store, "ml", f"wf-{index}", phase="Succeeded", finished_at=ago(500), pods=2)
+    cluster.fail(410, method="GET", resource=resource, after=1)  # the second page's token has expired
+    status, summary = ping(serve, {"pageSize": 2, "tensorboardTTLHours": None})
+    assert status == 200 and summary["complete"] and summary["errors"] == []
+    assert summary["examined"] == {"workflows": 3, "pods": 6, "tensorboards": 0}
+    assert sorted(summary["deleted"]["pods"]) == [f"ml/wf-{i}-main-{j}" for i in range(3) for j in range(2)]
+
+
+def test_a_second_expiry_in_a_row_is_a_listing_failure(cluster: Emulator, serve: Serve) -> None:
+    for index in range(3):
+        seed(cluster.store, "ml", f"wf-{index}", phase="Succeeded", finished_at=ago(500))
+    cluster.fail(410, method="GET", resource="workflows", after=1, times=2)
+    status, answer = ping(serve, {"pageSize": 2})
+    assert status == 503 and "410" in answer["error"]["message"] and not gc_calls(cluster, "delete")
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now, self.slept = 0.0, 0.0

@@ -40,6 +40,11 @@ class Call:
     name: str | None
 
 
+EXPIRED_CONTINUE = ("The provided continue parameter is too old to display a consistent list result. You can "
+                    "start a new list without the continue parameter, or use the continue token in this response "
+                    "to retrieve the remainder of the results.")
+
+
 @dataclass
 class Failure:
     """Answer matching requests with ``status`` instead of serving them, ``times`` times."""
@@ -171,6 +176,10 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     failure.after -= 1
                     continue
                 failure.times -= 1
+                if failure.status == 410 and (token := request.params.get("continue")):
+                    # As etcd answers a continue token older than its compaction: with a token to go on from
+                    # the same key in the latest snapshot (the emulator's tokens are keys, so the same one).
+                    raise ApiError(410, "Expired", EXPIRED_CONTINUE, metadata={"continue": token})
                 raise ApiError(failure.status, "InternalError" if failure.status >= 500 else "Injected",
                                f"injected failure for {method} {plural}")
 
