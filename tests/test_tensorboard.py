@@ -114,6 +114,23 @@ def test_credentials_are_referenced_from_the_repositorys_secret_never_copied(
     assert "accessKeySecret" not in source.location
 
 
+def test_the_logs_volume_and_the_fetcher_are_bounded_by_the_configured_size(
+        cluster: Emulator, serve: Serve, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert tensorboard.Settings().logs_max_bytes == 10 * 2**30
+    monkeypatch.setenv("TENSORBOARD_LOGS_SIZE_LIMIT", "500Mi")
+    monkeypatch.setenv("TENSORBOARD_AUTH", "off")
+    client = serve("tensorboard")
+    seed_workflow(cluster)
+    assert client.put("/tensorboards/ml/train-mnist").status_code == 200
+    assert_valid(ksvc(cluster))
+    spec = ksvc(cluster)["spec"]["template"]["spec"]
+    assert spec["volumes"] == [{"name": "logs", "emptyDir": {"sizeLimit": "500Mi"}}]
+    assert plan_of(spec).max_bytes == 500 * 2**20
+    monkeypatch.setenv("TENSORBOARD_LOGS_SIZE_LIMIT", "lots")
+    with pytest.raises(ValueError, match="TENSORBOARD_LOGS_SIZE_LIMIT must be a size"):
+        tensorboard.Settings.from_env()
+
+
 def test_asking_twice_returns_the_same_instance_and_creates_nothing_more(
         client: flask.testing.FlaskClient, cluster: Emulator) -> None:
     seed_workflow(cluster)

@@ -58,6 +58,11 @@ MAX_NAME = 52
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
+# A Kubernetes quantity as an emptyDir's sizeLimit takes it (whole numbers), and the bytes it means.
+_QUANTITY = re.compile(r"^([1-9][0-9]*)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_UNITS = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
 _CONTAINER_SECURITY = {"allowPrivilegeEscalation": False, "runAsNonRoot": True, "runAsUser": 65532,
                        "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
 
@@ -79,6 +84,13 @@ class Settings:
                                                                   "limits": {"memory": "2Gi"}})
     argo_namespace: str = "argo"
     controller_configmap: str = workflows.CONTROLLER_CONFIGMAP
+    logs_size_limit: str = "10Gi"  # the logs volume's sizeLimit; the fetcher refuses to write more
+
+    @property
+    def logs_max_bytes(self) -> int:
+        match = _QUANTITY.match(self.logs_size_limit)
+        assert match is not None, "checked in from_env"
+        return int(match[1]) * _UNITS[match[2]]
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -91,12 +103,17 @@ class Settings:
             resources = json.loads(text)
             if not isinstance(resources, dict) or set(resources) - {"requests", "limits"}:
                 raise ValueError("TENSORBOARD_RESOURCES must be a JSON object with 'requests' and/or 'limits'")
+        logs_size_limit = _env("TENSORBOARD_LOGS_SIZE_LIMIT", defaults.logs_size_limit)
+        if not _QUANTITY.match(logs_size_limit):
+            raise ValueError(f"TENSORBOARD_LOGS_SIZE_LIMIT must be a size such as 10Gi or 500Mi, "
+                             f"not {logs_size_limit!r}")
         return cls(mode=mode, image=_env("TENSORBOARD_IMAGE", defaults.image),
                    fetch_image=_env("TENSORBOARD_FETCH_IMAGE", defaults.fetch_image),
                    artifact=_env("TENSORBOARD_ARTIFACT", defaults.artifact),
                    flags=tuple(shlex.split(os.environ.get("TENSORBOARD_FLAGS", ""))), resources=resources,
                    argo_namespace=_env("ARGO_NAMESPACE", defaults.argo_namespace),
-                   controller_configmap=_env("ARGO_CONTROLLER_CONFIGMAP", defaults.controller_configmap))
+                   controller_configmap=_env("ARGO_CONTROLLER_CONFIGMAP", defaults.controller_configmap),
+                   logs_size_limit=logs_size_limit)
 
 
 @dataclass(frozen=True)
@@ -183,7 +200,7 @@ def plan_for(workflow: Mapping[str, Any], settings: Settings) -> Fetching:
             names[path] = variables.setdefault(tuple(sorted(ref.items())), f"ARGOML_SECRET_{len(variables)}")
         sources.append(Source(artifact.run, location.kind, location.archive, plain, names))
     env = tuple({"name": var, "valueFrom": {"secretKeyRef": dict(ref)}} for ref, var in variables.items())
-    return Fetching(Plan(LOGDIR, tuple(sources)), env)
+    return Fetching(Plan(LOGDIR, tuple(sources), settings.logs_max_bytes), env)
 
 
 def _check_fetchable(artifact: workflows.NodeArtifact, location: workflows.Location) -> None:
@@ -238,7 +255,8 @@ def pod_spec(plan: Fetching, settings: Settings, *, knative: bool) -> Obj:
             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
         }],
         "containers": [tensorboard],
-        "volumes": [{"name": "logs", "emptyDir": {}}],
+        # The kubelet evicts the pod if the logs outgrow this; the fetcher refuses to get that far.
+        "volumes": [{"name": "logs", "emptyDir": {"sizeLimit": settings.logs_size_limit}}],
     }
     return spec
 
