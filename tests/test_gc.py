@@ -22,6 +22,7 @@ from argoml.dev.emulator import Emulator
 from argoml.dev.store import Store
 from argoml.gc.tensorboards import LAST_ACCESSED_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, WORKFLOW_LABEL
 from argoml.timestamps import format_rfc3339
+from tests.workflow_status import MINIO_REPOSITORY, key_only, pod, workflow
 
 NOW = datetime.now(UTC)
 Serve = Callable[[str], flask.testing.FlaskClient]
@@ -247,6 +248,19 @@ def test_idle_tensorboards_and_those_of_deleted_workflows_are_removed(cluster: E
     assert names(store, "", "v1", "services") == {"tb-pair"}, "a Service follows its Deployment's access time"
     assert summary["kept"] == {"tensorboard-in-use": 3, "tensorboard-part-owned-elsewhere": 1}
     assert summary["examined"]["tensorboards"] == 7
+
+
+def test_the_instance_of_a_workflow_whose_name_is_too_long_for_a_label_stays_while_it_is_used(
+        cluster: Emulator, serve: Serve, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENSORBOARD_AUTH", "off")
+    store, name = cluster.store, "nightly-hyperparameter-sweep-of-the-vision-team-resnet50-imagenet-42"
+    assert len(name) > 63  # the instance's workflow label is shortened with a hash
+    wf = workflow(name, "ml", pod("a", "train", key_only("t.tgz")), repository=MINIO_REPOSITORY)
+    store.create(store.type_of("argoproj.io", "v1alpha1", "workflows"), "ml", wf, keep_status=True)
+    assert serve("tensorboard").put(f"/tensorboards/ml/{name}").status_code == 200
+    status, summary = ping(serve, {"tensorboardTTLHours": 24})
+    assert status == 200 and summary["deleted"] == {} and summary["kept"]["tensorboard-in-use"] == 1
+    assert len(store.find(store.type_of("serving.knative.dev", "v1", "services"), "ml")) == 1
 
 
 def test_tensorboards_can_be_left_alone(cluster: Emulator, serve: Serve) -> None:

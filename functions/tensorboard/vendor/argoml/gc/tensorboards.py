@@ -6,7 +6,9 @@ labels ``app.kubernetes.io/managed-by: argoml-tensorboard`` and
 ``argoml.io/last-accessed`` (RFC 3339) on it when it is used. Only objects carrying
 both labels are ever listed or removed. One goes when it was last accessed (else
 created) longer than ``tensorboardTTLHours`` ago, or when its workflow no longer
-exists (confirmed with a GET, as for orphan pods).
+exists (confirmed with a GET, as for orphan pods). The workflow is the one its
+ownerReference names (with its uid); the label is only a fallback, because a name
+longer than a label value allows is shortened there with a hash.
 Objects with a controller (for example the Deployment Knative makes for a Revision,
 which inherits the labels) are left to their owner. A core Service follows the
 verdict of the Deployment of the same instance, which carries the access time.
@@ -17,7 +19,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from argoml.gc.policy import Policy
-from argoml.gc.selection import FINISH_TIME_UNKNOWN, UNLABELLED, Obj, Orphan, Verdict, WorkflowIndex
+from argoml.gc.selection import (
+    FINISH_TIME_UNKNOWN,
+    UNLABELLED,
+    Obj,
+    Orphan,
+    Verdict,
+    WorkflowIndex,
+    workflow_owner,
+)
 from argoml.timestamps import parse_rfc3339
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -53,6 +63,10 @@ def judge_tensorboard(obj: Obj, index: WorkflowIndex, policy: Policy, now: datet
     if last is not None and now - last >= timedelta(hours=policy.tensorboard_ttl_hours):
         return None
     namespace, workflow = instance_of(obj)
-    if index.get(namespace, workflow) is None:
-        return Orphan(namespace, workflow, None)
+    owner = workflow_owner(metadata)
+    workflow, owner_uid = (owner if owner and owner[0] else (workflow, None))
+    entry = index.get(namespace, workflow)
+    if entry is None or (owner_uid is not None and owner_uid != entry.uid):
+        return Orphan(namespace, workflow, owner_uid)
     return IN_USE if last is not None else FINISH_TIME_UNKNOWN
+
