@@ -440,6 +440,20 @@ def test_callers_who_may_not_read_the_namespaces_workflows_get_403(client: flask
     assert client.put("/tensorboards/ml/train-mnist", headers=bob).status_code == 200
 
 
+def test_access_granted_to_a_callers_group_is_honoured_with_its_whole_identity(
+        client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    seed_workflow(cluster)
+    cluster.access.tokens["carol-token"] = {
+        "username": "carol", "uid": "c-42", "groups": ["vision", "system:authenticated"],
+        "extra": {"authentication.kubernetes.io/credential-id": ["JTI=abc"]}}
+    cluster.access.grants.add(("group:vision", "get", "argoproj.io", "workflows", "ml"))
+    carol = {"Authorization": "Bearer carol-token"}
+    assert client.put("/tensorboards/ml/train-mnist", headers=carol).status_code == 200
+    assert cluster.access.reviews[-1] | {"resourceAttributes": None} == {
+        "user": "carol", "uid": "c-42", "groups": ["vision", "system:authenticated"],
+        "extra": {"authentication.kubernetes.io/credential-id": ["JTI=abc"]}, "resourceAttributes": None}
+
+
 def test_an_allow_list_of_namespaces_narrows_who_is_served(cluster: Emulator, serve: Serve,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TENSORBOARD_NAMESPACES", "research, ml")
@@ -452,6 +466,8 @@ def test_an_allow_list_of_namespaces_narrows_who_is_served(cluster: Emulator, se
     assert client.put("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 200
     response = client.put("/tensorboards/prod/train-mnist", headers=AUTH)
     assert response.status_code == 403 and "namespace 'prod' is not served" in response.json["error"]["message"]
+    anonymous = client.put("/tensorboards/prod/train-mnist")
+    assert anonymous.status_code == 401 and "research" not in anonymous.json["error"]["message"]
 
 
 def test_turning_the_check_off_serves_anyone_and_logs_it_loudly(cluster: Emulator, serve: Serve,
