@@ -294,6 +294,26 @@ def test_delete_tears_the_instance_down_and_a_second_delete_is_a_404(client: fla
     assert client.get("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 404
 
 
+@pytest.mark.parametrize("mode", ["knative", "deployment"])
+def test_an_instance_left_by_an_earlier_workflow_of_the_name_is_adopted_by_the_new_one(
+        cluster: Emulator, serve: Serve, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    monkeypatch.setenv("TENSORBOARD_MODE", mode)
+    monkeypatch.setenv("TENSORBOARD_AUTH", "off")
+    client, store = serve("tensorboard"), cluster.store
+    seed_workflow(cluster)
+    assert client.put("/tensorboards/ml/train-mnist").status_code == 200
+    # Deleted and submitted again before the garbage collector got to the instance.
+    store.delete(store.type_of(*WORKFLOWS), "ml", "train-mnist", propagation="Orphan")
+    new = seed_workflow(cluster)
+    assert client.put("/tensorboards/ml/train-mnist").status_code == 200
+    parts = [KSVC] if mode == "knative" else [DEPLOYMENTS, SERVICES]
+    for resource in parts:
+        owners = store.get(store.type_of(*resource), "ml", "tb-train-mnist")["metadata"]["ownerReferences"]
+        assert new["metadata"]["uid"] in {ref["uid"] for ref in owners}
+    store.delete(store.type_of(*WORKFLOWS), "ml", "train-mnist")
+    assert all(store.find(store.type_of(*resource), "ml") == [] for resource in parts)
+
+
 def test_objects_merely_named_like_an_instance_are_never_changed_touched_or_deleted(
         client: flask.testing.FlaskClient, cluster: Emulator) -> None:
     store = cluster.store

@@ -411,18 +411,26 @@ def _create_or_update(kind: str, namespace: str, workflow_name: str, body: Obj, 
     if not _is_instance_of(current, workflow_name):
         raise Conflict(f"a {kind} named {namespace}/{name} already exists and is not the TensorBoard instance of "
                        f"workflow {workflow_name}; it is left alone")
+    # Left by an earlier workflow of the same name (deleted, then submitted again): the garbage
+    # collector would delete it any moment unless this workflow owns it too.
+    owners = body["metadata"]["ownerReferences"]
+    adopt = {"ownerReferences": owners} if owners[0]["uid"] not in {
+        ref.get("uid") for ref in current["metadata"].get("ownerReferences") or []} else {}
     if kind == "service":  # nothing in a ClusterIP Service changes with the logs
+        if adopt:
+            with kube.upstream(f"updating {kind} {namespace}/{name}"):
+                _write(kind, "patch", namespace, name, {"metadata": adopt})
         return
     wanted = body["metadata"]["annotations"]
-    patch: Obj = {"metadata": {"annotations": {ANNOTATION_LAST_ACCESSED: now}}}
+    patch: Obj = {"metadata": {"annotations": {ANNOTATION_LAST_ACCESSED: now}, **adopt}}
     verb = "patch"
     if (current["metadata"].get("annotations") or {}).get(ANNOTATION_SPEC) != wanted[ANNOTATION_SPEC]:
         # The workflow has produced more logs since (it was still running): show them too. A Knative
         # Service takes a merge patch (lists replaced whole); a Deployment is replaced, because a strategic
         # merge would keep env entries of credentials no longer used.
         metadata = {**current["metadata"], "annotations": {**(current["metadata"].get("annotations") or {}),
-                                                             **wanted}}
-        patch = {"metadata": {"annotations": wanted}, "spec": body["spec"]}
+                                                             **wanted}, "ownerReferences": owners}
+        patch = {"metadata": {"annotations": wanted, **adopt}, "spec": body["spec"]}
         if kind == "deployment":
             verb, patch = "replace", {**body, "metadata": metadata}
     with kube.upstream(f"updating {kind} {namespace}/{name}"):
@@ -441,7 +449,9 @@ def _write(kind: str, verb: str, namespace: str, name: str, body: Obj) -> Any:
         if verb == "replace":
             return kube.apps().replace_namespaced_deployment(name, namespace, body)
         return kube.apps().patch_namespaced_deployment(name, namespace, body)
-    return kube.core().create_namespaced_service(namespace, body)
+    if verb == "create":
+        return kube.core().create_namespaced_service(namespace, body)
+    return kube.core().patch_namespaced_service(name, namespace, body)
 
 
 def _delete(kind: str, namespace: str, name: str, uid: str) -> bool:
