@@ -514,6 +514,9 @@ def test_the_page_is_served_without_a_token_and_loads_nothing_from_elsewhere(
     assert "tensorboards/" in html and "Authorization" in html
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert not re.search(r"@import|url\(", html)
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "connect-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert response.headers["X-Frame-Options"] == "DENY"
 
 
 def test_the_knative_feature_patch_enables_every_gated_field_the_instance_uses(

@@ -299,6 +299,17 @@ def _digest(spec: Obj) -> str:
 # --- the API ------------------------------------------------------------------------------------------
 
 
+# The page holds the user's Kubernetes token: the browser is told to load and send nothing anywhere but
+# this function, to run no script but the page's own, and to refuse to show it inside another site's frame.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                               "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
 @functools.cache
 def page() -> str:
     """The browser page (``GET /``): plain HTML and script, no build step, no external assets."""
