@@ -369,6 +369,17 @@ def test_listing_shows_workflows_with_tensorboard_artifacts_and_their_instances(
 # --- refusals -----------------------------------------------------------------------------------------
 
 
+def test_listing_reads_the_workflows_a_page_at_a_time(client: flask.testing.FlaskClient, cluster: Emulator,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tensorboard, "LIST_PAGE", 2)
+    for name in ("c", "a", "e", "b", "d"):
+        seed_workflow(cluster, workflow(name, "ml", pod("n", "train", key_only(f"{name}.tgz")),
+                                        repository=MINIO_REPOSITORY))
+    listing = client.get("/tensorboards/ml", headers=AUTH).json
+    assert [w["name"] for w in listing["workflows"]] == ["a", "b", "c", "d", "e"]
+    assert len([c for c in cluster.calls if c.verb == "list" and c.resource == "workflows"]) == 3
+
+
 def test_an_unknown_workflow_is_a_404(client: flask.testing.FlaskClient) -> None:
     response = client.put("/tensorboards/ml/nope", headers=AUTH)
     assert response.status_code == 404 and "workflow ml/nope not found" in response.json["error"]["message"]

@@ -27,7 +27,7 @@ import json
 import os
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ SELECTOR = f"{LABEL_MANAGED_BY}={MANAGED_BY}"
 PORT = 6006
 LOGDIR = "/logs"
 MODES = ("knative", "deployment")
+LIST_PAGE = 100  # workflows per list request when listing a namespace
 KSVC = ("serving.knative.dev", "v1", "services")
 WORKFLOWS = ("argoproj.io", "v1alpha1", "workflows")
 
@@ -355,19 +356,31 @@ def delete(namespace: str, workflow_name: str, settings: Settings) -> Obj:
 def listing(namespace: str, settings: Settings) -> Obj:
     """The namespace's workflows that have tensorboard artifacts, each with its instance if one runs."""
     check_namespace(namespace)
-    with kube.upstream(f"listing workflows in {namespace}"):
-        items = kube.custom().list_namespaced_custom_object(*WORKFLOWS[:2], namespace, WORKFLOWS[2])["items"]
     instances = {i.workflow: i for i in _instances(namespace, settings)}
     listed = []
-    for workflow in sorted(items, key=lambda w: w["metadata"]["name"]):
+    for workflow in _workflows(namespace):
         runs = [a.run for a in workflows.output_artifacts(workflow, settings.artifact)]
         name = workflow["metadata"]["name"]
         if runs or name in instances:
             instance = instances.get(name)
             listed.append({"name": name, "phase": (workflow.get("status") or {}).get("phase") or "Pending",
                            "runs": runs, "instance": instance.to_json() if instance else None})
-    return {"namespace": namespace, "mode": settings.mode, "workflows": listed,
+    return {"namespace": namespace, "mode": settings.mode, "workflows": sorted(listed, key=lambda w: w["name"]),
             "instances": [i.to_json() for i in instances.values()]}
+
+
+def _workflows(namespace: str) -> Iterator[Obj]:
+    """The namespace's workflows, a page at a time: whole statuses of thousands of workflows would not fit
+    in the function's memory at once, and each is reduced to a few fields as soon as it is read."""
+    token = None
+    while True:
+        with kube.upstream(f"listing workflows in {namespace}"):
+            page = kube.custom().list_namespaced_custom_object(*WORKFLOWS[:2], namespace, WORKFLOWS[2],
+                                                               limit=LIST_PAGE, _continue=token)
+        yield from page["items"]
+        token = (page.get("metadata") or {}).get("continue")
+        if not token:
+            return
 
 
 def read_workflow(namespace: str, name: str) -> Obj:
