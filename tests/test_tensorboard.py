@@ -142,6 +142,15 @@ def test_asking_twice_returns_the_same_instance_and_creates_nothing_more(
     assert ksvc(cluster)["metadata"]["generation"] == generation  # the spec was left alone
 
 
+def test_an_instance_deleted_while_a_put_finds_it_taken_is_created_again(
+        client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    seed_workflow(cluster)
+    cluster.fail(409, method="POST", resource="services")  # it existed at the create, and was gone at the read
+    response = client.put("/tensorboards/ml/train-mnist", headers=AUTH)
+    assert response.status_code == 200 and response.json["name"] == "tb-train-mnist"
+    assert ksvc(cluster)["metadata"]["labels"]["argoml.io/tensorboard-workflow"] == "train-mnist"
+
+
 def test_new_logs_of_a_running_workflow_are_added_when_asked_again(
         client: flask.testing.FlaskClient, cluster: Emulator) -> None:
     wf = workflow("train-mnist", "ml", pod("a", "epoch-1", key_only("e1.tgz")), phase="Running",

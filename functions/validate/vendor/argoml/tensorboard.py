@@ -430,7 +430,9 @@ def _create_or_update(kind: str, namespace: str, workflow_name: str, body: Obj, 
             if not kube.is_conflict(exc):
                 raise
     current = _read(kind, namespace, name)
-    if current is None:  # deleted since our create: the next PUT creates it again
+    if current is None:  # deleted between the create and the read (a DELETE at the same time): create it again
+        with kube.upstream(f"creating {kind} {namespace}/{name}"):
+            _write(kind, "create", namespace, name, body)
         return
     if not _is_instance_of(current, workflow_name):
         raise Conflict(f"a {kind} named {namespace}/{name} already exists and is not the TensorBoard instance of "
