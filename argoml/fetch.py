@@ -154,8 +154,8 @@ def _fetch_s3(source: Source, target: Path, env: Mapping[str, str], budget: _Bud
         budget.spend(size, "the archive")
         with tempfile.TemporaryFile(dir=target.parent) as archive:
             client.download_fileobj(bucket, key, archive)
-            budget.used -= size  # the download goes; what it unpacks to is counted instead
             _unpack(archive, source.archive, target, budget)
+        budget.used -= size  # the archive was on disk next to what it unpacked to; now it is gone
         return
     prefix = key.rstrip("/") + "/"
     listed = [obj for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
@@ -207,18 +207,19 @@ def _fetch_http(source: Source, target: Path, env: Mapping[str, str], budget: _B
         password = _secret(env, source.secrets, "auth.basicAuth.passwordSecret")
         headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
     request = urllib.request.Request(url, headers=headers)
-    with (urllib.request.urlopen(request, timeout=60) as response,
-          tempfile.TemporaryFile(dir=target.parent) as body):
-        _copy_within(response, body, budget)
-        if source.archive != "none":
-            budget.used -= body.tell()  # the download goes; what it unpacks to is counted instead
-            _unpack(body, source.archive, target, budget)
+    with urllib.request.urlopen(request, timeout=60) as response:
+        if source.archive == "none":  # straight into place: no second copy on the volume
+            name = PurePosixPath(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name or "artifact"
+            path = target / _safe_relative(name)
+            target.mkdir(parents=True)
+            with path.open("wb") as out:
+                _copy_within(response, out, budget)
             return
-        target.mkdir(parents=True)
-        body.seek(0)
-        name = PurePosixPath(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name or "artifact"
-        with (target / _safe_relative(name)).open("wb") as out:
-            shutil.copyfileobj(body, out)
+        with tempfile.TemporaryFile(dir=target.parent) as body:
+            _copy_within(response, body, budget)
+            size = body.tell()
+            _unpack(body, source.archive, target, budget)
+    budget.used -= size  # the archive was on disk next to what it unpacked to; now it is gone
 
 
 _FETCHERS = {"s3": _fetch_s3, "http": _fetch_http}
