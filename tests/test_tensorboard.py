@@ -339,6 +339,23 @@ def test_objects_merely_named_like_an_instance_are_never_changed_touched_or_dele
     assert ksvc(cluster) == theirs  # same spec, no annotation added, still there
 
 
+def test_an_instance_labelled_for_the_workflow_but_owned_by_another_is_not_taken_over(
+        client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    # What two long workflow names whose 32-bit hashes collide would share: the instance name and label.
+    store = cluster.store
+    labels = {"app.kubernetes.io/managed-by": "argoml-tensorboard", "argoml.io/tensorboard-workflow": "train-mnist"}
+    owner = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "name": "other", "uid": "u-other"}
+    theirs = store.create(store.type_of(*KSVC), "ml", {
+        "apiVersion": "serving.knative.dev/v1", "kind": "Service",
+        "metadata": {"name": "tb-train-mnist", "labels": labels, "ownerReferences": [owner]},
+        "spec": {"template": {"spec": {"containers": [{"image": "tensorflow/tensorflow:2.16.1"}]}}}})
+    seed_workflow(cluster)
+    assert client.put("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 409
+    assert client.get("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 404
+    assert client.delete("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 404
+    assert ksvc(cluster) == theirs
+
+
 def test_in_deployment_mode_a_foreign_service_of_the_instances_name_is_left_alone(
         cluster: Emulator, serve: Serve, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TENSORBOARD_MODE", "deployment")

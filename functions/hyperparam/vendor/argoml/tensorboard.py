@@ -415,9 +415,13 @@ def _is_instance_of(obj: Obj, workflow_name: str) -> bool:
 
     Instance names are predictable (``tb-<workflow>``), so an object of that name may be
     someone else's; the function never changes or deletes what it did not make for this workflow.
+    Long names are shortened with a 32-bit hash in the name and the label, so the owning
+    Workflow's full name (in the ownerReferences) must match too.
     """
     labels = obj["metadata"].get("labels") or {}
-    return labels.get(LABEL_MANAGED_BY) == MANAGED_BY and labels.get(LABEL_WORKFLOW) == workflow_label(workflow_name)
+    owners = {ref.get("name") for ref in obj["metadata"].get("ownerReferences") or [] if ref.get("kind") == "Workflow"}
+    return (labels.get(LABEL_MANAGED_BY) == MANAGED_BY and labels.get(LABEL_WORKFLOW) == workflow_label(workflow_name)
+            and workflow_name in owners)
 
 
 def _create_or_update(kind: str, namespace: str, workflow_name: str, body: Obj, now: str) -> None:
