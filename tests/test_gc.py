@@ -263,6 +263,21 @@ def test_the_instance_of_a_workflow_whose_name_is_too_long_for_a_label_stays_whi
     assert len(store.find(store.type_of("serving.knative.dev", "v1", "services"), "ml")) == 1
 
 
+def test_an_instance_adopted_by_a_workflow_submitted_again_is_that_workflows(cluster: Emulator,
+                                                                            serve: Serve) -> None:
+    store = cluster.store
+    seed(store, "ml", "live", phase="Succeeded", finished_at=ago(1), pods=0)
+    uid = store.get(store.type_of("argoproj.io", "v1alpha1", "workflows"), "ml", "live")["metadata"]["uid"]
+    owners = [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "name": "live", "uid": owner}
+              for owner in ("uid-of-the-deleted-one", uid)]  # as a strategic merge leaves them
+    store.create(store.type_of("apps", "v1", "deployments"), "ml", {"metadata": {
+        "name": "tb-live", "ownerReferences": owners,
+        "labels": {MANAGED_BY_LABEL: MANAGED_BY, WORKFLOW_LABEL: "live"},
+        "annotations": {LAST_ACCESSED_ANNOTATION: format_rfc3339(ago(1))}}, "spec": {}})
+    _, summary = ping(serve, {"tensorboardTTLHours": 24})
+    assert summary["deleted"] == {} and summary["kept"] == {"tensorboard-in-use": 1}
+
+
 def test_tensorboards_can_be_left_alone(cluster: Emulator, serve: Serve) -> None:
     tensorboard(cluster.store, "ksvc", "ml", "gone", accessed=ago(100))
     _, summary = ping(serve, {"tensorboardTTLHours": None})

@@ -7,7 +7,7 @@ labels ``app.kubernetes.io/managed-by: argoml-tensorboard`` and
 both labels are ever listed or removed. One goes when it was last accessed (else
 created) longer than ``tensorboardTTLHours`` ago, or when its workflow no longer
 exists (confirmed with a GET, as for orphan pods). The workflow is the one its
-ownerReference names (with its uid); the label is only a fallback, because a name
+ownerReferences name (with its uids); the label is only a fallback, because a name
 longer than a label value allows is shortened there with a hash.
 Objects with a controller (for example the Deployment Knative makes for a Revision,
 which inherits the labels) are left to their owner. A core Service follows the
@@ -26,7 +26,7 @@ from argoml.gc.selection import (
     Orphan,
     Verdict,
     WorkflowIndex,
-    workflow_owner,
+    workflow_owners,
 )
 from argoml.timestamps import parse_rfc3339
 
@@ -63,10 +63,13 @@ def judge_tensorboard(obj: Obj, index: WorkflowIndex, policy: Policy, now: datet
     if last is not None and now - last >= timedelta(hours=policy.tensorboard_ttl_hours):
         return None
     namespace, workflow = instance_of(obj)
-    owner = workflow_owner(metadata)
-    workflow, owner_uid = (owner if owner and owner[0] else (workflow, None))
+    # A workflow submitted again under the same name adopts the instance: until Kubernetes' garbage
+    # collector drops the earlier workflow's dangling reference, both are listed, the newest last.
+    owners = workflow_owners(metadata)
+    workflow = owners[-1][0] if owners else workflow
+    uids = {uid for _, uid in owners if uid}
     entry = index.get(namespace, workflow)
-    if entry is None or (owner_uid is not None and owner_uid != entry.uid):
-        return Orphan(namespace, workflow, owner_uid)
+    if entry is None or (uids and entry.uid not in uids):
+        return Orphan(namespace, workflow, owners[-1][1] if owners else None)
     return IN_USE if last is not None else FINISH_TIME_UNKNOWN
 
