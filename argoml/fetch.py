@@ -11,8 +11,12 @@ Archived artifacts (Argo's default ``.tgz``, or ``.zip``) are unpacked (with the
 filter: no absolute paths, links out of the tree or device files); when the archive holds a
 single top-level directory, as Argo's archives of a directory do, its contents become the run.
 Unarchived artifacts (``archive: {none: {}}``) are read as directories: every S3 object under
-the key's prefix, or the single file an HTTP URL names. It handles ``s3`` (through boto3,
-imported only here) and ``http`` (urllib); :data:`FETCHABLE` is what the spawner checks.
+the key's prefix, or the single file an HTTP URL names. The plan's ``maxBytes`` (the size of the
+instance's ``emptyDir``) bounds what is written: an archive whose members add up to more, or an
+unarchived artifact larger than what is left, is refused before it fills the volume (a small
+archive can expand a thousandfold); downloads are staged in the log directory, so they count too.
+It handles ``s3`` (through boto3, imported only here) and ``http`` (urllib); :data:`FETCHABLE` is
+what the spawner checks.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ class Plan:
 
     logdir: str
     sources: tuple[Source, ...]
+    max_bytes: int = 0  # what the runs may write in all; 0: no limit
 
     def to_json(self) -> str:
         stores: list[dict[str, Any]] = []
@@ -79,7 +84,8 @@ class Plan:
                 stores.append(store)
             runs.append({"run": source.run, "archive": source.archive, "store": number,
                          "key": source.location.get(key_field)})
-        return json.dumps({"logdir": self.logdir, "stores": stores, "runs": runs})
+        return json.dumps({"logdir": self.logdir, "stores": stores, "runs": runs,
+                           **({"maxBytes": self.max_bytes} if self.max_bytes else {})})
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
@@ -90,7 +96,7 @@ class Plan:
                 store = raw["stores"][run["store"]]
                 location = {**store["location"], _KEY_FIELD.get(store["kind"], "key"): run["key"]}
                 sources.append(Source(run["run"], store["kind"], run["archive"], location, store["secrets"]))
-            return cls(str(raw["logdir"]), tuple(sources))
+            return cls(str(raw["logdir"]), tuple(sources), int(raw.get("maxBytes") or 0))
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise FetchError(f"{CONFIG_ENV} is not a fetch plan: {exc!r}") from None
 
@@ -99,6 +105,7 @@ def fetch(plan: Plan, env: Mapping[str, str] = os.environ) -> list[Path]:
     """Download every run of ``plan``; returns the run directories written."""
     logdir = Path(plan.logdir)
     logdir.mkdir(parents=True, exist_ok=True)
+    budget = _Budget(plan.max_bytes)
     written = []
     for source in plan.sources:
         if not _RUN.match(source.run):
@@ -106,11 +113,11 @@ def fetch(plan: Plan, env: Mapping[str, str] = os.environ) -> list[Path]:
         target = logdir / source.run
         if target.exists():  # a restarted init container starts the run afresh
             shutil.rmtree(target)
-        try:
-            _FETCHERS[source.kind](source, target, env)
-        except KeyError:
+        if source.kind not in _FETCHERS:
             raise FetchError(f"run {source.run!r}: cannot fetch from {source.kind} storage "
-                             f"(the fetcher handles {', '.join(FETCHABLE)})") from None
+                             f"(the fetcher handles {', '.join(FETCHABLE)})")
+        try:
+            _FETCHERS[source.kind](source, target, env, budget)
         except FetchError as exc:
             raise FetchError(f"run {source.run!r}: {exc}") from None
         except Exception as exc:
@@ -120,23 +127,45 @@ def fetch(plan: Plan, env: Mapping[str, str] = os.environ) -> list[Path]:
     return written
 
 
+@dataclass
+class _Budget:
+    """The bytes the runs may still write (``limit`` 0: unlimited)."""
+
+    limit: int
+    used: int = 0
+
+    def spend(self, size: int, what: str) -> None:
+        if self.limit and self.used + size > self.limit:
+            raise self.exceeded(f"{what} is {size} bytes")
+        self.used += size
+
+    def exceeded(self, what: str) -> FetchError:
+        return FetchError(f"{what}: more than the {self.limit - self.used} bytes left of the {self.limit}-byte "
+                          "limit for the logs")
+
+
 # --- storages -----------------------------------------------------------------------------------------
 
 
-def _fetch_s3(source: Source, target: Path, env: Mapping[str, str]) -> None:
+def _fetch_s3(source: Source, target: Path, env: Mapping[str, str], budget: _Budget) -> None:
     client, bucket, key = _s3_client(source, env), source.location["bucket"], source.location["key"]
     if source.archive != "none":
-        with tempfile.TemporaryFile() as archive:
+        size = client.head_object(Bucket=bucket, Key=key)["ContentLength"]
+        budget.spend(size, "the archive")
+        with tempfile.TemporaryFile(dir=target.parent) as archive:
             client.download_fileobj(bucket, key, archive)
-            _unpack(archive, source.archive, target)
+            _unpack(archive, source.archive, target, budget)
+        budget.used -= size  # the archive was on disk next to what it unpacked to; now it is gone
         return
     prefix = key.rstrip("/") + "/"
-    objects = [obj["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-               for obj in page.get("Contents", []) if not obj["Key"].endswith("/")]
+    listed = [obj for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+              for obj in page.get("Contents", []) if not obj["Key"].endswith("/")]
     target.mkdir(parents=True)
-    if not objects:  # the artifact was a single file
+    if not listed:  # the artifact was a single file
+        budget.spend(client.head_object(Bucket=bucket, Key=key)["ContentLength"], "the file")
         client.download_file(bucket, key, str(target / _safe_relative(PurePosixPath(key).name)))
-    for object_key in objects:
+    budget.spend(sum(int(obj.get("Size") or 0) for obj in listed), f"the directory ({len(listed)} files)")
+    for object_key in (obj["Key"] for obj in listed):
         path = target / _safe_relative(object_key[len(prefix):])
         path.parent.mkdir(parents=True, exist_ok=True)
         client.download_file(bucket, object_key, str(path))
@@ -168,7 +197,7 @@ def _s3_client(source: Source, env: Mapping[str, str]) -> Any:
     return boto3.client("s3", **options)
 
 
-def _fetch_http(source: Source, target: Path, env: Mapping[str, str]) -> None:
+def _fetch_http(source: Source, target: Path, env: Mapping[str, str], budget: _Budget) -> None:
     url = str(source.location["url"])
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise FetchError(f"{url!r} is not an http(s) URL")
@@ -178,16 +207,19 @@ def _fetch_http(source: Source, target: Path, env: Mapping[str, str]) -> None:
         password = _secret(env, source.secrets, "auth.basicAuth.passwordSecret")
         headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
     request = urllib.request.Request(url, headers=headers)
-    with urllib.request.urlopen(request, timeout=60) as response, tempfile.TemporaryFile() as body:
-        shutil.copyfileobj(response, body)
-        if source.archive != "none":
-            _unpack(body, source.archive, target)
+    with urllib.request.urlopen(request, timeout=60) as response:
+        if source.archive == "none":  # straight into place: no second copy on the volume
+            name = PurePosixPath(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name or "artifact"
+            path = target / _safe_relative(name)
+            target.mkdir(parents=True)
+            with path.open("wb") as out:
+                _copy_within(response, out, budget)
             return
-        target.mkdir(parents=True)
-        body.seek(0)
-        name = PurePosixPath(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name or "artifact"
-        with (target / _safe_relative(name)).open("wb") as out:
-            shutil.copyfileobj(body, out)
+        with tempfile.TemporaryFile(dir=target.parent) as body:
+            _copy_within(response, body, budget)
+            size = body.tell()
+            _unpack(body, source.archive, target, budget)
+    budget.used -= size  # the archive was on disk next to what it unpacked to; now it is gone
 
 
 _FETCHERS = {"s3": _fetch_s3, "http": _fetch_http}
@@ -196,7 +228,18 @@ _FETCHERS = {"s3": _fetch_s3, "http": _fetch_http}
 # --- unpacking ----------------------------------------------------------------------------------------
 
 
-def _unpack(archive: IO[bytes], kind: str, target: Path) -> None:
+def _copy_within(source: IO[bytes], out: IO[bytes], budget: _Budget) -> None:
+    """Copy ``source`` to ``out``, spending the budget as it goes (a body need not say its length)."""
+    copied = 0
+    while chunk := source.read(1 << 20):
+        copied += len(chunk)
+        if budget.limit and budget.used + copied > budget.limit:
+            raise budget.exceeded("the download")
+        out.write(chunk)
+    budget.used += copied
+
+
+def _unpack(archive: IO[bytes], kind: str, target: Path, budget: _Budget) -> None:
     archive.seek(0)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
@@ -204,9 +247,13 @@ def _unpack(archive: IO[bytes], kind: str, target: Path) -> None:
             with zipfile.ZipFile(archive) as bundle:
                 for member in bundle.namelist():
                     _safe_relative(member)
+                # zipfile never reads a member past its declared size, so the declared sizes bound it
+                budget.spend(sum(info.file_size for info in bundle.infolist()), "the unpacked archive")
                 bundle.extractall(staging)
         else:
             with tarfile.open(fileobj=archive, mode="r:*") as bundle:
+                budget.spend(sum(member.size for member in bundle.getmembers() if member.isfile()),
+                             "the unpacked archive")
                 bundle.extractall(staging, filter="data")
         entries = list(staging.iterdir())
         root = entries[0] if len(entries) == 1 and entries[0].is_dir() else staging

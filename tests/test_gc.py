@@ -22,6 +22,7 @@ from argoml.dev.emulator import Emulator
 from argoml.dev.store import Store
 from argoml.gc.tensorboards import LAST_ACCESSED_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, WORKFLOW_LABEL
 from argoml.timestamps import format_rfc3339
+from tests.workflow_status import MINIO_REPOSITORY, key_only, pod, workflow
 
 NOW = datetime.now(UTC)
 Serve = Callable[[str], flask.testing.FlaskClient]
@@ -249,6 +250,34 @@ def test_idle_tensorboards_and_those_of_deleted_workflows_are_removed(cluster: E
     assert summary["examined"]["tensorboards"] == 7
 
 
+def test_the_instance_of_a_workflow_whose_name_is_too_long_for_a_label_stays_while_it_is_used(
+        cluster: Emulator, serve: Serve, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENSORBOARD_AUTH", "off")
+    store, name = cluster.store, "nightly-hyperparameter-sweep-of-the-vision-team-resnet50-imagenet-42"
+    assert len(name) > 63  # the instance's workflow label is shortened with a hash
+    wf = workflow(name, "ml", pod("a", "train", key_only("t.tgz")), repository=MINIO_REPOSITORY)
+    store.create(store.type_of("argoproj.io", "v1alpha1", "workflows"), "ml", wf, keep_status=True)
+    assert serve("tensorboard").put(f"/tensorboards/ml/{name}").status_code == 200
+    status, summary = ping(serve, {"tensorboardTTLHours": 24})
+    assert status == 200 and summary["deleted"] == {} and summary["kept"]["tensorboard-in-use"] == 1
+    assert len(store.find(store.type_of("serving.knative.dev", "v1", "services"), "ml")) == 1
+
+
+def test_an_instance_adopted_by_a_workflow_submitted_again_is_that_workflows(cluster: Emulator,
+                                                                            serve: Serve) -> None:
+    store = cluster.store
+    seed(store, "ml", "live", phase="Succeeded", finished_at=ago(1), pods=0)
+    uid = store.get(store.type_of("argoproj.io", "v1alpha1", "workflows"), "ml", "live")["metadata"]["uid"]
+    owners = [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "name": "live", "uid": owner}
+              for owner in ("uid-of-the-deleted-one", uid)]  # as a strategic merge leaves them
+    store.create(store.type_of("apps", "v1", "deployments"), "ml", {"metadata": {
+        "name": "tb-live", "ownerReferences": owners,
+        "labels": {MANAGED_BY_LABEL: MANAGED_BY, WORKFLOW_LABEL: "live"},
+        "annotations": {LAST_ACCESSED_ANNOTATION: format_rfc3339(ago(1))}}, "spec": {}})
+    _, summary = ping(serve, {"tensorboardTTLHours": 24})
+    assert summary["deleted"] == {} and summary["kept"] == {"tensorboard-in-use": 1}
+
+
 def test_tensorboards_can_be_left_alone(cluster: Emulator, serve: Serve) -> None:
     tensorboard(cluster.store, "ksvc", "ml", "gone", accessed=ago(100))
     _, summary = ping(serve, {"tensorboardTTLHours": None})
@@ -287,6 +316,26 @@ def test_lists_are_paginated_and_every_page_is_read(cluster: Emulator, serve: Se
     assert len(summary["deleted"]["pods"]) == 21 and summary["examined"] == {
         "workflows": 7, "pods": 21, "tensorboards": 0}
     assert len(gc_calls(cluster, "list", "workflows")) == 2 and len(gc_calls(cluster, "list", "pods")) == 6
+
+
+@pytest.mark.parametrize("resource", ["workflows", "pods"])
+def test_a_listing_whose_continue_token_expired_goes_on_from_the_fresh_token(cluster: Emulator, serve: Serve,
+                                                                            resource: str) -> None:
+    for index in range(3):
+        seed(cluster.store, "ml", f"wf-{index}", phase="Succeeded", finished_at=ago(500), pods=2)
+    cluster.fail(410, method="GET", resource=resource, after=1)  # the second page's token has expired
+    status, summary = ping(serve, {"pageSize": 2, "tensorboardTTLHours": None})
+    assert status == 200 and summary["complete"] and summary["errors"] == []
+    assert summary["examined"] == {"workflows": 3, "pods": 6, "tensorboards": 0}
+    assert sorted(summary["deleted"]["pods"]) == [f"ml/wf-{i}-main-{j}" for i in range(3) for j in range(2)]
+
+
+def test_a_second_expiry_in_a_row_is_a_listing_failure(cluster: Emulator, serve: Serve) -> None:
+    for index in range(3):
+        seed(cluster.store, "ml", f"wf-{index}", phase="Succeeded", finished_at=ago(500))
+    cluster.fail(410, method="GET", resource="workflows", after=1, times=2)
+    status, answer = ping(serve, {"pageSize": 2})
+    assert status == 503 and "410" in answer["error"]["message"] and not gc_calls(cluster, "delete")
 
 
 class FakeClock:

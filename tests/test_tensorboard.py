@@ -114,6 +114,23 @@ def test_credentials_are_referenced_from_the_repositorys_secret_never_copied(
     assert "accessKeySecret" not in source.location
 
 
+def test_the_logs_volume_and_the_fetcher_are_bounded_by_the_configured_size(
+        cluster: Emulator, serve: Serve, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert tensorboard.Settings().logs_max_bytes == 10 * 2**30
+    monkeypatch.setenv("TENSORBOARD_LOGS_SIZE_LIMIT", "500Mi")
+    monkeypatch.setenv("TENSORBOARD_AUTH", "off")
+    client = serve("tensorboard")
+    seed_workflow(cluster)
+    assert client.put("/tensorboards/ml/train-mnist").status_code == 200
+    assert_valid(ksvc(cluster))
+    spec = ksvc(cluster)["spec"]["template"]["spec"]
+    assert spec["volumes"] == [{"name": "logs", "emptyDir": {"sizeLimit": "500Mi"}}]
+    assert plan_of(spec).max_bytes == 500 * 2**20
+    monkeypatch.setenv("TENSORBOARD_LOGS_SIZE_LIMIT", "lots")
+    with pytest.raises(ValueError, match="TENSORBOARD_LOGS_SIZE_LIMIT must be a size"):
+        tensorboard.Settings.from_env()
+
+
 def test_asking_twice_returns_the_same_instance_and_creates_nothing_more(
         client: flask.testing.FlaskClient, cluster: Emulator) -> None:
     seed_workflow(cluster)
@@ -123,6 +140,15 @@ def test_asking_twice_returns_the_same_instance_and_creates_nothing_more(
     assert second.status_code == 200 and second.json["name"] == first["name"]
     assert len(cluster.store.find(cluster.store.type_of(*KSVC), "ml")) == 1
     assert ksvc(cluster)["metadata"]["generation"] == generation  # the spec was left alone
+
+
+def test_an_instance_deleted_while_a_put_finds_it_taken_is_created_again(
+        client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    seed_workflow(cluster)
+    cluster.fail(409, method="POST", resource="services")  # it existed at the create, and was gone at the read
+    response = client.put("/tensorboards/ml/train-mnist", headers=AUTH)
+    assert response.status_code == 200 and response.json["name"] == "tb-train-mnist"
+    assert ksvc(cluster)["metadata"]["labels"]["argoml.io/tensorboard-workflow"] == "train-mnist"
 
 
 def test_new_logs_of_a_running_workflow_are_added_when_asked_again(
@@ -277,6 +303,74 @@ def test_delete_tears_the_instance_down_and_a_second_delete_is_a_404(client: fla
     assert client.get("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 404
 
 
+@pytest.mark.parametrize("mode", ["knative", "deployment"])
+def test_an_instance_left_by_an_earlier_workflow_of_the_name_is_adopted_by_the_new_one(
+        cluster: Emulator, serve: Serve, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    monkeypatch.setenv("TENSORBOARD_MODE", mode)
+    monkeypatch.setenv("TENSORBOARD_AUTH", "off")
+    client, store = serve("tensorboard"), cluster.store
+    seed_workflow(cluster)
+    assert client.put("/tensorboards/ml/train-mnist").status_code == 200
+    # Deleted and submitted again before the garbage collector got to the instance.
+    store.delete(store.type_of(*WORKFLOWS), "ml", "train-mnist", propagation="Orphan")
+    new = seed_workflow(cluster)
+    assert client.put("/tensorboards/ml/train-mnist").status_code == 200
+    parts = [KSVC] if mode == "knative" else [DEPLOYMENTS, SERVICES]
+    for resource in parts:
+        owners = store.get(store.type_of(*resource), "ml", "tb-train-mnist")["metadata"]["ownerReferences"]
+        assert new["metadata"]["uid"] in {ref["uid"] for ref in owners}
+    store.delete(store.type_of(*WORKFLOWS), "ml", "train-mnist")
+    assert all(store.find(store.type_of(*resource), "ml") == [] for resource in parts)
+
+
+def test_objects_merely_named_like_an_instance_are_never_changed_touched_or_deleted(
+        client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    store = cluster.store
+    theirs = store.create(store.type_of(*KSVC), "ml", {
+        "apiVersion": "serving.knative.dev/v1", "kind": "Service",
+        "metadata": {"name": "tb-train-mnist", "labels": {"app": "their-own"}},
+        "spec": {"template": {"spec": {"containers": [{"image": "their/app"}]}}}})
+    seed_workflow(cluster)
+    put = client.put("/tensorboards/ml/train-mnist", headers=AUTH)
+    assert put.status_code == 409 and "is not the TensorBoard instance" in put.json["error"]["message"]
+    assert client.get("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 404
+    assert client.delete("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 404
+    assert client.delete("/tensorboards/ml/no-such-workflow", headers=AUTH).status_code == 404
+    assert ksvc(cluster) == theirs  # same spec, no annotation added, still there
+
+
+def test_an_instance_labelled_for_the_workflow_but_owned_by_another_is_not_taken_over(
+        client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    # What two long workflow names whose 32-bit hashes collide would share: the instance name and label.
+    store = cluster.store
+    labels = {"app.kubernetes.io/managed-by": "argoml-tensorboard", "argoml.io/tensorboard-workflow": "train-mnist"}
+    owner = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "name": "other", "uid": "u-other"}
+    theirs = store.create(store.type_of(*KSVC), "ml", {
+        "apiVersion": "serving.knative.dev/v1", "kind": "Service",
+        "metadata": {"name": "tb-train-mnist", "labels": labels, "ownerReferences": [owner]},
+        "spec": {"template": {"spec": {"containers": [{"image": "tensorflow/tensorflow:2.16.1"}]}}}})
+    seed_workflow(cluster)
+    assert client.put("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 409
+    assert client.get("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 404
+    assert client.delete("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 404
+    assert ksvc(cluster) == theirs
+
+
+def test_in_deployment_mode_a_foreign_service_of_the_instances_name_is_left_alone(
+        cluster: Emulator, serve: Serve, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENSORBOARD_MODE", "deployment")
+    monkeypatch.setenv("TENSORBOARD_AUTH", "off")
+    client = serve("tensorboard")
+    store = cluster.store
+    theirs = store.create(store.type_of(*SERVICES), "ml", {
+        "metadata": {"name": "tb-train-mnist"}, "spec": {"selector": {"app": "theirs"}, "ports": [{"port": 80}]}})
+    seed_workflow(cluster)
+    assert client.put("/tensorboards/ml/train-mnist").status_code == 409
+    assert client.delete("/tensorboards/ml/train-mnist").status_code == 200  # the Deployment it did create
+    assert store.find(store.type_of(*DEPLOYMENTS), "ml") == []
+    assert store.get(store.type_of(*SERVICES), "ml", "tb-train-mnist") == theirs
+
+
 def test_deleting_the_workflow_deletes_its_instance(client: flask.testing.FlaskClient, cluster: Emulator) -> None:
     seed_workflow(cluster)
     client.put("/tensorboards/ml/train-mnist", headers=AUTH)
@@ -299,6 +393,17 @@ def test_listing_shows_workflows_with_tensorboard_artifacts_and_their_instances(
 
 
 # --- refusals -----------------------------------------------------------------------------------------
+
+
+def test_listing_reads_the_workflows_a_page_at_a_time(client: flask.testing.FlaskClient, cluster: Emulator,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tensorboard, "LIST_PAGE", 2)
+    for name in ("c", "a", "e", "b", "d"):
+        seed_workflow(cluster, workflow(name, "ml", pod("n", "train", key_only(f"{name}.tgz")),
+                                        repository=MINIO_REPOSITORY))
+    listing = client.get("/tensorboards/ml", headers=AUTH).json
+    assert [w["name"] for w in listing["workflows"]] == ["a", "b", "c", "d", "e"]
+    assert len([c for c in cluster.calls if c.verb == "list" and c.resource == "workflows"]) == 3
 
 
 def test_an_unknown_workflow_is_a_404(client: flask.testing.FlaskClient) -> None:
@@ -392,6 +497,20 @@ def test_callers_who_may_not_read_the_namespaces_workflows_get_403(client: flask
     assert client.put("/tensorboards/ml/train-mnist", headers=bob).status_code == 200
 
 
+def test_access_granted_to_a_callers_group_is_honoured_with_its_whole_identity(
+        client: flask.testing.FlaskClient, cluster: Emulator) -> None:
+    seed_workflow(cluster)
+    cluster.access.tokens["carol-token"] = {
+        "username": "carol", "uid": "c-42", "groups": ["vision", "system:authenticated"],
+        "extra": {"authentication.kubernetes.io/credential-id": ["JTI=abc"]}}
+    cluster.access.grants.add(("group:vision", "get", "argoproj.io", "workflows", "ml"))
+    carol = {"Authorization": "Bearer carol-token"}
+    assert client.put("/tensorboards/ml/train-mnist", headers=carol).status_code == 200
+    assert cluster.access.reviews[-1] | {"resourceAttributes": None} == {
+        "user": "carol", "uid": "c-42", "groups": ["vision", "system:authenticated"],
+        "extra": {"authentication.kubernetes.io/credential-id": ["JTI=abc"]}, "resourceAttributes": None}
+
+
 def test_an_allow_list_of_namespaces_narrows_who_is_served(cluster: Emulator, serve: Serve,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TENSORBOARD_NAMESPACES", "research, ml")
@@ -404,6 +523,8 @@ def test_an_allow_list_of_namespaces_narrows_who_is_served(cluster: Emulator, se
     assert client.put("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 200
     response = client.put("/tensorboards/prod/train-mnist", headers=AUTH)
     assert response.status_code == 403 and "namespace 'prod' is not served" in response.json["error"]["message"]
+    anonymous = client.put("/tensorboards/prod/train-mnist")
+    assert anonymous.status_code == 401 and "research" not in anonymous.json["error"]["message"]
 
 
 def test_turning_the_check_off_serves_anyone_and_logs_it_loudly(cluster: Emulator, serve: Serve,
@@ -430,6 +551,9 @@ def test_the_page_is_served_without_a_token_and_loads_nothing_from_elsewhere(
     assert "tensorboards/" in html and "Authorization" in html
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert not re.search(r"@import|url\(", html)
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "connect-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert response.headers["X-Frame-Options"] == "DENY"
 
 
 def test_the_knative_feature_patch_enables_every_gated_field_the_instance_uses(

@@ -156,6 +156,70 @@ def test_archive_members_that_escape_the_run_directory_are_refused(files: Any, t
     assert not list(tmp_path.rglob("escaped"))
 
 
+def zipped(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def tgz_with_link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo(name)
+        info.type, info.linkname = kind, target
+        archive.addfile(info)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("kind", "body"), [
+    ("tgz", tgz_with_link("logs/passwd", "/etc/passwd")),
+    ("tgz", tgz_with_link("logs/up", "../../../outside")),
+    ("tgz", tgz_with_link("logs/hard", "/etc/passwd", tarfile.LNKTYPE)),
+    ("zip", zipped({"../escaped": b"x"})),
+    ("zip", zipped({"/abs/escaped": b"x"})),
+], ids=["symlink-absolute", "symlink-up", "hardlink-absolute", "zip-up", "zip-absolute"])
+def test_archive_links_and_paths_out_of_the_run_directory_are_refused(files: Any, tmp_path: Path, kind: str,
+                                                                     body: bytes) -> None:
+    files.files[f"/evil.{kind}"] = body
+    with pytest.raises(FetchError, match=r"unsafe archive|outside the run's directory"):
+        fetch(http_plan(tmp_path, files.url + f"/evil.{kind}", kind))
+    assert tree(tmp_path) == {}
+
+
+@pytest.mark.parametrize("kind", ["tgz", "zip"])
+def test_an_archive_that_unpacks_beyond_the_size_limit_is_refused_before_writing(files: Any, tmp_path: Path,
+                                                                                 kind: str) -> None:
+    contents = {"logs/events.1": bytes(300_000)}  # compresses to a few hundred bytes
+    files.files[f"/bomb.{kind}"] = tgz(contents) if kind == "tgz" else zipped(contents)
+    plan = http_plan(tmp_path, files.url + f"/bomb.{kind}", kind)
+    refused = r"unpacked archive is 300000 bytes: more than the \d+ bytes left of the 100000-byte limit"
+    with pytest.raises(FetchError, match=refused):
+        fetch(Plan(plan.logdir, plan.sources, max_bytes=100_000))
+    assert tree(tmp_path) == {}
+    # the archive counts too while it is on the volume next to what it unpacks to
+    with pytest.raises(FetchError, match="unpacked archive is 300000 bytes"):
+        fetch(Plan(plan.logdir, plan.sources, max_bytes=300_000))
+    assert tree(fetch(Plan(plan.logdir, plan.sources, max_bytes=310_000))[0]) == {"events.1": bytes(300_000)}
+
+
+def test_downloads_and_directories_beyond_the_size_limit_are_refused(files: Any, s3_endpoint: str,
+                                                                     tmp_path: Path) -> None:
+    files.files["/events.1"] = bytes(5000)
+    plan = http_plan(tmp_path, files.url + "/events.1", "none")
+    with pytest.raises(FetchError, match="the download: more than the 4000 bytes left"):
+        fetch(Plan(plan.logdir, plan.sources, max_bytes=4000))
+    client = s3_client(s3_endpoint)
+    client.create_bucket(Bucket="ml-artifacts")
+    for key in ("big/tb/events.1", "big/tb/events.2"):
+        client.put_object(Bucket="ml-artifacts", Key=key, Body=bytes(3000))
+    plan = s3_plan(tmp_path, s3_endpoint, "big/tb", "none")
+    with pytest.raises(FetchError, match=r"the directory \(2 files\) is 6000 bytes"):
+        fetch(Plan(plan.logdir, plan.sources, max_bytes=5000), CREDENTIALS)
+    assert tree(tmp_path) == {}
+
+
 def test_something_that_is_not_an_archive_is_reported(files: Any, tmp_path: Path) -> None:
     files.files["/x.tgz"] = b"<html>login page</html>"
     with pytest.raises(FetchError, match="not a tgz archive"):

@@ -114,3 +114,25 @@ def test_the_page_shows_why_a_request_was_refused(page: Any, cluster: Emulator) 
     expect(page.locator("#status")).to_contain_text("may not get workflows.argoproj.io in namespace 'other'",
                                                     timeout=TIMEOUT_MS)
     assert not any(c.verb == "create" and c.resource == "services" for c in cluster.calls)
+
+
+def test_what_the_api_reports_is_shown_as_text_and_only_web_addresses_become_links(page: Any,
+                                                                                   cluster: Emulator) -> None:
+    from playwright.sync_api import expect
+
+    store, ksvc = cluster.store, cluster.store.type_of(*KSVC)
+    hostile = "<img src=x onerror=window.pwned=1>"
+    wf = workflow("sweep", "ml", pod("a", "trial", key_only("s.tgz")), phase=hostile, repository=MINIO_REPOSITORY)
+    store.create(store.type_of("argoproj.io", "v1alpha1", "workflows"), "ml", wf, keep_status=True)
+    list_workflows(page, "ml", "alice-token")
+    row = page.locator("tr[data-workflow='sweep']")
+    expect(row).to_contain_text(hostile)
+    row.get_by_role("button", name="Launch").click()
+    expect(row.locator("td.state")).to_contain_text("starting")
+    store.patch(ksvc, "ml", "tb-sweep", {"status": {"observedGeneration": 1, "url": "javascript:window.pwned=2",
+                                                    "conditions": [{"type": "Ready", "status": "True"}]}},
+                "application/merge-patch+json", subresource="status")
+    page.click("#list")
+    expect(row.locator("td.state")).to_have_text("ready")
+    expect(row.get_by_role("link")).to_have_count(0)
+    assert page.evaluate("window.pwned") is None

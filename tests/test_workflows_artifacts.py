@@ -158,6 +158,18 @@ def test_the_repository_named_by_the_status_ref_is_read_from_its_configmap(clust
     assert locate(wf)[0].config["bucket"] == "ml-artifacts"
 
 
+def test_a_status_ref_may_name_only_the_workflows_or_argos_namespace(cluster: Emulator) -> None:
+    for namespace in ("argo", "kube-system"):
+        seed_configmap(cluster, namespace, "repos", {"v1": yaml.safe_dump(MINIO_REPOSITORY)})
+    ref = {"configMap": "repos", "key": "v1", "namespace": "argo"}
+    wf = workflow("wf", "ml", pod("a", "train", key_only("k.tgz")), status_extra={"artifactRepositoryRef": ref})
+    assert locate(wf)[0].config["bucket"] == "ml-artifacts"
+    ref["namespace"] = "kube-system"
+    with pytest.raises(Unprocessable, match="names namespace 'kube-system'; an artifact repository is read only"):
+        locate(wf)
+    assert not [c for c in cluster.calls if c.resource == "configmaps" and c.namespace == "kube-system"]
+
+
 def test_without_a_key_the_configmaps_default_annotation_picks_the_repository(cluster: Emulator) -> None:
     other = {"s3": {**MINIO_REPOSITORY["s3"], "bucket": "other"}}
     seed_configmap(cluster, "ml", "artifact-repositories",

@@ -6,7 +6,9 @@ labels ``app.kubernetes.io/managed-by: argoml-tensorboard`` and
 ``argoml.io/last-accessed`` (RFC 3339) on it when it is used. Only objects carrying
 both labels are ever listed or removed. One goes when it was last accessed (else
 created) longer than ``tensorboardTTLHours`` ago, or when its workflow no longer
-exists (confirmed with a GET, as for orphan pods).
+exists (confirmed with a GET, as for orphan pods). The workflow is the one its
+ownerReferences name (with its uids); the label is only a fallback, because a name
+longer than a label value allows is shortened there with a hash.
 Objects with a controller (for example the Deployment Knative makes for a Revision,
 which inherits the labels) are left to their owner. A core Service follows the
 verdict of the Deployment of the same instance, which carries the access time.
@@ -17,7 +19,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from argoml.gc.policy import Policy
-from argoml.gc.selection import FINISH_TIME_UNKNOWN, UNLABELLED, Obj, Orphan, Verdict, WorkflowIndex
+from argoml.gc.selection import (
+    FINISH_TIME_UNKNOWN,
+    UNLABELLED,
+    Obj,
+    Orphan,
+    Verdict,
+    WorkflowIndex,
+    workflow_owners,
+)
 from argoml.timestamps import parse_rfc3339
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -53,6 +63,13 @@ def judge_tensorboard(obj: Obj, index: WorkflowIndex, policy: Policy, now: datet
     if last is not None and now - last >= timedelta(hours=policy.tensorboard_ttl_hours):
         return None
     namespace, workflow = instance_of(obj)
-    if index.get(namespace, workflow) is None:
-        return Orphan(namespace, workflow, None)
+    # A workflow submitted again under the same name adopts the instance: until Kubernetes' garbage
+    # collector drops the earlier workflow's dangling reference, both are listed, the newest last.
+    owners = workflow_owners(metadata)
+    workflow = owners[-1][0] if owners else workflow
+    uids = {uid for _, uid in owners if uid}
+    entry = index.get(namespace, workflow)
+    if entry is None or (uids and entry.uid not in uids):
+        return Orphan(namespace, workflow, owners[-1][1] if owners else None)
     return IN_USE if last is not None else FINISH_TIME_UNKNOWN
+

@@ -31,7 +31,7 @@ ROUTES = [
 @entry_point("tensorboard")
 def handle(request: flask.Request) -> flask.Response:
     if request.method == "GET" and request.path == "/":
-        return flask.Response(tensorboard.page(), mimetype="text/html")
+        return flask.Response(tensorboard.page(), mimetype="text/html", headers=tensorboard.PAGE_HEADERS)
     for method, pattern, action in ROUTES:
         if request.method == method and (match := pattern.match(request.path)):
             namespace = tensorboard.check_namespace(match[1])

@@ -188,7 +188,15 @@ class Locator:
                 return ref["artifactRepository"], "status.artifactRepositoryRef.artifactRepository"
             if ref.get("default"):
                 return self._controller_default()
-            return self._from_configmap(ref.get("namespace") or namespace, ref, required=True)
+            # Argo resolves a repository only in the workflow's namespace or its own; the status is
+            # writable by whoever may update the workflow, and must not make this function (which may
+            # read ConfigMaps everywhere) read one from any other namespace into a spec or a message.
+            where = ref.get("namespace") or namespace
+            if where not in (namespace, self.controller_namespace):
+                raise Unprocessable(f"status.artifactRepositoryRef names namespace {where!r}; an artifact repository "
+                                    f"is read only from the workflow's namespace ({namespace}) or Argo's "
+                                    f"({self.controller_namespace})")
+            return self._from_configmap(where, ref, required=True)
         spec_ref = (self.workflow.get("spec") or {}).get("artifactRepositoryRef")
         if spec_ref:
             return self._from_configmap(namespace, spec_ref, required=True)

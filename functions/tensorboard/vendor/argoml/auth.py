@@ -62,14 +62,18 @@ def _warn_disabled() -> None:
 
 
 def authorize(authorization: str | None, namespace: str, policy: AccessPolicy) -> Caller | None:
-    """Check the caller of a request about ``namespace``; ``None`` when the check is off."""
+    """Check the caller of a request about ``namespace``; ``None`` when the check is off.
+
+    The caller is authenticated before the allow-list is consulted, so that only someone the
+    cluster knows learns which namespaces the function serves.
+    """
+    caller = authenticate(authorization) if policy.enabled else None
     if policy.namespaces is not None and namespace not in policy.namespaces:
         raise Forbidden(f"namespace {namespace!r} is not served by this function "
                         f"(allowed: {', '.join(sorted(policy.namespaces))})")
-    if not policy.enabled:
+    if caller is None:
         log.warning("request for namespace %s NOT AUTHENTICATED: %s=off", namespace, AUTH_ENV)
         return None
-    caller = authenticate(authorization)
     if not may_get_workflows(caller, namespace):
         raise Forbidden(f"user {caller.username!r} may not get workflows.argoproj.io in namespace {namespace!r}")
     return caller

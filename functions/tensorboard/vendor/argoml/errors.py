@@ -39,6 +39,12 @@ class NotFound(ArgomlError):
     status = 404
 
 
+class Conflict(ArgomlError):
+    """The name the caller's request needs belongs to something else (only for synchronous HTTP callers)."""
+
+    status = 409
+
+
 class Unprocessable(ArgomlError):
     """Well-formed, but cannot be acted on: retrying will not help."""
 

@@ -27,13 +27,13 @@ import json
 import os
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from argoml import kube, workflows
-from argoml.errors import InvalidInput, NotFound, Unprocessable
+from argoml.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from argoml.fetch import CONFIG_ENV, FETCHABLE, Plan, Source
 
 Obj = dict[str, Any]
@@ -50,6 +50,7 @@ SELECTOR = f"{LABEL_MANAGED_BY}={MANAGED_BY}"
 PORT = 6006
 LOGDIR = "/logs"
 MODES = ("knative", "deployment")
+LIST_PAGE = 100  # workflows per list request when listing a namespace
 KSVC = ("serving.knative.dev", "v1", "services")
 WORKFLOWS = ("argoproj.io", "v1alpha1", "workflows")
 
@@ -57,6 +58,11 @@ WORKFLOWS = ("argoproj.io", "v1alpha1", "workflows")
 MAX_NAME = 52
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+# A Kubernetes quantity as an emptyDir's sizeLimit takes it (whole numbers), and the bytes it means.
+_QUANTITY = re.compile(r"^([1-9][0-9]*)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_UNITS = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 
 _CONTAINER_SECURITY = {"allowPrivilegeEscalation": False, "runAsNonRoot": True, "runAsUser": 65532,
                        "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
@@ -79,6 +85,13 @@ class Settings:
                                                                   "limits": {"memory": "2Gi"}})
     argo_namespace: str = "argo"
     controller_configmap: str = workflows.CONTROLLER_CONFIGMAP
+    logs_size_limit: str = "10Gi"  # the logs volume's sizeLimit; the fetcher refuses to write more
+
+    @property
+    def logs_max_bytes(self) -> int:
+        match = _QUANTITY.match(self.logs_size_limit)
+        assert match is not None, "checked in from_env"
+        return int(match[1]) * _UNITS[match[2]]
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -91,12 +104,17 @@ class Settings:
             resources = json.loads(text)
             if not isinstance(resources, dict) or set(resources) - {"requests", "limits"}:
                 raise ValueError("TENSORBOARD_RESOURCES must be a JSON object with 'requests' and/or 'limits'")
+        logs_size_limit = _env("TENSORBOARD_LOGS_SIZE_LIMIT", defaults.logs_size_limit)
+        if not _QUANTITY.match(logs_size_limit):
+            raise ValueError(f"TENSORBOARD_LOGS_SIZE_LIMIT must be a size such as 10Gi or 500Mi, "
+                             f"not {logs_size_limit!r}")
         return cls(mode=mode, image=_env("TENSORBOARD_IMAGE", defaults.image),
                    fetch_image=_env("TENSORBOARD_FETCH_IMAGE", defaults.fetch_image),
                    artifact=_env("TENSORBOARD_ARTIFACT", defaults.artifact),
                    flags=tuple(shlex.split(os.environ.get("TENSORBOARD_FLAGS", ""))), resources=resources,
                    argo_namespace=_env("ARGO_NAMESPACE", defaults.argo_namespace),
-                   controller_configmap=_env("ARGO_CONTROLLER_CONFIGMAP", defaults.controller_configmap))
+                   controller_configmap=_env("ARGO_CONTROLLER_CONFIGMAP", defaults.controller_configmap),
+                   logs_size_limit=logs_size_limit)
 
 
 @dataclass(frozen=True)
@@ -183,7 +201,7 @@ def plan_for(workflow: Mapping[str, Any], settings: Settings) -> Fetching:
             names[path] = variables.setdefault(tuple(sorted(ref.items())), f"ARGOML_SECRET_{len(variables)}")
         sources.append(Source(artifact.run, location.kind, location.archive, plain, names))
     env = tuple({"name": var, "valueFrom": {"secretKeyRef": dict(ref)}} for ref, var in variables.items())
-    return Fetching(Plan(LOGDIR, tuple(sources)), env)
+    return Fetching(Plan(LOGDIR, tuple(sources), settings.logs_max_bytes), env)
 
 
 def _check_fetchable(artifact: workflows.NodeArtifact, location: workflows.Location) -> None:
@@ -238,7 +256,8 @@ def pod_spec(plan: Fetching, settings: Settings, *, knative: bool) -> Obj:
             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
         }],
         "containers": [tensorboard],
-        "volumes": [{"name": "logs", "emptyDir": {}}],
+        # The kubelet evicts the pod if the logs outgrow this; the fetcher refuses to get that far.
+        "volumes": [{"name": "logs", "emptyDir": {"sizeLimit": settings.logs_size_limit}}],
     }
     return spec
 
@@ -281,6 +300,17 @@ def _digest(spec: Obj) -> str:
 # --- the API ------------------------------------------------------------------------------------------
 
 
+# The page holds the user's Kubernetes token: the browser is told to load and send nothing anywhere but
+# this function, to run no script but the page's own, and to refuse to show it inside another site's frame.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                               "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
 @functools.cache
 def page() -> str:
     """The browser page (``GET /``): plain HTML and script, no build step, no external assets."""
@@ -300,15 +330,15 @@ def ensure(namespace: str, workflow_name: str, settings: Settings) -> Instance:
     now = now_rfc3339()
     objects = resources_for(workflow, plan, settings, now)
     for kind, body in objects:
-        _create_or_update(kind, namespace, body, now)
-    return _state(namespace, instance_name(workflow_name), settings, touch=False)
+        _create_or_update(kind, namespace, workflow_name, body, now)
+    return _state(namespace, workflow_name, settings, touch=False)
 
 
 def get(namespace: str, workflow_name: str, settings: Settings) -> Instance:
     """The instance's state (and the time it was last looked at is now)."""
     check_namespace(namespace)
     check_workflow_name(workflow_name)
-    return _state(namespace, instance_name(workflow_name), settings, touch=True)
+    return _state(namespace, workflow_name, settings, touch=True)
 
 
 def delete(namespace: str, workflow_name: str, settings: Settings) -> Obj:
@@ -316,7 +346,8 @@ def delete(namespace: str, workflow_name: str, settings: Settings) -> Obj:
     check_workflow_name(workflow_name)
     name = instance_name(workflow_name)
     kinds = ["ksvc"] if settings.mode == "knative" else ["deployment", "service"]
-    deleted = [kind for kind in kinds if _delete(kind, namespace, name)]
+    deleted = [kind for kind in kinds if (obj := _read(kind, namespace, name)) is not None
+               and _is_instance_of(obj, workflow_name) and _delete(kind, namespace, name, obj["metadata"]["uid"])]
     if not deleted:
         raise NotFound(f"workflow {namespace}/{workflow_name} has no TensorBoard instance")
     return {"deleted": name, "namespace": namespace, "workflow": workflow_name}
@@ -325,19 +356,31 @@ def delete(namespace: str, workflow_name: str, settings: Settings) -> Obj:
 def listing(namespace: str, settings: Settings) -> Obj:
     """The namespace's workflows that have tensorboard artifacts, each with its instance if one runs."""
     check_namespace(namespace)
-    with kube.upstream(f"listing workflows in {namespace}"):
-        items = kube.custom().list_namespaced_custom_object(*WORKFLOWS[:2], namespace, WORKFLOWS[2])["items"]
     instances = {i.workflow: i for i in _instances(namespace, settings)}
     listed = []
-    for workflow in sorted(items, key=lambda w: w["metadata"]["name"]):
+    for workflow in _workflows(namespace):
         runs = [a.run for a in workflows.output_artifacts(workflow, settings.artifact)]
         name = workflow["metadata"]["name"]
         if runs or name in instances:
             instance = instances.get(name)
             listed.append({"name": name, "phase": (workflow.get("status") or {}).get("phase") or "Pending",
                            "runs": runs, "instance": instance.to_json() if instance else None})
-    return {"namespace": namespace, "mode": settings.mode, "workflows": listed,
+    return {"namespace": namespace, "mode": settings.mode, "workflows": sorted(listed, key=lambda w: w["name"]),
             "instances": [i.to_json() for i in instances.values()]}
+
+
+def _workflows(namespace: str) -> Iterator[Obj]:
+    """The namespace's workflows, a page at a time: whole statuses of thousands of workflows would not fit
+    in the function's memory at once, and each is reduced to a few fields as soon as it is read."""
+    token = None
+    while True:
+        with kube.upstream(f"listing workflows in {namespace}"):
+            page = kube.custom().list_namespaced_custom_object(*WORKFLOWS[:2], namespace, WORKFLOWS[2],
+                                                               limit=LIST_PAGE, _continue=token)
+        yield from page["items"]
+        token = (page.get("metadata") or {}).get("continue")
+        if not token:
+            return
 
 
 def read_workflow(namespace: str, name: str) -> Obj:
@@ -367,7 +410,21 @@ def _read(kind: str, namespace: str, name: str) -> Obj | None:
             raise
 
 
-def _create_or_update(kind: str, namespace: str, body: Obj, now: str) -> None:
+def _is_instance_of(obj: Obj, workflow_name: str) -> bool:
+    """Whether ``obj`` is part of the TensorBoard instance of ``workflow_name``, by its labels.
+
+    Instance names are predictable (``tb-<workflow>``), so an object of that name may be
+    someone else's; the function never changes or deletes what it did not make for this workflow.
+    Long names are shortened with a 32-bit hash in the name and the label, so the owning
+    Workflow's full name (in the ownerReferences) must match too.
+    """
+    labels = obj["metadata"].get("labels") or {}
+    owners = {ref.get("name") for ref in obj["metadata"].get("ownerReferences") or [] if ref.get("kind") == "Workflow"}
+    return (labels.get(LABEL_MANAGED_BY) == MANAGED_BY and labels.get(LABEL_WORKFLOW) == workflow_label(workflow_name)
+            and workflow_name in owners)
+
+
+def _create_or_update(kind: str, namespace: str, workflow_name: str, body: Obj, now: str) -> None:
     name = body["metadata"]["name"]
     with kube.upstream(f"creating {kind} {namespace}/{name}"):
         try:
@@ -376,21 +433,34 @@ def _create_or_update(kind: str, namespace: str, body: Obj, now: str) -> None:
         except Exception as exc:
             if not kube.is_conflict(exc):
                 raise
-    if kind == "service":  # nothing in a ClusterIP Service changes with the logs
-        return
     current = _read(kind, namespace, name)
-    if current is None:  # deleted since our create: the next PUT creates it again
+    if current is None:  # deleted between the create and the read (a DELETE at the same time): create it again
+        with kube.upstream(f"creating {kind} {namespace}/{name}"):
+            _write(kind, "create", namespace, name, body)
+        return
+    if not _is_instance_of(current, workflow_name):
+        raise Conflict(f"a {kind} named {namespace}/{name} already exists and is not the TensorBoard instance of "
+                       f"workflow {workflow_name}; it is left alone")
+    # Left by an earlier workflow of the same name (deleted, then submitted again): the garbage
+    # collector would delete it any moment unless this workflow owns it too.
+    owners = body["metadata"]["ownerReferences"]
+    adopt = {"ownerReferences": owners} if owners[0]["uid"] not in {
+        ref.get("uid") for ref in current["metadata"].get("ownerReferences") or []} else {}
+    if kind == "service":  # nothing in a ClusterIP Service changes with the logs
+        if adopt:
+            with kube.upstream(f"updating {kind} {namespace}/{name}"):
+                _write(kind, "patch", namespace, name, {"metadata": adopt})
         return
     wanted = body["metadata"]["annotations"]
-    patch: Obj = {"metadata": {"annotations": {ANNOTATION_LAST_ACCESSED: now}}}
+    patch: Obj = {"metadata": {"annotations": {ANNOTATION_LAST_ACCESSED: now}, **adopt}}
     verb = "patch"
     if (current["metadata"].get("annotations") or {}).get(ANNOTATION_SPEC) != wanted[ANNOTATION_SPEC]:
         # The workflow has produced more logs since (it was still running): show them too. A Knative
         # Service takes a merge patch (lists replaced whole); a Deployment is replaced, because a strategic
         # merge would keep env entries of credentials no longer used.
         metadata = {**current["metadata"], "annotations": {**(current["metadata"].get("annotations") or {}),
-                                                             **wanted}}
-        patch = {"metadata": {"annotations": wanted}, "spec": body["spec"]}
+                                                             **wanted}, "ownerReferences": owners}
+        patch = {"metadata": {"annotations": wanted, **adopt}, "spec": body["spec"]}
         if kind == "deployment":
             verb, patch = "replace", {**body, "metadata": metadata}
     with kube.upstream(f"updating {kind} {namespace}/{name}"):
@@ -409,18 +479,22 @@ def _write(kind: str, verb: str, namespace: str, name: str, body: Obj) -> Any:
         if verb == "replace":
             return kube.apps().replace_namespaced_deployment(name, namespace, body)
         return kube.apps().patch_namespaced_deployment(name, namespace, body)
-    return kube.core().create_namespaced_service(namespace, body)
+    if verb == "create":
+        return kube.core().create_namespaced_service(namespace, body)
+    return kube.core().patch_namespaced_service(name, namespace, body)
 
 
-def _delete(kind: str, namespace: str, name: str) -> bool:
+def _delete(kind: str, namespace: str, name: str, uid: str) -> bool:
+    """Delete the object, only if it is still the one with ``uid`` (the one checked to be ours)."""
+    body = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": uid}}
     with kube.upstream(f"deleting {kind} {namespace}/{name}"):
         try:
             if kind == "ksvc":
-                kube.custom().delete_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2], name)
+                kube.custom().delete_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2], name, body=body)
             elif kind == "deployment":
-                kube.apps().delete_namespaced_deployment(name, namespace)
+                kube.apps().delete_namespaced_deployment(name, namespace, body=body)
             else:
-                kube.core().delete_namespaced_service(name, namespace)
+                kube.core().delete_namespaced_service(name, namespace, body=body)
             return True
         except Exception as exc:
             if kube.is_not_found(exc):
@@ -428,10 +502,10 @@ def _delete(kind: str, namespace: str, name: str) -> bool:
             raise
 
 
-def _state(namespace: str, name: str, settings: Settings, *, touch: bool) -> Instance:
-    kind = "ksvc" if settings.mode == "knative" else "deployment"
+def _state(namespace: str, workflow_name: str, settings: Settings, *, touch: bool) -> Instance:
+    kind, name = "ksvc" if settings.mode == "knative" else "deployment", instance_name(workflow_name)
     obj = _read(kind, namespace, name)
-    if obj is None:
+    if obj is None or not _is_instance_of(obj, workflow_name):
         raise NotFound(f"no TensorBoard instance {namespace}/{name}; PUT /tensorboards/{namespace}/<workflow> "
                        "starts one")
     if touch:

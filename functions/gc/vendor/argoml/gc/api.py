@@ -52,11 +52,28 @@ class PacedApi:
 
     def pages(self, resource: Resource, namespace: str | None, *, label_selector: str = "",
               field_selector: str = "") -> Iterator[list[Obj]]:
-        """Each page of the list of ``resource`` (in ``namespace``, or all), one request per page."""
+        """Each page of the list of ``resource`` (in ``namespace``, or all), one request per page.
+
+        A slow run (a low request rate, many deletions between pages) can outlive the API
+        server's continue tokens (etcd compaction, five minutes by default): the 410 that
+        answers an expired token carries a fresh one to go on from the same place in the latest
+        state, and the listing goes on with it. Objects changed meanwhile may show up or not,
+        which is safe: each is judged on its own, deletes carry a uid precondition and orphans
+        are confirmed. A second 410 in a row raises.
+        """
         token: str | None = None
+        resumed = False
         while True:
-            page = self._list(resource, namespace, limit=self.page_size, _continue=token,
-                              label_selector=label_selector or None, field_selector=field_selector or None)
+            try:
+                page = self._list(resource, namespace, limit=self.page_size, _continue=token,
+                                  label_selector=label_selector or None, field_selector=field_selector or None)
+            except Exception as exc:
+                fresh = None if resumed else _fresh_continue(exc)
+                if not fresh:
+                    raise
+                token, resumed = fresh, True
+                continue
+            resumed = False
             yield page.get("items") or []
             token = (page.get("metadata") or {}).get("continue")
             if not token:
@@ -100,3 +117,15 @@ class PacedApi:
     def _pace(self) -> None:
         self.bucket.take()
         self.requests += 1
+
+
+def _fresh_continue(exc: Exception) -> str | None:
+    """The continue token a 410 (Expired) answer to a continued list offers, if any."""
+    failure = kube.failure_of(exc)
+    if failure is None or failure.status != 410:
+        return None
+    try:
+        token = json.loads(getattr(exc, "body", "") or "")["metadata"]["continue"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    return token if isinstance(token, str) and token else None

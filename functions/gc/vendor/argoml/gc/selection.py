@@ -131,7 +131,8 @@ def judge_pod(pod: Obj, index: WorkflowIndex, policy: Policy, now: datetime) -> 
     if (pod.get("status") or {}).get("phase") not in FINISHED_POD_PHASES:
         return POD_NOT_FINISHED
     namespace = str(metadata.get("namespace", ""))
-    entry, owner = index.get(namespace, workflow), _workflow_owner_uid(metadata)
+    owners = workflow_owners(metadata)
+    entry, owner = index.get(namespace, workflow), owners[0][1] if owners else None
     if entry is not None and owner in (None, entry.uid):
         return entry.keep_reason
     if not policy.orphans:
@@ -154,8 +155,9 @@ def pod_finished_at(pod: Obj) -> datetime | None:
     return max((t for t in times if t is not None), default=None)
 
 
-def _workflow_owner_uid(metadata: Obj) -> str | None:
-    for ref in metadata.get("ownerReferences") or []:
-        if ref.get("kind") == "Workflow" and str(ref.get("apiVersion", "")).startswith("argoproj.io/"):
-            return str(ref.get("uid", "")) or None
-    return None
+def workflow_owners(metadata: Obj) -> list[tuple[str, str | None]]:
+    """The (name, uid or ``None``) of each Argo Workflow an object's ownerReferences name, in their order."""
+    return [(str(ref.get("name", "")), str(ref.get("uid", "")) or None)
+            for ref in metadata.get("ownerReferences") or []
+            if ref.get("kind") == "Workflow" and str(ref.get("apiVersion", "")).startswith("argoproj.io/")
+            and ref.get("name")]

@@ -14,6 +14,7 @@ import asyncio
 import json
 import tempfile
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,11 @@ class Call:
     name: str | None
 
 
+EXPIRED_CONTINUE = ("The provided continue parameter is too old to display a consistent list result. You can "
+                    "start a new list without the continue parameter, or use the continue token in this response "
+                    "to retrieve the remainder of the results.")
+
+
 @dataclass
 class Failure:
     """Answer matching requests with ``status`` instead of serving them, ``times`` times."""
@@ -55,14 +61,19 @@ class Failure:
 
 @dataclass
 class AccessTables:
-    """Who the emulated cluster knows: bearer token -> user, and what each user may do."""
+    """Who the emulated cluster knows: bearer token -> user, and what each user or group may do."""
 
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # (username, verb, group, resource, namespace) tuples that are allowed; namespace "*" for any.
+    # (subject, verb, group, resource, namespace) tuples that are allowed; namespace "*" for any. The
+    # subject is a username, or "group:<name>" for everyone in that group (as a RoleBinding to a Group).
     grants: set[tuple[str, str, str, str, str]] = field(default_factory=set)
+    reviews: list[dict[str, Any]] = field(default_factory=list)  # the spec of each SubjectAccessReview asked
 
-    def allows(self, user: str, verb: str, group: str, resource: str, namespace: str) -> bool:
-        return any((user, verb, group, resource, ns) in self.grants for ns in (namespace, "*"))
+    def allows(self, user: str, verb: str, group: str, resource: str, namespace: str,
+               groups: Iterable[str] = ()) -> bool:
+        subjects = [user, *(f"group:{name}" for name in groups)]
+        return any((subject, verb, group, resource, ns) in self.grants for subject in subjects
+                   for ns in (namespace, "*"))
 
 
 @attrs.define(kw_only=True)
@@ -172,6 +183,10 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     failure.after -= 1
                     continue
                 failure.times -= 1
+                if failure.status == 410 and (token := request.params.get("continue")):
+                    # As etcd answers a continue token older than its compaction: with a token to go on from
+                    # the same key in the latest snapshot (the emulator's tokens are keys, so the same one).
+                    raise ApiError(410, "Expired", EXPIRED_CONTINUE, metadata={"continue": token})
                 raise ApiError(failure.status, "InternalError" if failure.status >= 500 else "Injected",
                                failure.message or f"injected failure for {method} {plural}")
 
@@ -181,9 +196,11 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             user = self.access.tokens.get(spec.get("token", ""))
             status: Obj = {"authenticated": True, "user": user} if user else {"authenticated": False}
         else:
+            self.access.reviews.append(spec)
             attrs_ = spec.get("resourceAttributes") or {}
             allowed = self.access.allows(spec.get("user", ""), attrs_.get("verb", ""), attrs_.get("group", ""),
-                                         attrs_.get("resource", ""), attrs_.get("namespace", ""))
+                                         attrs_.get("resource", ""), attrs_.get("namespace", ""),
+                                         spec.get("groups") or ())
             status = {"allowed": allowed}
         return {**(body if isinstance(body, dict) else {}), "status": status}
 
@@ -229,6 +246,7 @@ class Emulator:
         self.handler.failures.clear()
         self.access.tokens.clear()
         self.access.grants.clear()
+        self.access.reviews.clear()
 
     def __enter__(self) -> Emulator:
         self._thread.start()

@@ -76,12 +76,14 @@ BUILTIN_TYPES = (
 class ApiError(Exception):
     """An answer the API server gives as a ``Status`` object."""
 
-    def __init__(self, code: int, reason: str, message: str, details: Mapping[str, Any] | None = None):
+    def __init__(self, code: int, reason: str, message: str, details: Mapping[str, Any] | None = None, *,
+                 metadata: Mapping[str, Any] | None = None):
         super().__init__(message)
         self.code, self.reason, self.message, self.details = code, reason, message, dict(details or {})
+        self.metadata = dict(metadata or {})  # a Status's ListMeta: an expired list's fresh continue token
 
     def status(self) -> Obj:
-        return {"apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Failure",
+        return {"apiVersion": "v1", "kind": "Status", "metadata": self.metadata, "status": "Failure",
                 "code": self.code, "reason": self.reason, "message": self.message, "details": self.details}
 
 
