@@ -118,6 +118,18 @@ def test_an_invalid_environment_default_names_the_variable() -> None:
     assert parse_policy({"maxAgeHours": 3}, {"GC_MAX_AGE_HOURS": "a week"}).max_age_hours == 3
 
 
+@pytest.mark.parametrize(("data", "field"), [
+    ({"maxAgeHours": 0}, "maxAgeHours"),
+    ({"maxAgeHours": 48, "keepFailedHours": 12}, "keepFailedHours"),
+    ({"maxAgeHours": 48, "tensorboardTTLHours": 1}, "tensorboardTTLHours"),
+])
+def test_no_event_goes_below_the_deployments_minimum_age(data: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidInput, match=f"^{field}: .* below this deployment's minimum age "
+                                           r"\(GC_MIN_AGE_HOURS=24\)"):
+        parse_policy(data, {"GC_MIN_AGE_HOURS": "24"})
+    assert parse_policy({"maxAgeHours": 24, "tensorboardTTLHours": None}, {"GC_MIN_AGE_HOURS": "24"})
+
+
 def test_invert_acts_on_the_workflows_the_selector_and_prefixes_do_not_match() -> None:
     plain = parse_policy({"selector": "workflows.argoproj.io/cron-workflow", "namePrefixes": ["nightly-"]}, {})
     inverted = parse_policy({"selector": "workflows.argoproj.io/cron-workflow", "namePrefixes": ["nightly-"],

@@ -210,6 +210,28 @@ def parse_policy(data: Any, env: Mapping[str, str] | None = None) -> Policy:
     if values.get("keep_failed_hours") is None:
         values["keep_failed_hours"] = values.get("max_age_hours", Policy.max_age_hours)
     policy = Policy(**values)
+    _check_floor(policy, env or {})
     if policy.invert and policy.selector is None and not policy.name_prefixes:
         raise InvalidInput("invert: needs a selector or namePrefixes to invert (it would match no workflow)")
     return policy
+
+
+MIN_AGE_ENV = "GC_MIN_AGE_HOURS"
+
+
+def _check_floor(policy: Policy, env: Mapping[str, str]) -> None:
+    """Refuse ages below the deployment's floor: anyone who can reach the function sends policies.
+
+    The function is cluster-local, but any pod in the cluster can POST to it; the floor, set
+    by the operator in the environment and not by events, bounds what such a caller can do.
+    """
+    text = env.get(MIN_AGE_ENV, "").strip()
+    if not text:
+        return
+    floor = _hours(_env_number(text), MIN_AGE_ENV)
+    ages = {"maxAgeHours": policy.max_age_hours, "keepFailedHours": policy.keep_failed_hours,
+            "tensorboardTTLHours": policy.tensorboard_ttl_hours}
+    for key, hours in ages.items():
+        if hours is not None and hours < floor:
+            raise InvalidInput(f"{key}: {hours:g} hours is below this deployment's minimum age "
+                               f"({MIN_AGE_ENV}={floor:g})")
