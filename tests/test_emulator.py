@@ -177,6 +177,18 @@ def test_orphan_propagation_keeps_dependents(cluster: Emulator) -> None:
     assert kube.core().read_namespaced_pod("kept", "ml").metadata.name == "kept"
 
 
+def test_delete_preconditions_must_match_the_stored_object(cluster: Emulator) -> None:
+    from kubernetes.client import V1DeleteOptions, V1Preconditions
+
+    core = kube.core()
+    uid = core.create_namespaced_pod("ml", {"metadata": {"name": "p"}}).metadata.uid
+    with pytest.raises(ApiException) as error:
+        core.delete_namespaced_pod("p", "ml", body=V1DeleteOptions(preconditions=V1Preconditions(uid="other")))
+    assert error.value.status == 409 and "Precondition failed: UID" in kube.failure_of(error.value).message
+    core.delete_namespaced_pod("p", "ml", body=V1DeleteOptions(preconditions=V1Preconditions(uid=uid)))
+    assert core.list_namespaced_pod("ml").items == []
+
+
 def test_finalizers_hold_deletion_until_removed(cluster: Emulator) -> None:
     core = kube.core()
     core.create_namespaced_pod("ml", {"metadata": {"name": "p", "finalizers": ["example.com/hold"]}})

@@ -122,7 +122,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
         elif method == "DELETE":
             options = request.data if isinstance(request.data, dict) else {}
             propagation = options.get("propagationPolicy") or params.get("propagationPolicy") or "Background"
-            return store.delete(resource, namespace, name, propagation=propagation)
+            return store.delete(resource, namespace, name, propagation=propagation,
+                                preconditions=options.get("preconditions"))
         raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on this path")
 
     async def _watch(self, request: kmock.Request, resource: ResourceType) -> aiohttp.web.StreamResponse:

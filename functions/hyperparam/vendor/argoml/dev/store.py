@@ -220,9 +220,16 @@ class Store:
             return self._update(resource, current, patched, subresource)
 
     def delete(self, resource: ResourceType, namespace: str | None, name: str, *,
-               propagation: str = "Background") -> Obj:
+               propagation: str = "Background", preconditions: Mapping[str, Any] | None = None) -> Obj:
+        """DELETE; ``preconditions`` (``uid``, ``resourceVersion``) must match the stored object."""
         with self._lock:
             obj = self._existing(resource, namespace, name)
+            for field_name, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
+                wanted, actual = (preconditions or {}).get(field_name), obj["metadata"].get(field_name)
+                if wanted and wanted != actual:
+                    raise ApiError(409, "Conflict", f"Precondition failed: {label} in precondition: {wanted}, "
+                                   f"{label} in object meta: {actual}",
+                                   {"name": name, "group": resource.group, "kind": resource.plural})
             return self._delete((resource.id, namespace, name), obj, propagation)
 
     def clear(self) -> None:
