@@ -360,6 +360,15 @@ def test_requests_are_paced_at_the_policys_rate(cluster: Emulator) -> None:
     assert clock.slept == pytest.approx(2.5) and summary["pacedSeconds"] == pytest.approx(2.5)
 
 
+def test_a_run_stops_deleting_when_its_time_is_up(cluster: Emulator) -> None:
+    seed(cluster.store, "ml", "old", phase="Succeeded", finished_at=ago(500), pods=12)
+    clock = FakeClock()
+    policy = gc.parse_policy({"requestsPerSecond": 1, "maxRunSeconds": 5, "tensorboardTTLHours": None}, {})
+    summary = gc.collect(policy, clock=clock).to_json()
+    assert not summary["complete"] and summary["stopped"] == "maxRunSeconds (5) reached"
+    assert 0 < len(summary["deleted"]["pods"]) < 12 and clock.now < 8
+
+
 # --- failures and replays -----------------------------------------------------------------------------------
 
 

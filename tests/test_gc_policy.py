@@ -30,18 +30,20 @@ def test_every_field_is_read_from_the_event() -> None:
     policy = parse_policy({"namespaces": ["ml-team", "vision"], "maxAgeHours": 240, "keepFailedHours": 336.5,
                            "selector": "team=vision,tier in (a,b)", "namePrefixes": ["nightly-", "nightly-"],
                            "invert": True, "dryRun": True, "maxDeletions": 7, "requestsPerSecond": 2.5,
-                           "orphans": False, "tensorboardTTLHours": None, "pageSize": 50}, {})
+                           "orphans": False, "tensorboardTTLHours": None, "pageSize": 50,
+                           "maxRunSeconds": 60}, {})
     assert policy.namespaces == ("ml-team", "vision")
     assert (policy.max_age_hours, policy.keep_failed_hours) == (240, 336.5)
     assert str(policy.selector) == "team=vision,tier in (a,b)" and policy.name_prefixes == ("nightly-",)
     assert policy.invert and policy.dry_run and not policy.orphans
     assert (policy.max_deletions, policy.requests_per_second, policy.page_size) == (7, 2.5, 50)
-    assert policy.tensorboard_ttl_hours is None
+    assert policy.tensorboard_ttl_hours is None and policy.max_run_seconds == 60
 
 
 ENV = {"GC_NAMESPACES": "a, b", "GC_MAX_AGE_HOURS": "10", "GC_KEEP_FAILED_HOURS": "20", "GC_SELECTOR": "x=y",
        "GC_NAME_PREFIXES": "p-,q-", "GC_INVERT": "true", "GC_DRY_RUN": "yes", "GC_MAX_DELETIONS": "3",
-       "GC_REQUESTS_PER_SECOND": "4", "GC_ORPHANS": "off", "GC_TENSORBOARD_TTL_HOURS": "off", "GC_PAGE_SIZE": "9"}
+       "GC_REQUESTS_PER_SECOND": "4", "GC_ORPHANS": "off", "GC_TENSORBOARD_TTL_HOURS": "off", "GC_PAGE_SIZE": "9",
+       "GC_MAX_RUN_SECONDS": "120"}
 
 
 def test_environment_variables_set_the_defaults() -> None:
@@ -50,6 +52,7 @@ def test_environment_variables_set_the_defaults() -> None:
     assert str(policy.selector) == "x=y" and policy.name_prefixes == ("p-", "q-") and policy.invert
     assert policy.dry_run and policy.max_deletions == 3 and policy.requests_per_second == 4
     assert not policy.orphans and policy.tensorboard_ttl_hours is None and policy.page_size == 9
+    assert policy.max_run_seconds == 120
     assert set(ENV) == {spec.env for spec in FIELDS.values()}, "every field has an environment default"
 
 
@@ -63,12 +66,14 @@ def test_failed_workflows_follow_max_age_unless_kept_longer() -> None:
     assert parse_policy({"maxAgeHours": 48}, {}).keep_failed_hours == 48
     assert parse_policy({"maxAgeHours": 48}, {"GC_MAX_AGE_HOURS": "5"}).keep_failed_hours == 48
     assert parse_policy({"maxAgeHours": 48, "keepFailedHours": 96}, {}).keep_failed_hours == 96
+    with pytest.raises(InvalidInput, match=r"^keepFailedHours: 24 is less than maxAgeHours \(48\)"):
+        parse_policy({"maxAgeHours": 48, "keepFailedHours": 24}, {})
 
 
 def test_the_policy_reports_itself_resolved() -> None:
     data = {"namespaces": ["ml"], "maxAgeHours": 240.0, "keepFailedHours": 336.0, "selector": "a=b",
             "namePrefixes": ["n-"], "invert": False, "dryRun": True, "maxDeletions": 10, "requestsPerSecond": 5.0,
-            "orphans": True, "tensorboardTTLHours": 12.0, "pageSize": 100}
+            "orphans": True, "tensorboardTTLHours": 12.0, "pageSize": 100, "maxRunSeconds": 300.0}
     assert parse_policy(data, {}).to_json() == data
     assert set(data) == set(FIELDS)
 

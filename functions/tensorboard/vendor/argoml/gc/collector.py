@@ -3,7 +3,8 @@
 Memory stays bounded by the page size: workflows are reduced to a small index entry
 as each page arrives, pods and TensorBoard objects are judged and dropped page by
 page. Deletions are capped by ``maxDeletions`` (dry-run would-deletes count too, so a
-dry run shows exactly what a real run would do) and paced by ``requestsPerSecond``.
+dry run shows exactly what a real run would do), paced by ``requestsPerSecond`` and
+stopped after ``maxRunSeconds``, before Knative's request timeout would cut the run off.
 
 Failures: if the workflows cannot be listed, or listing fails before anything was
 deleted, the run raises :class:`~argoml.errors.UpstreamError` (503, Knative retries;
@@ -81,8 +82,9 @@ class _Stop(Exception):
 
 def collect(policy: Policy, *, now: datetime | None = None, clock: Clock | None = None) -> Summary:
     """Apply ``policy`` to the cluster once; returns the summary (raises UpstreamError, see module)."""
-    api = PacedApi(TokenBucket(policy.requests_per_second, clock or SystemClock()), policy.page_size)
-    run = _Run(policy, api, now or datetime.now(UTC), Summary(policy))
+    clock = clock or SystemClock()
+    api = PacedApi(TokenBucket(policy.requests_per_second, clock), policy.page_size)
+    run = _Run(policy, api, now or datetime.now(UTC), Summary(policy), clock, clock.monotonic())
     with contextlib.suppress(_Stop):
         index = run.index_workflows()
         run.sweep(PODS, index, judge_pod, label_selector=POD_LABEL_SELECTOR, field_selector=POD_FIELD_SELECTOR)
@@ -101,6 +103,8 @@ class _Run:
     api: PacedApi
     now: datetime
     summary: Summary
+    clock: Clock
+    started: float
     _uids: dict[tuple[str, str], str | None] = field(default_factory=dict)  # workflow -> its uid now, or None
 
     @property
@@ -193,6 +197,11 @@ class _Run:
         summary, metadata = self.summary, obj.get("metadata") or {}
         if summary.attempted >= self.policy.max_deletions:
             summary.stopped = f"maxDeletions ({self.policy.max_deletions}) reached"
+            raise _Stop
+        if self.clock.monotonic() - self.started >= self.policy.max_run_seconds:
+            # Answer before Knative's timeout would (a timed-out run is retried from the start);
+            # the next tick goes on from here.
+            summary.stopped = f"maxRunSeconds ({self.policy.max_run_seconds:g}) reached"
             raise _Stop
         summary.attempted += 1
         ref = _ref(obj)

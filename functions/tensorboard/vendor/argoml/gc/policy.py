@@ -42,6 +42,7 @@ class Policy:
     orphans: bool = True
     tensorboard_ttl_hours: float | None = 24.0
     page_size: int = 500
+    max_run_seconds: float = 540.0  # under the Service's 600 s timeout, past which Knative retries the run
 
     def applies_to(self, name: str, labels: Mapping[str, str] | None) -> bool:
         """Whether a workflow named ``name`` with ``labels`` is one this policy acts on."""
@@ -58,6 +59,7 @@ class Policy:
             "invert": self.invert, "dryRun": self.dry_run, "maxDeletions": self.max_deletions,
             "requestsPerSecond": self.requests_per_second, "orphans": self.orphans,
             "tensorboardTTLHours": self.tensorboard_ttl_hours, "pageSize": self.page_size,
+            "maxRunSeconds": self.max_run_seconds,
         }
 
 
@@ -186,6 +188,7 @@ FIELDS: dict[str, _Field] = {
     "tensorboardTTLHours": _Field("tensorboard_ttl_hours", "GC_TENSORBOARD_TTL_HOURS", _optional_hours,
                                   _env_optional_number),
     "pageSize": _Field("page_size", "GC_PAGE_SIZE", _count(1, 10_000), _env_number),
+    "maxRunSeconds": _Field("max_run_seconds", "GC_MAX_RUN_SECONDS", _rate, _env_number),
 }
 
 
@@ -211,6 +214,9 @@ def parse_policy(data: Any, env: Mapping[str, str] | None = None) -> Policy:
         values["keep_failed_hours"] = values.get("max_age_hours", Policy.max_age_hours)
     policy = Policy(**values)
     _check_floor(policy, env or {})
+    if policy.keep_failed_hours < policy.max_age_hours:
+        raise InvalidInput(f"keepFailedHours: {policy.keep_failed_hours:g} is less than maxAgeHours "
+                           f"({policy.max_age_hours:g}); failed workflows are kept at least as long as the others")
     if policy.invert and policy.selector is None and not policy.name_prefixes:
         raise InvalidInput("invert: needs a selector or namePrefixes to invert (it would match no workflow)")
     return policy
