@@ -486,3 +486,45 @@ def test_the_functions_environment_sets_defaults_the_event_overrides(cluster: Em
     assert kept["deleted"] == {} and kept["kept"] == {"workflow-too-recent": 2}
     _, real = ping(serve, {"dryRun": False})
     assert len(real["deleted"]["pods"]) == 2 and pod_names(cluster.store) == set()
+
+
+# --- who may send events --------------------------------------------------------------------------------------
+
+SENDER = "system:serviceaccount:argoml:argoml-gc-adhoc-oidc"
+
+
+@pytest.mark.parametrize(("token", "status", "message"), [
+    (None, 401, "send a Kubernetes bearer token"),
+    ("api-server-token", 401, "not accepted by the Kubernetes API server for audience 'argoml-gc'"),
+    ("other-sender", 403, "may not send events to this function"),
+    ("pingsource", 200, ""),
+])
+def test_with_an_audience_only_the_listed_senders_may_send_policies(
+        cluster: Emulator, serve: Serve, monkeypatch: pytest.MonkeyPatch, token: str | None, status: int,
+        message: str) -> None:
+    monkeypatch.setenv("EVENT_AUDIENCE", "argoml-gc")
+    monkeypatch.setenv("EVENT_SENDERS", SENDER)
+    cluster.access.tokens["api-server-token"] = {"username": SENDER}
+    cluster.access.tokens["other-sender"] = {"username": "system:serviceaccount:ml:intruder",
+                                             "audiences": ["argoml-gc"]}
+    cluster.access.tokens["pingsource"] = {"username": SENDER, "audiences": ["argoml-gc"]}
+    seed(cluster.store, "ml", "old", phase="Succeeded", finished_at=ago(500))
+    headers, body = knative.ping_event({"namespaces": ["ml"]})
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    answer = serve("gc").post("/", headers=headers, data=body)
+    assert answer.status_code == status
+    if status == 200:
+        assert answer.get_json()["deleted"] == {"pods": ["ml/old-main-0", "ml/old-main-1"]}
+    else:
+        assert message in answer.get_json()["error"]["message"]
+        assert pod_names(cluster.store) == {"old-main-0", "old-main-1"}
+
+
+def test_an_audience_without_senders_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from argoml.auth import SenderPolicy
+
+    monkeypatch.setenv("EVENT_AUDIENCE", "argoml-gc")
+    monkeypatch.delenv("EVENT_SENDERS", raising=False)
+    with pytest.raises(ValueError, match="EVENT_SENDERS is empty"):
+        SenderPolicy.from_env()

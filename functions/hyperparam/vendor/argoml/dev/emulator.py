@@ -26,6 +26,7 @@ import yaml
 
 from argoml.dev.store import ApiError, Obj, ResourceType, Store
 
+API_SERVER_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
 REVIEW_GROUPS = {"authentication.k8s.io": "tokenreviews", "authorization.k8s.io": "subjectaccessreviews"}
 
 
@@ -193,9 +194,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
 
     def _review(self, plural: str, body: Any) -> Obj:
         spec = body.get("spec", {}) if isinstance(body, dict) else {}
+        status: Obj
         if plural == "tokenreviews":
-            user = self.access.tokens.get(spec.get("token", ""))
-            status: Obj = {"authenticated": True, "user": user} if user else {"authenticated": False}
+            status = self._token_review(spec)
         else:
             self.access.reviews.append(spec)
             attrs_ = spec.get("resourceAttributes") or {}
@@ -204,6 +205,21 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                                          spec.get("groups") or ())
             status = {"allowed": allowed}
         return {**(body if isinstance(body, dict) else {}), "status": status}
+
+
+    def _token_review(self, spec: Obj) -> Obj:
+        """As the API server: a token is valid for the audiences it was issued for (``audiences`` in
+        its entry; the API server's own when absent), and a review asking for others fails."""
+        entry = self.access.tokens.get(spec.get("token", ""))
+        if entry is None:
+            return {"authenticated": False}
+        user = {key: value for key, value in entry.items() if key != "audiences"}
+        issued_for = entry.get("audiences") or [API_SERVER_AUDIENCE]
+        wanted = spec.get("audiences") or [API_SERVER_AUDIENCE]
+        matched = [audience for audience in wanted if audience in issued_for]
+        if not matched:
+            return {"authenticated": False, "error": "token audiences do not match the requested audiences"}
+        return {"authenticated": True, "user": user, "audiences": matched}
 
 
 class Emulator:
