@@ -12,7 +12,7 @@ import flask.testing
 import pytest
 import yaml
 
-from argoml import tensorboard
+from argoml import names, tensorboard
 from argoml.dev.emulator import Emulator
 from argoml.fetch import CONFIG_ENV, Plan
 from tests.conftest import ROOT, SHARED
@@ -234,7 +234,7 @@ def test_long_and_dotted_workflow_names_get_stable_dns_safe_names() -> None:
     long_name = "hyperparameter-sweep-" + "x" * 200 + ".final"
     name = tensorboard.instance_name(long_name)
     assert name == tensorboard.instance_name(long_name) and len(name) <= 52
-    assert tensorboard._DNS_LABEL.match(name) and name[0].isalpha()
+    assert names.is_dns_label(name) and name[0].isalpha()
     assert name != tensorboard.instance_name(long_name + "2")
     assert tensorboard.instance_name("a.b") != tensorboard.instance_name("a-b")
     label = tensorboard.workflow_label(long_name)

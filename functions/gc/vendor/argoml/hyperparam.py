@@ -25,12 +25,12 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from argoml import kube, search
+from argoml import kube, names, search
 from argoml.errors import InvalidInput, UpstreamError
 from argoml.events import Action, ResourceEvent
+from argoml.timestamps import now_rfc3339
 
 GROUP, VERSION, PLURAL, KIND = "argoml.io", "v1alpha1", "hyperparamworkflows", "HyperparamWorkflow"
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -47,8 +47,6 @@ CONFLICT_ATTEMPTS = 5
 # stay small enough to store, or its patch fails on every retry. metav1.Condition allows 32 KiB.
 MAX_MESSAGE = 8192
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,7 @@ def generate(sweep: Mapping[str, Any]) -> Generated:
     errors: list[search.SpecError] = []
     metadata = sweep.get("metadata") if isinstance(sweep.get("metadata"), Mapping) else {}
     name = metadata.get("name")
-    if not isinstance(name, str) or not _DNS_LABEL.match(name):
+    if not names.is_dns_label(name):
         # Argo names pods after the Workflow, and the name is the value of LABEL: both need <= 63.
         errors.append(search.SpecError("metadata.name", f"{name!r} cannot name the Workflow: it must be a DNS label "
                                        "(at most 63 lowercase letters, digits and '-')"))
@@ -131,9 +129,9 @@ def handle(event: ResourceEvent) -> Outcome:
     """Act on one ApiServerSource event about a HyperparamWorkflow or one of its Workflows."""
     ref = event.ref
     namespace = ref.namespace or ""
-    if not _DNS_LABEL.match(namespace):
+    if not names.is_dns_label(namespace):
         raise InvalidInput(f"data: namespace {ref.namespace!r} is not a valid namespace name")
-    if not _DNS_SUBDOMAIN.match(ref.name):
+    if not names.is_dns_subdomain(ref.name):
         raise InvalidInput(f"data: name {ref.name!r} is not a valid object name")
     if ref.group == GROUP and ref.kind == KIND:
         if event.action is Action.DELETE:
@@ -164,7 +162,7 @@ def _owner_of_workflow(event: ResourceEvent, namespace: str) -> str | None:
     if reference is None:
         return None
     owner = reference.get("name")
-    if not isinstance(owner, str) or not _DNS_SUBDOMAIN.match(owner):  # it names an API path: never unchecked
+    if not names.is_dns_subdomain(owner):  # it names an API path: never unchecked
         raise InvalidInput(f"data: the Workflow's controller ownerReference names {owner!r}, which is not a valid "
                            "object name")
     return owner
@@ -299,7 +297,7 @@ class _State:
         before = next((c for c in self.previous.get("conditions") or [] if c.get("type") == kind), None)
         changed = before is None or before.get("status") != value
         return {"type": kind, "status": value, "reason": reason, "message": _clip(message),
-                "lastTransitionTime": _now() if changed else before.get("lastTransitionTime", _now()),
+                "lastTransitionTime": now_rfc3339() if changed else before.get("lastTransitionTime", now_rfc3339()),
                 "observedGeneration": self.generation}
 
 
@@ -419,5 +417,3 @@ def _int(text: Any, default: int) -> int:
         return default
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

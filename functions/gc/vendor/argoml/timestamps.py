@@ -44,3 +44,8 @@ def parse_rfc3339(text: object) -> datetime | None:
 def format_rfc3339(moment: datetime) -> str:
     """``moment`` in the API server's own form: UTC, whole seconds, ``Z``."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_rfc3339() -> str:
+    """The current time in the API server's own form."""
+    return format_rfc3339(datetime.now(UTC))

@@ -20,7 +20,6 @@ Knative Service (or Deployment) says it is ready, and the URL as soon as it is k
 
 from __future__ import annotations
 
-import datetime
 import functools
 import hashlib
 import json
@@ -32,9 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from argoml import kube, workflows
+from argoml import kube, names, workflows
 from argoml.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from argoml.fetch import CONFIG_ENV, FETCHABLE, Plan, Source
+from argoml.timestamps import now_rfc3339
 
 Obj = dict[str, Any]
 
@@ -56,8 +56,6 @@ WORKFLOWS = ("argoproj.io", "v1alpha1", "workflows")
 
 # Knative names a Service's first revision <name>-00001 and that must stay a 63-character DNS label.
 MAX_NAME = 52
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 # A Kubernetes quantity as an emptyDir's sizeLimit takes it (whole numbers), and the bytes it means.
 _QUANTITY = re.compile(r"^([1-9][0-9]*)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
@@ -142,13 +140,13 @@ class Instance:
 
 
 def check_namespace(namespace: str) -> str:
-    if len(namespace) > 63 or not _DNS_LABEL.match(namespace):
+    if not names.is_dns_label(namespace):
         raise InvalidInput(f"namespace {namespace[:80]!r} is not a valid namespace name (an RFC 1123 label)")
     return namespace
 
 
 def check_workflow_name(name: str) -> str:
-    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+    if not names.is_dns_subdomain(name):
         raise InvalidInput(f"workflow name {name[:80]!r} is not a valid Workflow name (an RFC 1123 subdomain)")
     return name
 
@@ -315,10 +313,6 @@ PAGE_HEADERS = {
 def page() -> str:
     """The browser page (``GET /``): plain HTML and script, no build step, no external assets."""
     return (Path(__file__).parent / "tensorboard.html").read_text()
-
-
-def now_rfc3339() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ensure(namespace: str, workflow_name: str, settings: Settings) -> Instance:

@@ -18,12 +18,11 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from argoml import hyperparam, search
+from argoml import hyperparam, names, search
 from argoml.errors import InvalidInput
 from argoml.validation import ClusterResolver, Problem, Report, Resolver, validate_object
 
@@ -41,7 +40,6 @@ MAX_LISTED_PROBLEMS = 50
 # a last warning saying how many did not fit, so that none is lost without a word.
 MAX_WARNING = 256
 MAX_WARNINGS_TOTAL = 4096
-LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 
 log = logging.getLogger("argoml.admission")
 
@@ -195,7 +193,7 @@ def mutate(request: AdmissionRequest) -> Decision:
     algorithm = spec.get("algorithm") or HYPERPARAM_DEFAULTS["algorithm"]
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else None
     labels = (metadata or {}).get("labels")
-    if isinstance(algorithm, str) and _label_value(algorithm):
+    if names.is_label_value(algorithm):
         if metadata is None:
             patch.append({"op": "add", "path": "/metadata", "value": {"labels": {ALGORITHM_LABEL: algorithm}}})
         elif not isinstance(labels, dict):
@@ -203,11 +201,6 @@ def mutate(request: AdmissionRequest) -> Decision:
         elif labels.get(ALGORITHM_LABEL) != algorithm:
             patch.append({"op": "add", "path": f"/metadata/labels/{_pointer(ALGORITHM_LABEL)}", "value": algorithm})
     return Decision(True, patch=patch or None)
-
-
-def _label_value(value: str) -> bool:
-    """Only a valid label value becomes one (the algorithm is the user's text until validated)."""
-    return LABEL_VALUE.fullmatch(value) is not None
 
 
 def _pointer(key: str) -> str:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from argoml.errors import InvalidInput
+from argoml.names import LABEL_NAME
 
-_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
-_KEY = re.compile(rf"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?{_NAME}$")
-_VALUE = re.compile(rf"^({_NAME})?$")
+_KEY = re.compile(rf"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?{LABEL_NAME}")
+_VALUE = re.compile(rf"({LABEL_NAME})?")
 _SET_OPERATORS = {"in", "notin"}
 
 
@@ -90,10 +90,10 @@ def _requirement(term: str) -> Requirement:
         requirement = Requirement(term[1:].strip(), "!exists")
     else:
         requirement = Requirement(term, "exists")
-    if not _KEY.match(requirement.key) or len(requirement.key.rpartition("/")[0]) > 253:
+    if not _KEY.fullmatch(requirement.key) or len(requirement.key.rpartition("/")[0]) > 253:
         raise InvalidInput(f"label selector term {term!r}: {requirement.key!r} is not a valid label key")
     for value in requirement.values:
-        if not _VALUE.match(value):
+        if not _VALUE.fullmatch(value):
             raise InvalidInput(f"label selector term {term!r}: {value!r} is not a valid label value")
     return requirement
 

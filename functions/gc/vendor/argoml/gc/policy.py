@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from argoml.errors import InvalidInput
+from argoml.names import DNS_LABEL
 from argoml.selectors import LabelSelector, parse_label_selector
 
 ALL_NAMESPACES = "all"
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _NAME_PREFIX = re.compile(r"^[a-z0-9][-a-z0-9.]{0,252}$")
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
@@ -119,14 +119,14 @@ def _names(pattern: re.Pattern[str], what: str) -> Callable[[Any, str], tuple[st
         if not isinstance(value, list):
             raise InvalidInput(f"{where}: expected a list of {what}s, got {value!r}")
         for index, item in enumerate(value):
-            if not isinstance(item, str) or not pattern.match(item):
+            if not isinstance(item, str) or not pattern.fullmatch(item):
                 raise InvalidInput(f"{where}[{index}]: {item!r} is not a valid {what}")
         return tuple(dict.fromkeys(value))
 
     return check
 
 
-_namespace_list = _names(_DNS_LABEL, "namespace name")
+_namespace_list = _names(DNS_LABEL, "namespace name")
 
 
 def _namespaces(value: Any, where: str) -> tuple[str, ...] | None:

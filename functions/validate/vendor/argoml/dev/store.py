@@ -17,23 +17,22 @@ import base64
 import bisect
 import copy
 import json
-import re
 import secrets
 import string
 import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from argoml.errors import InvalidInput
+from argoml.names import is_dns_subdomain
 from argoml.selectors import parse_field_selector, parse_label_selector
+from argoml.timestamps import now_rfc3339
 
 Obj = dict[str, Any]
 Key = tuple[str, str | None, str]  # (resource id, namespace, name)
 
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 @dataclass(frozen=True)
@@ -196,7 +195,7 @@ class Store:
             obj["apiVersion"], obj["kind"] = resource.api_version, resource.kind
             if namespace:
                 metadata["namespace"] = namespace
-            metadata.update(uid=str(uuid.uuid4()), creationTimestamp=_now(), generation=1)
+            metadata.update(uid=str(uuid.uuid4()), creationTimestamp=now_rfc3339(), generation=1)
             for transient in ("resourceVersion", "deletionTimestamp"):
                 metadata.pop(transient, None)
             if resource.status_subresource and not keep_status:
@@ -288,7 +287,7 @@ class Store:
         if obj["metadata"].get("finalizers"):
             if not obj["metadata"].get("deletionTimestamp"):
                 marked = copy.deepcopy(obj)
-                marked["metadata"]["deletionTimestamp"] = _now()
+                marked["metadata"]["deletionTimestamp"] = now_rfc3339()
                 return self._write(key, marked, "MODIFIED")
             return copy.deepcopy(obj)
         removed = self._remove(key, obj)
@@ -372,7 +371,7 @@ class Store:
 
 
 def _check_name(resource: ResourceType, name: str) -> None:
-    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+    if not is_dns_subdomain(name):
         raise _invalid(resource, name, f'metadata.name: Invalid value: "{name}": a lowercase RFC 1123 subdomain '
                        "must consist of lower case alphanumeric characters, '-' or '.', and must start "
                        "and end with an alphanumeric character")
@@ -389,10 +388,6 @@ def _qualified(resource: ResourceType) -> str:
 
 def _spec_of(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _encode_continue(after: tuple[str, str]) -> str:
