@@ -91,14 +91,11 @@ class ClusterResolver:
         from argoml import kube
 
         api = kube.custom()
-        with kube.upstream(f"reading {plural} {name!r}"):
-            try:
-                if namespace is None:
-                    return api.get_cluster_custom_object(GROUP, VERSION, plural, name,
-                                                         _request_timeout=REQUEST_TIMEOUT)
-                return api.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name,
-                                                        _request_timeout=REQUEST_TIMEOUT)
-            except Exception as exc:
-                if kube.is_not_found(exc):
-                    return None
-                raise
+
+        def read() -> dict[str, Any]:
+            if namespace is None:
+                return api.get_cluster_custom_object(GROUP, VERSION, plural, name, _request_timeout=REQUEST_TIMEOUT)
+            return api.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name,
+                                                    _request_timeout=REQUEST_TIMEOUT)
+
+        return kube.read_or_none(f"reading {plural} {name!r}", read)

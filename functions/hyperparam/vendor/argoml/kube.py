@@ -14,8 +14,8 @@ import contextvars
 import functools
 import json
 import os
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from argoml.errors import UpstreamError
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
 IN_CLUSTER_ENV = "KUBERNETES_SERVICE_HOST"
+T = TypeVar("T")
 
 
 _acting_as: contextvars.ContextVar[str] = contextvars.ContextVar("argoml_function", default="cli")
@@ -147,3 +148,14 @@ def upstream(action: str) -> Iterator[None]:
                             f"{failure.reason}: {failure.message}") from exc
     except (HTTPError, OSError) as exc:
         raise UpstreamError(f"{action}: the Kubernetes API is unreachable: {exc}") from exc
+
+
+def read_or_none(action: str, read: Callable[[], T]) -> T | None:
+    """``read()`` under :func:`upstream`, with ``None`` for an object the API server does not have."""
+    with upstream(action):
+        try:
+            return read()
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise

@@ -341,13 +341,8 @@ def _trial_loops(spec: Mapping[str, Any], parameter: str) -> set[str]:
 
 
 def _read(group: str, version: str, plural: str, namespace: str, name: str, kind: str) -> dict[str, Any] | None:
-    with kube.upstream(f"reading {kind} {namespace}/{name}"):
-        try:
-            return kube.custom().get_namespaced_custom_object(group, version, namespace, plural, name)
-        except Exception as exc:
-            if kube.is_not_found(exc):
-                return None
-            raise
+    return kube.read_or_none(f"reading {kind} {namespace}/{name}", lambda: kube.custom().get_namespaced_custom_object(
+        group, version, namespace, plural, name))
 
 
 def _create(workflow: dict[str, Any], state: _State) -> dict[str, Any] | None:

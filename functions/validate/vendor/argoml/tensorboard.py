@@ -378,30 +378,25 @@ def _workflows(namespace: str) -> Iterator[Obj]:
 
 
 def read_workflow(namespace: str, name: str) -> Obj:
-    with kube.upstream(f"reading Workflow {namespace}/{name}"):
-        try:
-            return kube.custom().get_namespaced_custom_object(*WORKFLOWS[:2], namespace, WORKFLOWS[2], name)
-        except Exception as exc:
-            if kube.is_not_found(exc):
-                raise NotFound(f"workflow {namespace}/{name} not found") from None
-            raise
+    workflow = kube.read_or_none(f"reading Workflow {namespace}/{name}", lambda: kube.custom()
+                                 .get_namespaced_custom_object(*WORKFLOWS[:2], namespace, WORKFLOWS[2], name))
+    if workflow is None:
+        raise NotFound(f"workflow {namespace}/{name} not found")
+    return workflow
 
 
 # --- talking to the API server ------------------------------------------------------------------------
 
 
 def _read(kind: str, namespace: str, name: str) -> Obj | None:
-    with kube.upstream(f"reading {kind} {namespace}/{name}"):
-        try:
-            if kind == "ksvc":
-                return kube.custom().get_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2], name)
-            if kind == "deployment":
-                return kube.to_dict(kube.apps().read_namespaced_deployment(name, namespace))
-            return kube.to_dict(kube.core().read_namespaced_service(name, namespace))
-        except Exception as exc:
-            if kube.is_not_found(exc):
-                return None
-            raise
+    def read() -> Obj:
+        if kind == "ksvc":
+            return kube.custom().get_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2], name)
+        if kind == "deployment":
+            return kube.to_dict(kube.apps().read_namespaced_deployment(name, namespace))
+        return kube.to_dict(kube.core().read_namespaced_service(name, namespace))
+
+    return kube.read_or_none(f"reading {kind} {namespace}/{name}", read)
 
 
 def _is_instance_of(obj: Obj, workflow_name: str) -> bool:

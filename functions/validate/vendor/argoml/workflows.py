@@ -237,14 +237,10 @@ class Locator:
 
 def read_configmap(namespace: str, name: str) -> Obj | None:
     """A ConfigMap's annotations and data, or ``None`` if it does not exist."""
-    api = kube.core()
-    with kube.upstream(f"reading ConfigMap {namespace}/{name}"):
-        try:
-            configmap = api.read_namespaced_config_map(name, namespace)
-        except Exception as exc:
-            if kube.is_not_found(exc):
-                return None
-            raise
+    configmap = kube.read_or_none(f"reading ConfigMap {namespace}/{name}",
+                                  lambda: kube.core().read_namespaced_config_map(name, namespace))
+    if configmap is None:
+        return None
     return {"metadata": {"annotations": configmap.metadata.annotations or {}}, "data": configmap.data or {}}
 
 
