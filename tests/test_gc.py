@@ -22,6 +22,7 @@ from argoml.dev.emulator import Emulator
 from argoml.dev.store import Store
 from argoml.gc.tensorboards import LAST_ACCESSED_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, WORKFLOW_LABEL
 from argoml.timestamps import format_rfc3339
+from tests.clock import FakeClock
 from tests.workflow_status import MINIO_REPOSITORY, key_only, pod, workflow
 
 NOW = datetime.now(UTC)
@@ -336,18 +337,6 @@ def test_a_second_expiry_in_a_row_is_a_listing_failure(cluster: Emulator, serve:
     cluster.fail(410, method="GET", resource="workflows", after=1, times=2)
     status, answer = ping(serve, {"pageSize": 2})
     assert status == 503 and "410" in answer["error"]["message"] and not gc_calls(cluster, "delete")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now, self.slept = 0.0, 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept += seconds
-        self.now += seconds
 
 
 def test_requests_are_paced_at_the_policys_rate(cluster: Emulator) -> None:

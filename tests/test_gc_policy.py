@@ -16,6 +16,7 @@ from argoml.errors import InvalidInput
 from argoml.gc.pacing import TokenBucket
 from argoml.gc.policy import FIELDS, Policy, parse_policy
 from argoml.gc.selection import Orphan, pod_finished_at
+from tests.clock import FakeClock
 from tests.conftest import ROOT
 
 
@@ -146,20 +147,8 @@ def test_invert_acts_on_the_workflows_the_selector_and_prefixes_do_not_match() -
         assert inverted.applies_to(name, labels) is not expected
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now, self.sleeps = 1000.0, []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def test_the_token_bucket_allows_a_burst_then_paces_at_the_rate() -> None:
-    clock = FakeClock()
+    clock = FakeClock(start=1000.0)
     bucket = TokenBucket(rate=4, clock=clock)
     for _ in range(4):
         bucket.take()
@@ -171,7 +160,7 @@ def test_the_token_bucket_allows_a_burst_then_paces_at_the_rate() -> None:
 
 
 def test_idle_time_refills_the_bucket_up_to_the_burst_only() -> None:
-    clock = FakeClock()
+    clock = FakeClock(start=1000.0)
     bucket = TokenBucket(rate=2, clock=clock, burst=3)
     for _ in range(3):
         bucket.take()
