@@ -34,7 +34,7 @@ lint: install
 	$(BIN)/ruff check .
 
 vendor:
-	$(PYTHON) -m argoml.dev.vendoring .
+	$(PYTHON) -m tools.vendoring .
 
 images: vendor
 	@command -v docker >/dev/null || { echo "make images needs docker (or use the func route in README)"; exit 1; }

@@ -12,8 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from argoml.dev import runner
-from argoml.dev.vendoring import FUNCTIONS
+from argoml.dev import FUNCTIONS, runner
 from bench.table import Table, ratio
 
 HELLO = '''

@@ -15,9 +15,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from argoml import hyperparam, manifests
+from argoml import manifests
 from argoml.dev import knative, runner
 from argoml.dev.emulator import Emulator
+from argoml.hyperparam import reconcile
 from bench.table import Table, percentile, ratio
 
 NOOP = '''
@@ -52,8 +53,8 @@ def run() -> Table:
         function = runner.start("hyperparam", env=env)
         try:
             store = emulator.store
-            sweeps = store.type_of(hyperparam.GROUP, hyperparam.VERSION, hyperparam.PLURAL)
-            workflows = store.type_of(hyperparam.WORKFLOW_GROUP, hyperparam.WORKFLOW_VERSION, hyperparam.WORKFLOWS)
+            sweeps = store.type_of(reconcile.GROUP, reconcile.VERSION, reconcile.PLURAL)
+            workflows = store.type_of(reconcile.WORKFLOW_GROUP, reconcile.WORKFLOW_VERSION, reconcile.WORKFLOWS)
             for index in range(EVENTS):
                 body = copy.deepcopy(example)
                 body["metadata"]["name"] = f"sweep-{index}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from argoml import tensorboard
+from argoml.tensorboard import instances
 from bench.table import Table, peak_memory, ratio, timed
 
 REPOSITORY = {"s3": {"bucket": "ml", "endpoint": "minio:9000", "insecure": True,
@@ -36,8 +36,8 @@ def sweep(trials: int) -> dict[str, Any]:
 
 
 def plan(workflow: dict[str, Any]) -> list[Any]:
-    settings = tensorboard.Settings()
-    return tensorboard.resources_for(workflow, tensorboard.plan_for(workflow, settings), settings, "now")
+    settings = instances.Settings()
+    return instances.resources_for(workflow, instances.plan_for(workflow, settings), settings, "now")
 
 
 def run() -> Table:

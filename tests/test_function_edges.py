@@ -10,9 +10,9 @@ import flask.testing
 import functions_framework
 import pytest
 
+from argoml.dev import FUNCTIONS
 from argoml.dev.emulator import Emulator
 from argoml.dev.knative import ping_event, resource_event
-from argoml.dev.vendoring import FUNCTIONS
 
 Serve = Callable[[str], flask.testing.FlaskClient]
 

@@ -11,9 +11,10 @@ from typing import Any
 import flask.testing
 import pytest
 
-from argoml import cli, hyperparam, manifests, search
+from argoml import cli, manifests
 from argoml.dev import knative
 from argoml.dev.emulator import Emulator
+from argoml.hyperparam import reconcile, search
 from tests.conftest import ROOT
 
 NS = "ml"
@@ -280,8 +281,8 @@ def test_a_spec_with_thousands_of_problems_keeps_its_status_small(cluster: Emula
     status = sweep(cluster)["status"]
     assert status["phase"] == "Invalid"
     assert status["message"].startswith("invalid spec: spec.hyperparams.model.values[1]: 'SVM' repeats")
-    assert len(status["message"]) <= hyperparam.MAX_MESSAGE and "more characters" in status["message"]
-    assert len(condition(status, "SpecValid")["message"]) <= hyperparam.MAX_MESSAGE
+    assert len(status["message"]) <= reconcile.MAX_MESSAGE and "more characters" in status["message"]
+    assert len(condition(status, "SpecValid")["message"]) <= reconcile.MAX_MESSAGE
 
 
 def test_last_transition_time_moves_only_when_a_condition_changes(cluster: Emulator, function: Client) -> None:
@@ -309,7 +310,7 @@ def test_a_sweep_name_too_long_for_a_workflow_is_invalid() -> None:
     body = copy.deepcopy(EXAMPLE)
     body["metadata"]["name"] = "x" * 64
     with pytest.raises(search.InvalidSpec) as caught:
-        hyperparam.generate(body)
+        reconcile.generate(body)
     assert [e.path for e in caught.value.errors] == ["metadata.name"]
 
 
@@ -317,7 +318,7 @@ def test_a_workflow_too_large_to_store_is_rejected_with_its_size() -> None:
     body = copy.deepcopy(EXAMPLE)
     body["spec"]["hyperparams"] = {"prompt": {"values": [f"{i:04d}" + "x" * 400 for i in range(3000)]}}
     with pytest.raises(search.InvalidSpec) as caught:
-        hyperparam.generate(body)
+        reconcile.generate(body)
     (error,) = caught.value.errors
     assert error.path == "spec.hyperparams"
     assert re.search(r"would be 1,2\d\d,\d\d\d bytes with 3,000 trials, more than the 1,048,576 bytes", error.message)
@@ -470,9 +471,9 @@ def test_trial_nodes_are_the_expansions_of_loops_over_the_trials_parameter() -> 
                         {"name": "fan", "template": "fit", "withParam": "{{workflow.parameters.grid-other}}"}]}}]},
                 "status": {"nodes": dict([trial_node(0, "Succeeded", "fit"), trial_node(1, "Error", "fit"),
                                           trial_node(2, "Failed", "fan"), trial_node(3, "Omitted", "fit")])}}
-    assert hyperparam.count_trials(workflow) == (1, 1)
+    assert reconcile.count_trials(workflow) == (1, 1)
     workflow["spec"] = {"workflowTemplateRef": {"name": "shared"}}  # loops not visible: every expansion counts
-    assert hyperparam.count_trials(workflow) == (1, 2)
+    assert reconcile.count_trials(workflow) == (1, 2)
 
 
 # --- offline preview ------------------------------------------------------------------------------
@@ -483,7 +484,7 @@ def test_expand_prints_the_workflow_a_sweep_generates(capsys: pytest.CaptureFixt
     (workflow,) = manifests.load_all(capsys.readouterr().out)
     assert workflow["kind"] == "Workflow" and workflow["metadata"]["name"] == "example-hparam-sweep"
     assert trials_of(workflow) == FIFTEEN
-    assert workflow == hyperparam.generate(EXAMPLE).workflow
+    assert workflow == reconcile.generate(EXAMPLE).workflow
 
 
 def test_expand_reports_every_error_with_its_path(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -525,7 +526,7 @@ def test_manifests_read_numbers_as_kubectl_does() -> None:
 def test_null_arguments_parameters_get_the_trials() -> None:
     body = copy.deepcopy(EXAMPLE)
     body["spec"]["arguments"] = {"parameters": None}
-    (parameter,) = hyperparam.generate(body).workflow["spec"]["arguments"]["parameters"]
+    (parameter,) = reconcile.generate(body).workflow["spec"]["arguments"]["parameters"]
     assert parameter["name"] == "hyperparams" and len(json.loads(parameter["value"])) == 15
 
 

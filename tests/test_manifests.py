@@ -23,7 +23,7 @@ import pytest
 import yaml
 from croniter import croniter
 
-from argoml import hyperparam, search
+from argoml.hyperparam import reconcile, search
 from argoml.selectors import Requirement
 from tests.conftest import ROOT, SHARED
 from tests.schemas import SchemaRegistry, cel, load_documents, structural_problems
@@ -243,18 +243,18 @@ def test_the_crd_accepts_what_the_function_accepts_and_rejects_what_it_rejects(r
     hyperparams = sweep["spec"]["hyperparams"]
     hyperparams["1st_layer"] = hyperparams.pop("optimizer")
     sweep["spec"]["maxTrials"] = search.MAX_TRIALS_LIMIT
-    hyperparam.generate(sweep)  # the function's own rules accept it
+    reconcile.generate(sweep)  # the function's own rules accept it
     assert registry.problems(sweep) == []
     for name in ("layer.size", "-x", "x" * 64):  # names: the webhook and the function refuse them (no CEL)
         bad = copy.deepcopy(sweep)
         bad["spec"]["hyperparams"][name] = {"values": [1]}
         with pytest.raises(search.InvalidSpec):
-            hyperparam.generate(bad)
+            reconcile.generate(bad)
     for field, value in (("maxTrials", search.MAX_TRIALS_LIMIT + 1), ("seed", -1)):
         bad = copy.deepcopy(sweep)
         bad["spec"][field] = value
         with pytest.raises(search.InvalidSpec):
-            hyperparam.generate(bad)
+            reconcile.generate(bad)
         assert registry.problems(bad), field
 
 
@@ -450,7 +450,7 @@ def test_only_hyperparamworkflow_validation_fails_closed() -> None:
 
 def test_only_kinds_that_mutate_changes_are_sent_to_it() -> None:
     """Each call is latency (after a lull, a cold start) on the request; /mutate patches HyperparamWorkflows only."""
-    from argoml import admission
+    from argoml.validation import admission
 
     [mutating] = of_kind(render("knative"), "MutatingWebhookConfiguration")
     groups = {group for webhook in mutating["webhooks"] for rule in webhook["rules"] for group in rule["apiGroups"]}

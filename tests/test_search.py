@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from argoml import search
-from argoml.search import InvalidSpec, SpecError
+from argoml.hyperparam import search
+from argoml.hyperparam.search import InvalidSpec, SpecError
 
 
 def trials(hyperparams: dict[str, Any], **spec: Any) -> list[dict[str, Any]]:
@@ -200,7 +200,7 @@ def test_sobol_beyond_its_dimensions_is_an_invalid_spec_not_a_crash() -> None:
 
 
 def test_scipy_is_imported_only_for_sobol() -> None:
-    code = ("import sys; from argoml import search\n"
+    code = ("import sys; from argoml.hyperparam import search\n"
             "s = {'hyperparams': {'x': {'range': {'min': 0, 'max': 1.0}}}, 'maxTrials': 4}\n"
             "search.parse({**s, 'algorithm': 'random'}).trials(); assert 'scipy' not in sys.modules\n"
             "search.parse({**s, 'algorithm': 'sobol'}).trials(); assert 'scipy' in sys.modules\n")

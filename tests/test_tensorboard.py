@@ -12,9 +12,10 @@ import flask.testing
 import pytest
 import yaml
 
-from argoml import names, tensorboard
+from argoml import names
 from argoml.dev.emulator import Emulator
-from argoml.fetch import CONFIG_ENV, Plan
+from argoml.tensorboard import instances
+from argoml.tensorboard.fetch import CONFIG_ENV, Plan
 from tests.conftest import ROOT, SHARED
 from tests.schemas import SchemaRegistry
 from tests.workflow_status import MINIO_REPOSITORY, key_only, pod, workflow
@@ -89,7 +90,7 @@ def test_put_spawns_a_knative_service_that_fetches_every_run_and_serves_tensorbo
     assert template["metadata"]["annotations"]["autoscaling.knative.dev/min-scale"] == "0"
     spec = template["spec"]
     init, tensorboard_container = spec["initContainers"][0], spec["containers"][0]
-    assert init["command"] == ["python", "-m", "argoml.fetch"]
+    assert init["command"] == ["python", "-m", "argoml.tensorboard.fetch"]
     assert tensorboard_container["args"][:3] == ["--logdir=/logs", "--host=0.0.0.0", "--port=6006"]
     assert {m["name"] for m in init["volumeMounts"]} == {v["name"] for v in spec["volumes"]} == {"logs"}
     plan = plan_of(spec)
@@ -116,7 +117,7 @@ def test_credentials_are_referenced_from_the_repositorys_secret_never_copied(
 
 def test_the_logs_volume_and_the_fetcher_are_bounded_by_the_configured_size(
         cluster: Emulator, serve: Serve, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert tensorboard.Settings().logs_max_bytes == 10 * 2**30
+    assert instances.Settings().logs_max_bytes == 10 * 2**30
     monkeypatch.setenv("TENSORBOARD_LOGS_SIZE_LIMIT", "500Mi")
     monkeypatch.setenv("TENSORBOARD_AUTH", "off")
     client = serve("tensorboard")
@@ -128,7 +129,7 @@ def test_the_logs_volume_and_the_fetcher_are_bounded_by_the_configured_size(
     assert plan_of(spec).max_bytes == 500 * 2**20
     monkeypatch.setenv("TENSORBOARD_LOGS_SIZE_LIMIT", "lots")
     with pytest.raises(ValueError, match="TENSORBOARD_LOGS_SIZE_LIMIT must be a size"):
-        tensorboard.Settings.from_env()
+        instances.Settings.from_env()
 
 
 def test_asking_twice_returns_the_same_instance_and_creates_nothing_more(
@@ -232,13 +233,13 @@ def test_a_get_records_when_the_instance_was_last_looked_at(client: flask.testin
 
 def test_long_and_dotted_workflow_names_get_stable_dns_safe_names() -> None:
     long_name = "hyperparameter-sweep-" + "x" * 200 + ".final"
-    name = tensorboard.instance_name(long_name)
-    assert name == tensorboard.instance_name(long_name) and len(name) <= 52
+    name = instances.instance_name(long_name)
+    assert name == instances.instance_name(long_name) and len(name) <= 52
     assert names.is_dns_label(name) and name[0].isalpha()
-    assert name != tensorboard.instance_name(long_name + "2")
-    assert tensorboard.instance_name("a.b") != tensorboard.instance_name("a-b")
-    label = tensorboard.workflow_label(long_name)
-    assert len(label) <= 63 and label == tensorboard.workflow_label(long_name)
+    assert name != instances.instance_name(long_name + "2")
+    assert instances.instance_name("a.b") != instances.instance_name("a-b")
+    label = instances.workflow_label(long_name)
+    assert len(label) <= 63 and label == instances.workflow_label(long_name)
 
 
 def test_a_workflow_with_a_long_name_gets_a_valid_instance(client: flask.testing.FlaskClient,
@@ -397,7 +398,7 @@ def test_listing_shows_workflows_with_tensorboard_artifacts_and_their_instances(
 
 def test_listing_reads_the_workflows_a_page_at_a_time(client: flask.testing.FlaskClient, cluster: Emulator,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tensorboard, "LIST_PAGE", 2)
+    monkeypatch.setattr(instances, "LIST_PAGE", 2)
     for name in ("c", "a", "e", "b", "d"):
         seed_workflow(cluster, workflow(name, "ml", pod("n", "train", key_only(f"{name}.tgz")),
                                         repository=MINIO_REPOSITORY))

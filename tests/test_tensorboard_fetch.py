@@ -1,4 +1,4 @@
-"""The log fetcher (``python -m argoml.fetch``) against real servers on loopback: HTTP and S3 (moto).
+"""The log fetcher (``python -m argoml.tensorboard.fetch``) against real servers on loopback: HTTP and S3 (moto).
 
 The end-to-end tests take the init container that the function generated, resolve its
 ``secretKeyRef``\\ s from the emulated cluster's Secrets as the kubelet would, and run the
@@ -25,7 +25,7 @@ import flask.testing
 import pytest
 
 from argoml.dev.emulator import Emulator
-from argoml.fetch import CONFIG_ENV, FetchError, Plan, Source, fetch
+from argoml.tensorboard.fetch import CONFIG_ENV, FetchError, Plan, Source, fetch
 from tests.workflow_status import key_only, pod, workflow
 
 EVENTS = b"\x18\x00\x00\x00\x00\x00\x00\x00 fake tfevents record"
@@ -297,8 +297,8 @@ def run_init_container(cluster: Emulator, ksvc: dict[str, Any], logdir: Path) ->
     plan = json.loads(env[CONFIG_ENV])
     env[CONFIG_ENV] = json.dumps({**plan, "logdir": str(logdir)})  # the emptyDir mounted at /logs
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])  # the image's /app/vendor
-    assert init["command"][:3] == ["python", "-m", "argoml.fetch"]
-    return subprocess.run([sys.executable, "-m", "argoml.fetch"], env={"PATH": os.environ["PATH"], **env},
+    assert init["command"][:3] == ["python", "-m", "argoml.tensorboard.fetch"]
+    return subprocess.run([sys.executable, "-m", "argoml.tensorboard.fetch"], env={"PATH": os.environ["PATH"], **env},
                           capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -331,11 +331,11 @@ def test_a_failing_fetch_exits_non_zero_with_the_reason(tmp_path: Path) -> None:
     plan = http_plan(tmp_path, "http://127.0.0.1:9/x.tgz", "tgz")
     env = {"PATH": os.environ["PATH"], CONFIG_ENV: plan.to_json(),
            "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    result = subprocess.run([sys.executable, "-m", "argoml.fetch"], env=env, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "argoml.tensorboard.fetch"], env=env, capture_output=True, text=True,
                             timeout=120, check=False)
     assert result.returncode == 1 and "fetch failed: run 'train'" in result.stderr
-    bad = subprocess.run([sys.executable, "-m", "argoml.fetch"], env={**env, CONFIG_ENV: "{"}, capture_output=True,
-                         text=True, timeout=120, check=False)
+    bad = subprocess.run([sys.executable, "-m", "argoml.tensorboard.fetch"], env={**env, CONFIG_ENV: "{"},
+                         capture_output=True, text=True, timeout=120, check=False)
     assert bad.returncode == 1 and f"{CONFIG_ENV} is not a fetch plan" in bad.stderr
 
 

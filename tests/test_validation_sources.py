@@ -13,12 +13,12 @@ import pytest
 import yaml
 
 from argoml import cli
-from argoml.dev import argo_schema
 from argoml.dev.emulator import Emulator
 from argoml.errors import UpstreamError
 from argoml.validation import ClusterResolver, validate_object
 from argoml.validation.structure import SCHEMA_FILE
 from tests.conftest import SHARED
+from tools import argo_schema
 
 WORKFLOW_TEMPLATE = {
     "apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowTemplate",
@@ -96,7 +96,7 @@ def test_cluster_resolver_gives_up_on_a_stalled_api_server(tmp_path: Path, monke
 
 def test_the_schema_is_generated_from_argos_crds() -> None:
     generated = argo_schema.generate(SHARED / "crds" / "argo-workflows")
-    assert json.loads(SCHEMA_FILE.read_text()) == generated, "run python -m argoml.dev.argo_schema <crds>"
+    assert json.loads(SCHEMA_FILE.read_text()) == generated, "run python -m tools.argo_schema <crds>"
 
 
 def write(path: Path, *documents: dict) -> Path:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from argoml.dev import vendoring
 from tests.conftest import ROOT
+from tools import vendoring
 
 
 def test_vendored_copies_match_the_library() -> None:

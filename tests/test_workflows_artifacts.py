@@ -5,21 +5,21 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from argoml import workflows
 from argoml.dev.emulator import Emulator
 from argoml.errors import Unprocessable, UpstreamError
+from argoml.tensorboard import artifacts
 from tests.workflow_status import MINIO_REPOSITORY, group, key_only, pod, workflow
 
 CONFIGMAPS = ("", "v1", "configmaps")
 
 
 def runs(wf: dict, name: str = "tensorboard") -> list[str]:
-    return [a.run for a in workflows.output_artifacts(wf, name)]
+    return [a.run for a in artifacts.output_artifacts(wf, name)]
 
 
-def locate(wf: dict) -> list[workflows.Location]:
-    locator = workflows.Locator(wf)
-    return [locator.locate(a) for a in workflows.output_artifacts(wf, "tensorboard")]
+def locate(wf: dict) -> list[artifacts.Location]:
+    locator = artifacts.Locator(wf)
+    return [locator.locate(a) for a in artifacts.output_artifacts(wf, "tensorboard")]
 
 
 def seed_configmap(cluster: Emulator, namespace: str, name: str, data: dict, annotations: dict | None = None) -> None:
@@ -36,7 +36,7 @@ def test_steps_and_dag_tasks_each_become_a_run_named_after_the_step() -> None:
                   pod("b", "evaluate", key_only("wf/b/tensorboard.tgz")),
                   pod("c", "preprocess", key_only("wf/c/data.tgz", name="data")))
     assert runs(wf) == ["evaluate", "train"]
-    found = {a.run: a for a in workflows.output_artifacts(wf, "tensorboard")}
+    found = {a.run: a for a in artifacts.output_artifacts(wf, "tensorboard")}
     assert found["train"].node_id == "a" and found["train"].artifact["s3"]["key"] == "wf/a/tensorboard.tgz"
 
 
@@ -47,7 +47,7 @@ def test_a_retried_step_is_one_run_named_after_the_retry_node() -> None:
                   group("r", "train", "Retry", ["a1", "a2"], logs),
                   pod("a1", "train(0)", phase="Failed"),
                   pod("a2", "train(1)", logs, started="2026-11-28T10:05:00Z"))
-    found = workflows.output_artifacts(wf, "tensorboard")
+    found = artifacts.output_artifacts(wf, "tensorboard")
     assert [(a.run, a.node_id) for a in found] == [("train", "a2")]
 
 
@@ -76,13 +76,13 @@ def test_a_running_workflow_shows_the_logs_that_exist_so_far() -> None:
 def test_the_artifact_name_is_configurable_and_other_names_are_reported() -> None:
     wf = workflow("wf", "ml", pod("a", "train", key_only("k1", name="tb-logs"), key_only("k2", name="model")))
     assert runs(wf) == [] and runs(wf, "tb-logs") == ["train"]
-    assert workflows.artifact_names(wf) == ["model", "tb-logs"]
+    assert artifacts.artifact_names(wf) == ["model", "tb-logs"]
 
 
 def test_a_workflow_without_status_has_no_artifacts() -> None:
     wf = workflow("wf", "ml")
     del wf["status"]
-    assert runs(wf) == [] and workflows.artifact_names(wf) == []
+    assert runs(wf) == [] and artifacts.artifact_names(wf) == []
 
 
 # --- storage kinds ------------------------------------------------------------------------------------
@@ -93,7 +93,7 @@ def test_an_inline_s3_location_is_complete_on_its_own() -> None:
           "accessKeySecret": {"name": "aws", "key": "id"}, "secretKeySecret": {"name": "aws", "key": "secret"}}
     wf = workflow("wf", "ml", pod("a", "train", {"name": "tensorboard", "s3": s3}))
     [location] = locate(wf)  # no repository is consulted (none exists in this test)
-    assert location == workflows.Location("s3", s3, "tgz")
+    assert location == artifacts.Location("s3", s3, "tgz")
     assert location.describe() == "s3://b/runs/x.tgz"
 
 
@@ -174,7 +174,7 @@ def test_without_a_key_the_configmaps_default_annotation_picks_the_repository(cl
     other = {"s3": {**MINIO_REPOSITORY["s3"], "bucket": "other"}}
     seed_configmap(cluster, "ml", "artifact-repositories",
                    {"v1": yaml.safe_dump(other), "v2": yaml.safe_dump(MINIO_REPOSITORY)},
-                   {workflows.DEFAULT_REPOSITORY_ANNOTATION: "v2"})
+                   {artifacts.DEFAULT_REPOSITORY_ANNOTATION: "v2"})
     wf = workflow("wf", "ml", pod("a", "train", key_only("k.tgz")),
                   status_extra={"artifactRepositoryRef": {"namespace": "ml"}})
     assert locate(wf)[0].config["bucket"] == "ml-artifacts"
@@ -193,8 +193,8 @@ def test_the_default_ref_means_the_controllers_configured_repository(cluster: Em
 def test_the_controllers_namespace_and_configmap_name_are_configurable(cluster: Emulator) -> None:
     seed_configmap(cluster, "argo-system", "controller", {"artifactRepository": yaml.safe_dump(MINIO_REPOSITORY)})
     wf = workflow("wf", "ml", pod("a", "train", key_only("k.tgz")))
-    [artifact] = workflows.output_artifacts(wf, "tensorboard")
-    location = workflows.Locator(wf, "argo-system", "controller").locate(artifact)
+    [artifact] = artifacts.output_artifacts(wf, "tensorboard")
+    location = artifacts.Locator(wf, "argo-system", "controller").locate(artifact)
     assert location.config["bucket"] == "ml-artifacts"
 
 
@@ -214,7 +214,7 @@ def test_without_a_status_ref_the_spec_ref_then_the_namespace_default_then_the_c
     wf = workflow("wf", "ml", pod("a", "train", key_only("k.tgz")))
     assert locate(wf)[0].config["bucket"] == "controller"
     seed_configmap(cluster, "ml", "artifact-repositories", {"ns": bucket("namespace")},
-                   {workflows.DEFAULT_REPOSITORY_ANNOTATION: "ns"})
+                   {artifacts.DEFAULT_REPOSITORY_ANNOTATION: "ns"})
     assert locate(wf)[0].config["bucket"] == "namespace"
     seed_configmap(cluster, "ml", "special", {"team": bucket("spec-ref")})
     wf["spec"]["artifactRepositoryRef"] = {"configMap": "special", "key": "team"}

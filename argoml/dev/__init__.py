@@ -5,3 +5,5 @@ exactly as Knative's sources do, ``bridge`` and ``ticker`` play ApiServerSource 
 PingSource, ``runner`` starts the four functions, and ``demo`` walks through them.
 Nothing here is imported by the functions at run time.
 """
+
+FUNCTIONS = ("hyperparam", "validate", "tensorboard", "gc")

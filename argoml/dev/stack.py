@@ -20,11 +20,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from argoml.dev import runner
+from argoml.dev import FUNCTIONS, runner
 from argoml.dev.bridge import Bridge, Source
 from argoml.dev.delivery import Delivery
 from argoml.dev.ticker import Ticker
-from argoml.dev.vendoring import FUNCTIONS
 
 GC_SCHEDULE = "*/10 * * * *"
 GC_POLICY = '{"dryRun": true}'

@@ -12,18 +12,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "vendor"))
 import flask
 import functions_framework
 
-from argoml import auth, tensorboard
+from argoml import auth
 from argoml.errors import NotFound
 from argoml.http import entry_point, json_response
+from argoml.tensorboard import instances
 
-SETTINGS = tensorboard.Settings.from_env()
+SETTINGS = instances.Settings.from_env()
 POLICY = auth.AccessPolicy.from_env()
 
 ROUTES = [
-    ("PUT", re.compile(r"^/tensorboards/([^/]+)/([^/]+)/?$"), tensorboard.ensure),
-    ("GET", re.compile(r"^/tensorboards/([^/]+)/([^/]+)/?$"), tensorboard.get),
-    ("DELETE", re.compile(r"^/tensorboards/([^/]+)/([^/]+)/?$"), tensorboard.delete),
-    ("GET", re.compile(r"^/tensorboards/([^/]+)/?$"), tensorboard.listing),
+    ("PUT", re.compile(r"^/tensorboards/([^/]+)/([^/]+)/?$"), instances.ensure),
+    ("GET", re.compile(r"^/tensorboards/([^/]+)/([^/]+)/?$"), instances.get),
+    ("DELETE", re.compile(r"^/tensorboards/([^/]+)/([^/]+)/?$"), instances.delete),
+    ("GET", re.compile(r"^/tensorboards/([^/]+)/?$"), instances.listing),
 ]
 
 
@@ -31,10 +32,10 @@ ROUTES = [
 @entry_point("tensorboard")
 def handle(request: flask.Request) -> flask.Response:
     if request.method == "GET" and request.path == "/":
-        return flask.Response(tensorboard.page(), mimetype="text/html", headers=tensorboard.PAGE_HEADERS)
+        return flask.Response(instances.page(), mimetype="text/html", headers=instances.PAGE_HEADERS)
     for method, pattern, action in ROUTES:
         if request.method == method and (match := pattern.match(request.path)):
-            namespace = tensorboard.check_namespace(match[1])
+            namespace = instances.check_namespace(match[1])
             auth.authorize(request.headers.get("Authorization"), namespace, POLICY)
             result = action(*match.groups(), SETTINGS)
             return json_response(result if isinstance(result, dict) else result.to_json())

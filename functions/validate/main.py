@@ -1,4 +1,4 @@
-"""validate: the validating and mutating admission webhook for Argo resources (see argoml.admission)."""
+"""validate: the validating and mutating admission webhook for Argo resources (see argoml.validation.admission)."""
 
 import sys
 from pathlib import Path
@@ -8,9 +8,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "vendor"))
 import flask
 import functions_framework
 
-from argoml import admission
 from argoml.errors import NotFound
 from argoml.http import entry_point, json_response
+from argoml.validation import admission
 
 ROUTES = {"/validate": admission.validate, "/mutate": admission.mutate}
 

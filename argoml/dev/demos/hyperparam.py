@@ -12,8 +12,9 @@ import copy
 import json
 from typing import TYPE_CHECKING, Any
 
-from argoml import hyperparam, manifests
+from argoml import manifests
 from argoml.dev.runner import ROOT
+from argoml.hyperparam import reconcile
 
 if TYPE_CHECKING:
     from argoml.dev.demo import Demo
@@ -24,8 +25,8 @@ MERGE = "application/merge-patch+json"
 
 def run(demo: Demo) -> None:
     store = demo.emulator.store
-    sweeps = store.type_of(hyperparam.GROUP, hyperparam.VERSION, hyperparam.PLURAL)
-    workflows = store.type_of(hyperparam.WORKFLOW_GROUP, hyperparam.WORKFLOW_VERSION, hyperparam.WORKFLOWS)
+    sweeps = store.type_of(reconcile.GROUP, reconcile.VERSION, reconcile.PLURAL)
+    workflows = store.type_of(reconcile.WORKFLOW_GROUP, reconcile.WORKFLOW_VERSION, reconcile.WORKFLOWS)
     example = manifests.load_all((ROOT / "examples" / "hparam.yaml").read_text())[0]
     name = example["metadata"]["name"]
     store.create(sweeps, NAMESPACE, copy.deepcopy(example))

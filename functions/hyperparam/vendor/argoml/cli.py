@@ -42,7 +42,7 @@ def _expand(args: argparse.Namespace) -> int:
     """Print the Workflow each HyperparamWorkflow in the file would generate."""
     import yaml
 
-    from argoml import hyperparam, search
+    from argoml.hyperparam import reconcile, search
     from argoml.validation.files import UnreadableFile, parse, read
 
     try:
@@ -53,12 +53,12 @@ def _expand(args: argparse.Namespace) -> int:
     workflows, failed = [], False
     for index, document in enumerate(source.documents):
         kind = document.get("kind") if isinstance(document, dict) else None
-        if kind != hyperparam.KIND:
-            sys.stderr.write(f"{args.file}: document {index + 1}: not a {hyperparam.KIND} (kind {kind!r})\n")
+        if kind != reconcile.KIND:
+            sys.stderr.write(f"{args.file}: document {index + 1}: not a {reconcile.KIND} (kind {kind!r})\n")
             failed = True
             continue
         try:
-            workflows.append(hyperparam.generate(document).workflow)
+            workflows.append(reconcile.generate(document).workflow)
         except search.InvalidSpec as exc:
             metadata = document.get("metadata")
             name = metadata.get("name") if isinstance(metadata, dict) else None

@@ -2,7 +2,7 @@
 
 Argo's CLI decodes manifests strictly, so a misspelt field (``entrypiont``) is an error
 rather than silently dropped; this module gives the same guarantee without Go. The schema
-is ``argo-schema.json``, generated from Argo's CRDs by :mod:`argoml.dev.argo_schema`
+is ``argo-schema.json``, generated from Argo's CRDs by :mod:`tools.argo_schema`
 (types, properties, required fields, enums; descriptions dropped and identical
 sub-schemas shared), loaded once per process.
 

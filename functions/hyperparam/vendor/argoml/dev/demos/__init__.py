@@ -1,1 +1,0 @@
-"""One demo step per capability; :mod:`argoml.dev.demo` runs them in order."""

@@ -1,0 +1,6 @@
+"""Hyperparameter sweeps: a HyperparamWorkflow's search space, the Workflow it generates, reconciling.
+
+:mod:`~argoml.hyperparam.search` reads a search space and expands it into trials (pure; the
+validate webhook runs the same code); :mod:`~argoml.hyperparam.reconcile` turns ApiServerSource
+events into the API calls that keep a sweep's Workflow and status converged.
+"""

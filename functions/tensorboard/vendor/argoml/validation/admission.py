@@ -1,0 +1,221 @@
+"""Kubernetes admission webhooks: AdmissionReview in, AdmissionReview out.
+
+The API server POSTs an ``AdmissionReview`` (``admission.k8s.io/v1``, or ``v1beta1`` from
+older clusters) and expects the same ``apiVersion`` back, with ``response.uid`` equal to
+``request.uid``. :func:`parse_review` turns the body into an :class:`AdmissionRequest`
+(malformed bodies are :class:`~argoml.errors.InvalidInput`, a 400); :func:`validate` and
+:func:`mutate` decide; :func:`answer` builds the reply.
+
+Validation denies with ``status.code`` 400 and a message listing every problem, and passes
+warnings on; an UPDATE is denied only for problems it introduces (see :func:`_kept_problems`).
+DELETE and CONNECT are allowed without work, and so is an UPDATE that leaves the spec alone
+(the Argo controller rewrites a Workflow's status constantly). Dry runs are validated like
+real requests: the answer is what the real request would get.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from argoml import names
+from argoml.errors import InvalidInput
+from argoml.hyperparam import reconcile, search
+from argoml.validation import ClusterResolver, Problem, Report, Resolver, validate_object
+
+API_VERSIONS = ("admission.k8s.io/v1", "admission.k8s.io/v1beta1")
+OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
+# Defaults a HyperparamWorkflow gets when it leaves them out (the CRD documents the same).
+HYPERPARAM_DEFAULTS = {"algorithm": search.DEFAULT_ALGORITHM, "parameterName": search.DEFAULT_PARAMETER}
+ALGORITHM_LABEL = "argoml.io/algorithm"
+# A denial lists at most this many problems: kubectl prints the message whole, and a sweep with
+# thousands of bad values would otherwise answer with megabytes.
+MAX_LISTED_PROBLEMS = 50
+# The API server's limits on the warnings it passes on (k8s.io/apiserver's warning recorder):
+# a warning holding a control character is dropped; once all warnings together pass 4096
+# characters, each is cut at 256 and those past 4096 are dropped. Kept within both here, with
+# a last warning saying how many did not fit, so that none is lost without a word.
+MAX_WARNING = 256
+MAX_WARNINGS_TOTAL = 4096
+
+log = logging.getLogger("argoml.validation.admission")
+
+
+@dataclass(frozen=True)
+class AdmissionRequest:
+    api_version: str
+    uid: str
+    operation: str
+    kind: str
+    namespace: str | None
+    name: str | None
+    object: dict[str, Any] | None
+    old_object: dict[str, Any] | None
+    dry_run: bool = False
+
+
+@dataclass
+class Decision:
+    allowed: bool
+    message: str = ""
+    warnings: list[str] = field(default_factory=list)
+    patch: list[dict[str, Any]] | None = None
+
+
+def parse_review(body: bytes | str | Any) -> AdmissionRequest:
+    """Read an AdmissionReview; :class:`InvalidInput` names what is wrong with a malformed one."""
+    if isinstance(body, bytes | str):
+        try:
+            body = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"the body is not JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise InvalidInput("the body is nested too deeply to read") from exc
+    if not isinstance(body, dict):
+        raise InvalidInput("expected an AdmissionReview object")
+    if body.get("kind") != "AdmissionReview" or body.get("apiVersion") not in API_VERSIONS:
+        raise InvalidInput(f"expected kind AdmissionReview with apiVersion {' or '.join(API_VERSIONS)}, got "
+                           f"{body.get('kind')!r} {body.get('apiVersion')!r}")
+    request = body.get("request")
+    if not isinstance(request, dict):
+        raise InvalidInput("the AdmissionReview has no request")
+    uid = request.get("uid")
+    if not isinstance(uid, str) or not uid:
+        raise InvalidInput("request.uid is missing")
+    operation = request.get("operation")
+    if operation not in OPERATIONS:
+        raise InvalidInput(f"request.operation must be one of {', '.join(OPERATIONS)}, got {operation!r}")
+    obj, old = request.get("object"), request.get("oldObject")
+    for key, value in (("object", obj), ("oldObject", old)):
+        if value is not None and not isinstance(value, dict):
+            raise InvalidInput(f"request.{key} must be an object")
+    if operation in ("CREATE", "UPDATE") and obj is None:
+        raise InvalidInput(f"request.object is missing for {operation}")
+    kind = request.get("kind")
+    kind_name = (obj or {}).get("kind") or (kind.get("kind") if isinstance(kind, dict) else None) or ""
+    return AdmissionRequest(api_version=body["apiVersion"], uid=uid, operation=operation, kind=str(kind_name),
+                            namespace=_text(request.get("namespace")), name=_text(request.get("name")),
+                            object=obj, old_object=old, dry_run=request.get("dryRun") is True)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def validate(request: AdmissionRequest, resolver: Resolver | None = None) -> Decision:
+    """Allow or deny ``request`` by Argo's rules; templates are read from the cluster unless given."""
+    if request.operation in ("DELETE", "CONNECT") or request.object is None:
+        return Decision(True)
+    if (request.operation == "UPDATE" and request.old_object is not None
+            and request.old_object.get("spec") == request.object.get("spec")):
+        return Decision(True)
+    namespace = request.namespace or (request.object.get("metadata") or {}).get("namespace")
+    resolver = resolver or ClusterResolver(namespace)
+    report = validate_object(request.object, resolver)
+    kept = _kept_problems(request, report, resolver)
+    warnings = admission_warnings([str(p) for p in report.warnings]
+                                  + [f"{p} (already there before this update)" for p in kept])
+    log.info("%s%s %s %s/%s: %d errors (%d kept from before), %d warnings", "dry run: " if request.dry_run else "",
+             request.operation, request.kind, namespace or "-", request.name or "-", len(report.errors), len(kept),
+             len(warnings))
+    if len(kept) == len(report.errors):
+        return Decision(True, warnings=warnings)
+    return Decision(False, message=denial_message(request, report), warnings=warnings)
+
+
+def _kept_problems(request: AdmissionRequest, report: Report, resolver: Resolver) -> list[Problem]:
+    """The errors of an UPDATE that the stored object already had: they do not block it.
+
+    Validation ratchets, as Kubernetes does for CRD schemas: an update is refused only for
+    problems it introduces. Otherwise a Workflow that became invalid after it was stored
+    (a WorkflowTemplate it uses was changed, or it predates the webhook) could no longer be
+    stopped or suspended, since ``argo stop`` and ``argo suspend`` write its spec.
+    """
+    if report.ok or request.operation != "UPDATE" or request.old_object is None:
+        return []
+    before = set(validate_object(request.old_object, resolver).errors)
+    return [problem for problem in report.errors if problem in before]
+
+
+def denial_message(request: AdmissionRequest, report: Report) -> str:
+    name = request.name or ((request.object or {}).get("metadata") or {}).get("name") or "(generated name)"
+    problems = report.errors
+    lines = [f"{request.kind} {name} is invalid ({len(problems)} problem{'s' if len(problems) != 1 else ''}):"]
+    lines += [f"  {problem}" for problem in problems[:MAX_LISTED_PROBLEMS]]
+    if len(problems) > MAX_LISTED_PROBLEMS:
+        lines.append(f"  ... and {len(problems) - MAX_LISTED_PROBLEMS} more (`argoml validate FILE` lists them all)")
+    return "\n".join(lines)
+
+
+def admission_warnings(texts: list[str]) -> list[str]:
+    """``texts`` as warnings the API server passes on whole (see :data:`MAX_WARNINGS_TOTAL`)."""
+    warnings = [_clip(_printable(text)) for text in texts]
+    if sum(map(len, warnings)) <= MAX_WARNINGS_TOTAL:
+        return warnings
+    budget = MAX_WARNINGS_TOTAL - len(_not_shown(len(warnings)))
+    kept: list[str] = []
+    for warning in warnings:
+        if len(warning) > budget:
+            break
+        kept.append(warning)
+        budget -= len(warning)
+    return [*kept, _not_shown(len(warnings) - len(kept))]
+
+
+def _printable(text: str) -> str:
+    return "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_WARNING else text[:MAX_WARNING - 3] + "..."
+
+
+def _not_shown(count: int) -> str:
+    plural = "s" if count != 1 else ""
+    return f"{count} more warning{plural} not shown: `argoml validate` on the resource lists them all"
+
+
+def mutate(request: AdmissionRequest) -> Decision:
+    """Fill a HyperparamWorkflow's defaults and label it with its algorithm; nothing else is touched."""
+    obj = request.object
+    if request.operation not in ("CREATE", "UPDATE") or obj is None or request.kind != reconcile.KIND:
+        return Decision(True)
+    patch: list[dict[str, Any]] = []
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return Decision(True)  # nothing to default; validation says what is wrong
+    for key, value in HYPERPARAM_DEFAULTS.items():
+        if spec.get(key) is None:
+            patch.append({"op": "add", "path": f"/spec/{key}", "value": value})
+    algorithm = spec.get("algorithm") or HYPERPARAM_DEFAULTS["algorithm"]
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else None
+    labels = (metadata or {}).get("labels")
+    if names.is_label_value(algorithm):
+        if metadata is None:
+            patch.append({"op": "add", "path": "/metadata", "value": {"labels": {ALGORITHM_LABEL: algorithm}}})
+        elif not isinstance(labels, dict):
+            patch.append({"op": "add", "path": "/metadata/labels", "value": {ALGORITHM_LABEL: algorithm}})
+        elif labels.get(ALGORITHM_LABEL) != algorithm:
+            patch.append({"op": "add", "path": f"/metadata/labels/{_pointer(ALGORITHM_LABEL)}", "value": algorithm})
+    return Decision(True, patch=patch or None)
+
+
+def _pointer(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def answer(request: AdmissionRequest, decision: Decision) -> dict[str, Any]:
+    """The AdmissionReview the API server expects back, in the apiVersion it sent."""
+    response: dict[str, Any] = {"uid": request.uid, "allowed": decision.allowed}
+    if not decision.allowed:
+        response["status"] = {"code": 400, "reason": "BadRequest", "message": decision.message}
+    if decision.warnings:
+        response["warnings"] = decision.warnings
+    if decision.patch:
+        response["patchType"] = "JSONPatch"
+        response["patch"] = base64.b64encode(json.dumps(decision.patch).encode()).decode()
+    return {"apiVersion": request.api_version, "kind": "AdmissionReview", "response": response}

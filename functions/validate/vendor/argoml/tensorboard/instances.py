@@ -1,0 +1,540 @@
+"""TensorBoard instances for a workflow's ``tensorboard`` artifacts: spec, create-or-return, state, teardown.
+
+An instance shows every output artifact named ``tensorboard`` (configurable) of one
+Workflow, each as a run named after its step. It runs in the workflow's namespace, is
+owned by the Workflow (deleting the workflow deletes it) and is named deterministically
+from the workflow's name, so asking twice finds the same instance. Two shapes:
+
+- ``knative`` (default): a Knative Service that scales to zero when nobody looks. Its
+  pod has an init container (``python -m argoml.tensorboard.fetch`` in this function's own image)
+  that downloads and unpacks the logs into an ``emptyDir`` shared with TensorBoard.
+  Needs the Knative feature flags ``kubernetes.podspec-init-containers`` and
+  ``kubernetes.podspec-volumes-emptydir`` (``knative/knative-features/``).
+- ``deployment``: the same pod in a Deployment plus a ClusterIP Service, for clusters
+  without those Knative features.
+
+Credentials stay in the artifact repository's Secrets: the spec only references them
+(``secretKeyRef``). Nothing waits: the state reports ``ready: false`` until the
+Knative Service (or Deployment) says it is ready, and the URL as soon as it is known.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+import shlex
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from argoml import kube, names
+from argoml.errors import Conflict, InvalidInput, NotFound, Unprocessable
+from argoml.tensorboard import artifacts
+from argoml.tensorboard.fetch import CONFIG_ENV, FETCHABLE, Plan, Source
+from argoml.timestamps import now_rfc3339
+
+Obj = dict[str, Any]
+
+MANAGED_BY = "argoml-tensorboard"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_WORKFLOW = "argoml.io/tensorboard-workflow"
+LABEL_INSTANCE = "app.kubernetes.io/instance"
+ANNOTATION_LAST_ACCESSED = "argoml.io/last-accessed"
+ANNOTATION_RUNS = "argoml.io/tensorboard-runs"
+ANNOTATION_SPEC = "argoml.io/tensorboard-spec-hash"
+SELECTOR = f"{LABEL_MANAGED_BY}={MANAGED_BY}"
+
+PORT = 6006
+LOGDIR = "/logs"
+MODES = ("knative", "deployment")
+LIST_PAGE = 100  # workflows per list request when listing a namespace
+KSVC = ("serving.knative.dev", "v1", "services")
+WORKFLOWS = ("argoproj.io", "v1alpha1", "workflows")
+
+# Knative names a Service's first revision <name>-00001 and that must stay a 63-character DNS label.
+MAX_NAME = 52
+
+# A Kubernetes quantity as an emptyDir's sizeLimit takes it (whole numbers), and the bytes it means.
+_QUANTITY = re.compile(r"^([1-9][0-9]*)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_UNITS = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+_CONTAINER_SECURITY = {"allowPrivilegeEscalation": False, "runAsNonRoot": True, "runAsUser": 65532,
+                       "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, "").strip() or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What an operator configures (environment variables, see the README)."""
+
+    mode: str = "knative"
+    image: str = "tensorflow/tensorflow:2.16.1"
+    fetch_image: str = "ghcr.io/argoml/argoml-tensorboard:dev"
+    artifact: str = "tensorboard"
+    flags: tuple[str, ...] = ()
+    resources: Mapping[str, Any] = field(default_factory=lambda: {"requests": {"cpu": "100m", "memory": "512Mi"},
+                                                                  "limits": {"memory": "2Gi"}})
+    argo_namespace: str = "argo"
+    controller_configmap: str = artifacts.CONTROLLER_CONFIGMAP
+    logs_size_limit: str = "10Gi"  # the logs volume's sizeLimit; the fetcher refuses to write more
+
+    @property
+    def logs_max_bytes(self) -> int:
+        match = _QUANTITY.match(self.logs_size_limit)
+        assert match is not None, "checked in from_env"
+        return int(match[1]) * _UNITS[match[2]]
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        defaults = cls()
+        mode = _env("TENSORBOARD_MODE", defaults.mode)
+        if mode not in MODES:
+            raise ValueError(f"TENSORBOARD_MODE must be one of {', '.join(MODES)}, not {mode!r}")
+        resources = defaults.resources
+        if text := os.environ.get("TENSORBOARD_RESOURCES", "").strip():
+            resources = json.loads(text)
+            if not isinstance(resources, dict) or set(resources) - {"requests", "limits"}:
+                raise ValueError("TENSORBOARD_RESOURCES must be a JSON object with 'requests' and/or 'limits'")
+        logs_size_limit = _env("TENSORBOARD_LOGS_SIZE_LIMIT", defaults.logs_size_limit)
+        if not _QUANTITY.match(logs_size_limit):
+            raise ValueError(f"TENSORBOARD_LOGS_SIZE_LIMIT must be a size such as 10Gi or 500Mi, "
+                             f"not {logs_size_limit!r}")
+        return cls(mode=mode, image=_env("TENSORBOARD_IMAGE", defaults.image),
+                   fetch_image=_env("TENSORBOARD_FETCH_IMAGE", defaults.fetch_image),
+                   artifact=_env("TENSORBOARD_ARTIFACT", defaults.artifact),
+                   flags=tuple(shlex.split(os.environ.get("TENSORBOARD_FLAGS", ""))), resources=resources,
+                   argo_namespace=_env("ARGO_NAMESPACE", defaults.argo_namespace),
+                   controller_configmap=_env("ARGO_CONTROLLER_CONFIGMAP", defaults.controller_configmap),
+                   logs_size_limit=logs_size_limit)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """What the API answers about one TensorBoard instance."""
+
+    name: str
+    namespace: str
+    workflow: str
+    mode: str
+    ready: bool
+    url: str | None
+    runs: tuple[str, ...]
+    message: str = ""
+    created: str = ""
+    last_accessed: str = ""
+
+    def to_json(self) -> Obj:
+        return {"name": self.name, "namespace": self.namespace, "workflow": self.workflow, "mode": self.mode,
+                "ready": self.ready, "url": self.url, "runs": list(self.runs), "message": self.message,
+                "created": self.created, "lastAccessed": self.last_accessed}
+
+
+# --- names --------------------------------------------------------------------------------------------
+
+
+def check_namespace(namespace: str) -> str:
+    if not names.is_dns_label(namespace):
+        raise InvalidInput(f"namespace {namespace[:80]!r} is not a valid namespace name (an RFC 1123 label)")
+    return namespace
+
+
+def check_workflow_name(name: str) -> str:
+    if not names.is_dns_subdomain(name):
+        raise InvalidInput(f"workflow name {name[:80]!r} is not a valid Workflow name (an RFC 1123 subdomain)")
+    return name
+
+
+def instance_name(workflow: str) -> str:
+    """``tb-<workflow>``, a DNS-1035 label; long or dotted names get a hash suffix so they stay distinct."""
+    base = f"tb-{workflow}"
+    if len(base) <= MAX_NAME and "." not in workflow:
+        return base
+    digest = hashlib.sha256(workflow.encode()).hexdigest()[:8]
+    return f"{base.replace('.', '-')[:MAX_NAME - 9].rstrip('-')}-{digest}"
+
+
+def workflow_label(workflow: str) -> str:
+    """The workflow's name as a label value (63 characters at most: long names are shortened with a hash)."""
+    if len(workflow) <= 63:
+        return workflow
+    return f"{workflow[:54].rstrip('-.')}-{hashlib.sha256(workflow.encode()).hexdigest()[:8]}"
+
+
+# --- the plan: which logs, from where -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fetching:
+    """An instance's fetch plan and the environment its init container needs for credentials."""
+
+    plan: Plan
+    env: tuple[Obj, ...]
+
+
+def plan_for(workflow: Mapping[str, Any], settings: Settings) -> Fetching:
+    """Find the workflow's tensorboard artifacts and how to fetch each; 422 when there is nothing to show."""
+    meta = workflow.get("metadata") or {}
+    found = artifacts.output_artifacts(workflow, settings.artifact)
+    if not found:
+        names = artifacts.artifact_names(workflow)
+        phase = (workflow.get("status") or {}).get("phase") or "not started"
+        raise Unprocessable(f"workflow {meta.get('namespace')}/{meta.get('name')} ({phase}) has no output artifacts "
+                            f"named {settings.artifact!r}; found: {', '.join(names) if names else 'none'}",
+                            details={"found": names})
+    locator = artifacts.Locator(workflow, settings.argo_namespace, settings.controller_configmap)
+    sources, variables = [], {}  # one environment variable per distinct secret key, shared by the runs using it
+    for artifact in found:
+        location = locator.locate(artifact)
+        _check_fetchable(artifact, location)
+        plain, refs = _split_secrets(location.config)
+        names = {}
+        for path, ref in refs.items():
+            names[path] = variables.setdefault(tuple(sorted(ref.items())), f"ARGOML_SECRET_{len(variables)}")
+        sources.append(Source(artifact.run, location.kind, location.archive, plain, names))
+    env = tuple({"name": var, "valueFrom": {"secretKeyRef": dict(ref)}} for ref, var in variables.items())
+    return Fetching(Plan(LOGDIR, tuple(sources), settings.logs_max_bytes), env)
+
+
+def _check_fetchable(artifact: artifacts.NodeArtifact, location: artifacts.Location) -> None:
+    if location.kind not in FETCHABLE:
+        raise Unprocessable(f"the {artifact.artifact.get('name')!r} artifact of step {artifact.run!r} is stored in "
+                            f"{location.kind} ({location.describe()}), which the log fetcher cannot download; it "
+                            f"handles {', '.join(FETCHABLE)}")
+    auth = location.config.get("auth") or {}
+    if unsupported := sorted(set(auth) - {"basicAuth"}):
+        raise Unprocessable(f"the {artifact.artifact.get('name')!r} artifact of step {artifact.run!r} needs http "
+                            f"{', '.join(unsupported)} authentication, which the log fetcher does not support")
+
+
+def _split_secrets(config: Mapping[str, Any], path: str = "") -> tuple[Obj, dict[str, Obj]]:
+    """Location settings without secret references, and the references (as secretKeyRefs) by field path."""
+    plain: Obj = {}
+    secrets: dict[str, Obj] = {}
+    for key, value in config.items():
+        field_path = f"{path}{key}"
+        if key.endswith("Secret") and isinstance(value, Mapping) and value.get("key"):
+            secrets[field_path] = {"name": value.get("name", ""), "key": value["key"],
+                                   **({"optional": True} if value.get("optional") else {})}
+        elif isinstance(value, Mapping):
+            plain[key], inner = _split_secrets(value, f"{field_path}.")
+            secrets.update(inner)
+        else:
+            plain[key] = value
+    return plain, secrets
+
+
+# --- the resources ------------------------------------------------------------------------------------
+
+
+def pod_spec(plan: Fetching, settings: Settings, *, knative: bool) -> Obj:
+    fetch_env = [{"name": CONFIG_ENV, "value": plan.plan.to_json()},
+                 {"name": "PYTHONPATH", "value": "/app/vendor"}, *plan.env]
+    logs_mount = {"name": "logs", "mountPath": LOGDIR}
+    tensorboard: Obj = {
+        "name": "tensorboard", "image": settings.image, "command": ["tensorboard"],
+        "args": [f"--logdir={LOGDIR}", "--host=0.0.0.0", f"--port={PORT}", *settings.flags],
+        "ports": [{"name": "http1" if knative else "http", "containerPort": PORT}],
+        "volumeMounts": [{**logs_mount, "readOnly": True}],
+        "readinessProbe": {"httpGet": {"path": "/", "port": PORT}},
+        "resources": dict(settings.resources), "securityContext": _CONTAINER_SECURITY,
+    }
+    spec: Obj = {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "initContainers": [{
+            "name": "fetch-logs", "image": settings.fetch_image,
+            "command": ["python", "-m", "argoml.tensorboard.fetch"],
+            "env": fetch_env, "volumeMounts": [logs_mount], "securityContext": _CONTAINER_SECURITY,
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+        }],
+        "containers": [tensorboard],
+        # The kubelet evicts the pod if the logs outgrow this; the fetcher refuses to get that far.
+        "volumes": [{"name": "logs", "emptyDir": {"sizeLimit": settings.logs_size_limit}}],
+    }
+    return spec
+
+
+def resources_for(workflow: Mapping[str, Any], plan: Fetching, settings: Settings, now: str) -> list[tuple[str, Obj]]:
+    """The objects of one instance, as ``(kind, body)``: a Knative Service, or a Deployment and a Service."""
+    meta = workflow["metadata"]
+    name, namespace, workflow_name = instance_name(meta["name"]), meta["namespace"], meta["name"]
+    labels = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_WORKFLOW: workflow_label(workflow_name), LABEL_INSTANCE: name,
+              "app.kubernetes.io/name": "tensorboard"}
+    knative = settings.mode == "knative"
+    spec = pod_spec(plan, settings, knative=knative)
+    annotations = {ANNOTATION_LAST_ACCESSED: now, ANNOTATION_RUNS: json.dumps([s.run for s in plan.plan.sources]),
+                   ANNOTATION_SPEC: _digest(spec)}
+    owner = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "name": workflow_name, "uid": meta["uid"]}
+    metadata = {"name": name, "namespace": namespace, "labels": labels, "annotations": annotations,
+                "ownerReferences": [owner]}
+    if knative:
+        return [("ksvc", {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "metadata": metadata,
+                          "spec": {"template": {
+                              "metadata": {"labels": labels, "annotations": {
+                                  "autoscaling.knative.dev/min-scale": "0",
+                                  "autoscaling.knative.dev/max-scale": "1"}},
+                              "spec": spec}}})]
+    selector = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_INSTANCE: name}
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata, "spec": {
+        "replicas": 1, "selector": {"matchLabels": selector},
+        "template": {"metadata": {"labels": labels}, "spec": spec}}}
+    service = {"apiVersion": "v1", "kind": "Service",
+               "metadata": {k: v for k, v in metadata.items() if k != "annotations"},
+               "spec": {"type": "ClusterIP", "selector": selector,
+                        "ports": [{"name": "http", "port": PORT, "targetPort": PORT, "protocol": "TCP"}]}}
+    return [("deployment", deployment), ("service", service)]
+
+
+def _digest(spec: Obj) -> str:
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# --- the API ------------------------------------------------------------------------------------------
+
+
+# The page holds the user's Kubernetes token: the browser is told to load and send nothing anywhere but
+# this function, to run no script but the page's own, and to refuse to show it inside another site's frame.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                               "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@functools.cache
+def page() -> str:
+    """The browser page (``GET /``): plain HTML and script, no build step, no external assets."""
+    return (Path(__file__).parent / "page.html").read_text()
+
+
+def ensure(namespace: str, workflow_name: str, settings: Settings) -> Instance:
+    """Create the workflow's instance, or return the existing one (updated if the workflow has new logs)."""
+    check_namespace(namespace)
+    check_workflow_name(workflow_name)
+    workflow = read_workflow(namespace, workflow_name)
+    plan = plan_for(workflow, settings)
+    now = now_rfc3339()
+    objects = resources_for(workflow, plan, settings, now)
+    for kind, body in objects:
+        _create_or_update(kind, namespace, workflow_name, body, now)
+    return _state(namespace, workflow_name, settings, touch=False)
+
+
+def get(namespace: str, workflow_name: str, settings: Settings) -> Instance:
+    """The instance's state (and the time it was last looked at is now)."""
+    check_namespace(namespace)
+    check_workflow_name(workflow_name)
+    return _state(namespace, workflow_name, settings, touch=True)
+
+
+def delete(namespace: str, workflow_name: str, settings: Settings) -> Obj:
+    check_namespace(namespace)
+    check_workflow_name(workflow_name)
+    name = instance_name(workflow_name)
+    kinds = ["ksvc"] if settings.mode == "knative" else ["deployment", "service"]
+    deleted = [kind for kind in kinds if (obj := _read(kind, namespace, name)) is not None
+               and _is_instance_of(obj, workflow_name) and _delete(kind, namespace, name, obj["metadata"]["uid"])]
+    if not deleted:
+        raise NotFound(f"workflow {namespace}/{workflow_name} has no TensorBoard instance")
+    return {"deleted": name, "namespace": namespace, "workflow": workflow_name}
+
+
+def listing(namespace: str, settings: Settings) -> Obj:
+    """The namespace's workflows that have tensorboard artifacts, each with its instance if one runs."""
+    check_namespace(namespace)
+    instances = {i.workflow: i for i in _instances(namespace, settings)}
+    listed = []
+    for workflow in _workflows(namespace):
+        runs = [a.run for a in artifacts.output_artifacts(workflow, settings.artifact)]
+        name = workflow["metadata"]["name"]
+        if runs or name in instances:
+            instance = instances.get(name)
+            listed.append({"name": name, "phase": (workflow.get("status") or {}).get("phase") or "Pending",
+                           "runs": runs, "instance": instance.to_json() if instance else None})
+    return {"namespace": namespace, "mode": settings.mode, "workflows": sorted(listed, key=lambda w: w["name"]),
+            "instances": [i.to_json() for i in instances.values()]}
+
+
+def _workflows(namespace: str) -> Iterator[Obj]:
+    """The namespace's workflows, a page at a time: whole statuses of thousands of workflows would not fit
+    in the function's memory at once, and each is reduced to a few fields as soon as it is read."""
+    token = None
+    while True:
+        with kube.upstream(f"listing workflows in {namespace}"):
+            page = kube.custom().list_namespaced_custom_object(*WORKFLOWS[:2], namespace, WORKFLOWS[2],
+                                                               limit=LIST_PAGE, _continue=token)
+        yield from page["items"]
+        token = (page.get("metadata") or {}).get("continue")
+        if not token:
+            return
+
+
+def read_workflow(namespace: str, name: str) -> Obj:
+    workflow = kube.read_or_none(f"reading Workflow {namespace}/{name}", lambda: kube.custom()
+                                 .get_namespaced_custom_object(*WORKFLOWS[:2], namespace, WORKFLOWS[2], name))
+    if workflow is None:
+        raise NotFound(f"workflow {namespace}/{name} not found")
+    return workflow
+
+
+# --- talking to the API server ------------------------------------------------------------------------
+
+
+def _read(kind: str, namespace: str, name: str) -> Obj | None:
+    def read() -> Obj:
+        if kind == "ksvc":
+            return kube.custom().get_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2], name)
+        if kind == "deployment":
+            return kube.to_dict(kube.apps().read_namespaced_deployment(name, namespace))
+        return kube.to_dict(kube.core().read_namespaced_service(name, namespace))
+
+    return kube.read_or_none(f"reading {kind} {namespace}/{name}", read)
+
+
+def _is_instance_of(obj: Obj, workflow_name: str) -> bool:
+    """Whether ``obj`` is part of the TensorBoard instance of ``workflow_name``, by its labels.
+
+    Instance names are predictable (``tb-<workflow>``), so an object of that name may be
+    someone else's; the function never changes or deletes what it did not make for this workflow.
+    Long names are shortened with a 32-bit hash in the name and the label, so the owning
+    Workflow's full name (in the ownerReferences) must match too.
+    """
+    labels = obj["metadata"].get("labels") or {}
+    owners = {ref.get("name") for ref in obj["metadata"].get("ownerReferences") or [] if ref.get("kind") == "Workflow"}
+    return (labels.get(LABEL_MANAGED_BY) == MANAGED_BY and labels.get(LABEL_WORKFLOW) == workflow_label(workflow_name)
+            and workflow_name in owners)
+
+
+def _create_or_update(kind: str, namespace: str, workflow_name: str, body: Obj, now: str) -> None:
+    name = body["metadata"]["name"]
+    with kube.upstream(f"creating {kind} {namespace}/{name}"):
+        try:
+            _write(kind, "create", namespace, name, body)
+            return
+        except Exception as exc:
+            if not kube.is_conflict(exc):
+                raise
+    current = _read(kind, namespace, name)
+    if current is None:  # deleted between the create and the read (a DELETE at the same time): create it again
+        with kube.upstream(f"creating {kind} {namespace}/{name}"):
+            _write(kind, "create", namespace, name, body)
+        return
+    if not _is_instance_of(current, workflow_name):
+        raise Conflict(f"a {kind} named {namespace}/{name} already exists and is not the TensorBoard instance of "
+                       f"workflow {workflow_name}; it is left alone")
+    # Left by an earlier workflow of the same name (deleted, then submitted again): the garbage
+    # collector would delete it any moment unless this workflow owns it too.
+    owners = body["metadata"]["ownerReferences"]
+    adopt = {"ownerReferences": owners} if owners[0]["uid"] not in {
+        ref.get("uid") for ref in current["metadata"].get("ownerReferences") or []} else {}
+    if kind == "service":  # nothing in a ClusterIP Service changes with the logs
+        if adopt:
+            with kube.upstream(f"updating {kind} {namespace}/{name}"):
+                _write(kind, "patch", namespace, name, {"metadata": adopt})
+        return
+    wanted = body["metadata"]["annotations"]
+    patch: Obj = {"metadata": {"annotations": {ANNOTATION_LAST_ACCESSED: now}, **adopt}}
+    verb = "patch"
+    if (current["metadata"].get("annotations") or {}).get(ANNOTATION_SPEC) != wanted[ANNOTATION_SPEC]:
+        # The workflow has produced more logs since (it was still running): show them too. A Knative
+        # Service takes a merge patch (lists replaced whole); a Deployment is replaced, because a strategic
+        # merge would keep env entries of credentials no longer used.
+        metadata = {**current["metadata"], "annotations": {**(current["metadata"].get("annotations") or {}),
+                                                             **wanted}, "ownerReferences": owners}
+        patch = {"metadata": {"annotations": wanted, **adopt}, "spec": body["spec"]}
+        if kind == "deployment":
+            verb, patch = "replace", {**body, "metadata": metadata}
+    with kube.upstream(f"updating {kind} {namespace}/{name}"):
+        _write(kind, verb, namespace, name, patch)
+
+
+def _write(kind: str, verb: str, namespace: str, name: str, body: Obj) -> Any:
+    if kind == "ksvc":
+        api = kube.custom()
+        if verb == "create":
+            return api.create_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2], body)
+        return api.patch_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2], name, body)
+    if kind == "deployment":
+        if verb == "create":
+            return kube.apps().create_namespaced_deployment(namespace, body)
+        if verb == "replace":
+            return kube.apps().replace_namespaced_deployment(name, namespace, body)
+        return kube.apps().patch_namespaced_deployment(name, namespace, body)
+    if verb == "create":
+        return kube.core().create_namespaced_service(namespace, body)
+    return kube.core().patch_namespaced_service(name, namespace, body)
+
+
+def _delete(kind: str, namespace: str, name: str, uid: str) -> bool:
+    """Delete the object, only if it is still the one with ``uid`` (the one checked to be ours)."""
+    body = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": uid}}
+    with kube.upstream(f"deleting {kind} {namespace}/{name}"):
+        try:
+            if kind == "ksvc":
+                kube.custom().delete_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2], name, body=body)
+            elif kind == "deployment":
+                kube.apps().delete_namespaced_deployment(name, namespace, body=body)
+            else:
+                kube.core().delete_namespaced_service(name, namespace, body=body)
+            return True
+        except Exception as exc:
+            if kube.is_not_found(exc):
+                return False
+            raise
+
+
+def _state(namespace: str, workflow_name: str, settings: Settings, *, touch: bool) -> Instance:
+    kind, name = "ksvc" if settings.mode == "knative" else "deployment", instance_name(workflow_name)
+    obj = _read(kind, namespace, name)
+    if obj is None or not _is_instance_of(obj, workflow_name):
+        raise NotFound(f"no TensorBoard instance {namespace}/{name}; PUT /tensorboards/{namespace}/<workflow> "
+                       "starts one")
+    if touch:
+        now = now_rfc3339()
+        with kube.upstream(f"updating {kind} {namespace}/{name}"):
+            _write(kind, "patch", namespace, name, {"metadata": {"annotations": {ANNOTATION_LAST_ACCESSED: now}}})
+        obj["metadata"].setdefault("annotations", {})[ANNOTATION_LAST_ACCESSED] = now
+    return _instance_of(obj, settings.mode)
+
+
+def _instances(namespace: str, settings: Settings) -> list[Instance]:
+    with kube.upstream(f"listing TensorBoard instances in {namespace}"):
+        if settings.mode == "knative":
+            items = kube.custom().list_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2],
+                                                                label_selector=SELECTOR)["items"]
+        else:
+            items = kube.to_dict(kube.apps().list_namespaced_deployment(namespace, label_selector=SELECTOR))["items"]
+    return [_instance_of(obj, settings.mode) for obj in items]
+
+
+def _instance_of(obj: Obj, mode: str) -> Instance:
+    meta, status = obj["metadata"], obj.get("status") or {}
+    annotations = meta.get("annotations") or {}
+    owner = next((ref["name"] for ref in meta.get("ownerReferences") or [] if ref.get("kind") == "Workflow"),
+                 (meta.get("labels") or {}).get(LABEL_WORKFLOW, ""))
+    if mode == "knative":
+        ready_condition = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+        current = status.get("observedGeneration", 0) >= meta.get("generation", 0)
+        ready = current and ready_condition.get("status") == "True"
+        url, message = status.get("url"), ready_condition.get("message") or ("" if ready else "starting")
+    else:
+        current = status.get("observedGeneration", 0) >= meta.get("generation", 0)
+        ready = current and (status.get("availableReplicas") or 0) >= 1
+        url = f"http://{meta['name']}.{meta['namespace']}.svc.cluster.local:{PORT}"
+        message = "" if ready else "starting"
+    try:
+        runs = tuple(json.loads(annotations.get(ANNOTATION_RUNS, "[]")))
+    except ValueError:
+        runs = ()
+    return Instance(meta["name"], meta["namespace"], owner, mode, bool(ready), url, runs, message,
+                    meta.get("creationTimestamp") or "", annotations.get(ANNOTATION_LAST_ACCESSED, ""))
