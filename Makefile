@@ -7,7 +7,7 @@ REGISTRY ?= ghcr.io/argoml
 TAG      ?= dev
 FUNCTIONS := hyperparam validate tensorboard gc
 
-.PHONY: install demo run test bench lint vendor images deploy clean
+.PHONY: install demo run test fuzz bench lint vendor images deploy clean
 
 install: $(STAMP)
 
@@ -26,6 +26,9 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -m fuzz $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m bench

@@ -15,8 +15,17 @@ from pathlib import Path
 import flask.testing
 import functions_framework
 import pytest
+from hypothesis import HealthCheck, settings
 
 from argoml.dev.emulator import Call, Emulator
+
+# CI runs few examples per property, deterministically (so a loaded 2-core machine never
+# flakes on a deadline); `make fuzz` sets HYPOTHESIS_PROFILE=fuzz for a long, random search.
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.register_profile("fuzz", max_examples=5000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
