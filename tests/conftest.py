@@ -28,7 +28,8 @@ settings.register_profile("fuzz", max_examples=5000, deadline=None,
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+# The shared fixtures (CRDs, Argo's examples) sit beside the main checkout; a git worktree is one level deeper.
+SHARED = next((p / "shared" for p in ROOT.parents if (p / "shared" / "crds").is_dir()), ROOT.parent / "shared")
 
 
 @pytest.fixture(scope="session")
