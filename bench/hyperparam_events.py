@@ -15,10 +15,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from argoml import manifests
+from argoml import argo, manifests
 from argoml.dev import knative, runner
 from argoml.dev.emulator import Emulator
-from argoml.hyperparam import reconcile
+from argoml.hyperparam.workflow import HYPERPARAM_WORKFLOWS
 from bench.table import Table, percentile, ratio
 
 NOOP = '''
@@ -53,8 +53,8 @@ def run() -> Table:
         function = runner.start("hyperparam", env=env)
         try:
             store = emulator.store
-            sweeps = store.type_of(reconcile.GROUP, reconcile.VERSION, reconcile.PLURAL)
-            workflows = store.type_of(reconcile.WORKFLOW_GROUP, reconcile.WORKFLOW_VERSION, reconcile.WORKFLOWS)
+            sweeps = store.type_for(HYPERPARAM_WORKFLOWS)
+            workflows = store.type_for(argo.WORKFLOWS)
             for index in range(EVENTS):
                 body = copy.deepcopy(example)
                 body["metadata"]["name"] = f"sweep-{index}"

@@ -42,14 +42,15 @@ def test_duplicate_create_is_409_already_exists(cluster: Emulator) -> None:
     _create_hpw("a")
     with pytest.raises(ApiException) as error:
         _create_hpw("a")
-    assert error.value.status == 409 and kube.failure_of(error.value).reason == "AlreadyExists"
+    assert isinstance(kube.translated(error.value, "creating"), kube.AlreadyExists)
 
 
 def test_missing_object_is_404_not_found(cluster: Emulator) -> None:
     with pytest.raises(ApiException) as error:
         kube.custom().get_namespaced_custom_object(GROUP, VERSION, "ml", "hyperparamworkflows", "nope")
-    failure = kube.failure_of(error.value)
-    assert failure.status == 404 and failure.message == 'hyperparamworkflows.argoml.io "nope" not found'
+    failure = kube.translated(error.value, "reading")
+    assert isinstance(failure, kube.NotFound)
+    assert failure.api_message == 'hyperparamworkflows.argoml.io "nope" not found'
 
 
 def test_invalid_name_is_422(cluster: Emulator) -> None:
@@ -89,7 +90,8 @@ def test_stale_resource_version_is_409_conflict(cluster: Emulator) -> None:
     api.patch_namespaced_custom_object(*args, {"spec": {"entrypoint": "b"}})
     with pytest.raises(ApiException) as error:
         api.replace_namespaced_custom_object(*args, created)
-    assert error.value.status == 409 and kube.failure_of(error.value).reason == "Conflict"
+    failure = kube.translated(error.value, "replacing")
+    assert isinstance(failure, kube.Conflict) and failure.reason == "Conflict"
 
 
 def test_json_patch_is_applied(cluster: Emulator) -> None:
@@ -184,7 +186,8 @@ def test_delete_preconditions_must_match_the_stored_object(cluster: Emulator) ->
     uid = core.create_namespaced_pod("ml", {"metadata": {"name": "p"}}).metadata.uid
     with pytest.raises(ApiException) as error:
         core.delete_namespaced_pod("p", "ml", body=V1DeleteOptions(preconditions=V1Preconditions(uid="other")))
-    assert error.value.status == 409 and "Precondition failed: UID" in kube.failure_of(error.value).message
+    failure = kube.translated(error.value, "deleting")
+    assert isinstance(failure, kube.Conflict) and "Precondition failed: UID" in failure.api_message
     core.delete_namespaced_pod("p", "ml", body=V1DeleteOptions(preconditions=V1Preconditions(uid=uid)))
     assert core.list_namespaced_pod("ml").items == []
 

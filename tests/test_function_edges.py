@@ -78,15 +78,14 @@ def test_error_types_map_to_statuses(tmp_path: Path, error: str, status: int) ->
 
 def test_api_failures_become_503_and_requests_carry_the_function_name(cluster: Emulator, tmp_path: Path) -> None:
     client = _function(tmp_path, '''
-        with kube.upstream("listing pods"):
-            kube.core().list_namespaced_pod("ml")
+        kube.get_or_none(kube.PODS, "ml", "p")
         return json_response({})
     ''')
     assert client.post("/").status_code == 200
     cluster.fail(500, method="GET", resource="pods")
     response = client.post("/")
     assert response.status_code == 503
-    assert response.get_json()["error"]["message"].startswith("listing pods: the Kubernetes API answered 500")
+    assert response.get_json()["error"]["message"].startswith("reading pods ml/p: the Kubernetes API answered 500")
     assert {call.agent for call in cluster.calls} == {"argoml-probe"}
 
 
@@ -104,8 +103,7 @@ contexts: [{{name: gone, context: {{cluster: gone, user: gone}}}}]
 """)
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     client = _function(tmp_path, '''
-        with kube.upstream("listing pods"):
-            kube.core().list_namespaced_pod("ml", _request_timeout=2)
+        kube.get(kube.PODS, "ml", "p", timeout=2)
     ''')
     response = client.post("/")
     assert response.status_code == 503 and "unreachable" in response.get_json()["error"]["message"]

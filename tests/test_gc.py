@@ -20,7 +20,7 @@ from argoml.dev import knative
 from argoml.dev.argo_objects import seed, seed_pod
 from argoml.dev.emulator import Emulator
 from argoml.dev.store import Store
-from argoml.gc.tensorboards import LAST_ACCESSED_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, WORKFLOW_LABEL
+from argoml.tensorboard.labels import LAST_ACCESSED_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, WORKFLOW_LABEL
 from argoml.timestamps import format_rfc3339
 from tests.clock import FakeClock
 from tests.workflow_status import MINIO_REPOSITORY, key_only, pod, workflow
@@ -511,7 +511,7 @@ def test_with_an_audience_only_the_listed_senders_may_send_policies(
 
 
 def test_an_audience_without_senders_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from argoml.auth import SenderPolicy
+    from argoml.gc.senders import SenderPolicy
 
     monkeypatch.setenv("EVENT_AUDIENCE", "argoml-gc")
     monkeypatch.delenv("EVENT_SENDERS", raising=False)

@@ -15,6 +15,7 @@ from argoml import cli, manifests
 from argoml.dev import knative
 from argoml.dev.emulator import Emulator
 from argoml.hyperparam import reconcile, search
+from argoml.hyperparam.workflow import generate
 from tests.conftest import ROOT
 
 NS = "ml"
@@ -310,7 +311,7 @@ def test_a_sweep_name_too_long_for_a_workflow_is_invalid() -> None:
     body = copy.deepcopy(EXAMPLE)
     body["metadata"]["name"] = "x" * 64
     with pytest.raises(search.InvalidSpec) as caught:
-        reconcile.generate(body)
+        generate(body)
     assert [e.path for e in caught.value.errors] == ["metadata.name"]
 
 
@@ -318,7 +319,7 @@ def test_a_workflow_too_large_to_store_is_rejected_with_its_size() -> None:
     body = copy.deepcopy(EXAMPLE)
     body["spec"]["hyperparams"] = {"prompt": {"values": [f"{i:04d}" + "x" * 400 for i in range(3000)]}}
     with pytest.raises(search.InvalidSpec) as caught:
-        reconcile.generate(body)
+        generate(body)
     (error,) = caught.value.errors
     assert error.path == "spec.hyperparams"
     assert re.search(r"would be 1,2\d\d,\d\d\d bytes with 3,000 trials, more than the 1,048,576 bytes", error.message)
@@ -484,7 +485,7 @@ def test_expand_prints_the_workflow_a_sweep_generates(capsys: pytest.CaptureFixt
     (workflow,) = manifests.load_all(capsys.readouterr().out)
     assert workflow["kind"] == "Workflow" and workflow["metadata"]["name"] == "example-hparam-sweep"
     assert trials_of(workflow) == FIFTEEN
-    assert workflow == reconcile.generate(EXAMPLE).workflow
+    assert workflow == generate(EXAMPLE).workflow
 
 
 def test_expand_reports_every_error_with_its_path(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -526,7 +527,7 @@ def test_manifests_read_numbers_as_kubectl_does() -> None:
 def test_null_arguments_parameters_get_the_trials() -> None:
     body = copy.deepcopy(EXAMPLE)
     body["spec"]["arguments"] = {"parameters": None}
-    (parameter,) = reconcile.generate(body).workflow["spec"]["arguments"]["parameters"]
+    (parameter,) = generate(body).workflow["spec"]["arguments"]["parameters"]
     assert parameter["name"] == "hyperparams" and len(json.loads(parameter["value"])) == 15
 
 

@@ -16,14 +16,15 @@ import copy
 import json
 import shutil
 import subprocess
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
 from croniter import croniter
 
-from argoml.hyperparam import reconcile, search
+from argoml.hyperparam import search
+from argoml.hyperparam.workflow import generate
+from argoml.kube import Obj
 from argoml.selectors import Requirement
 from tests.conftest import ROOT, SHARED
 from tests.schemas import SchemaRegistry, cel, load_documents, structural_problems
@@ -31,7 +32,6 @@ from tests.schemas import SchemaRegistry, cel, load_documents, structural_proble
 KNATIVE = ROOT / "knative"
 KUSTOMIZATIONS = ["knative", "knative/overlays/dev", "knative/knative-features"]
 FUNCTIONS = ("hyperparam", "validate", "tensorboard", "gc")
-Obj = dict[str, Any]
 
 
 @pytest.fixture(scope="session")
@@ -243,18 +243,18 @@ def test_the_crd_accepts_what_the_function_accepts_and_rejects_what_it_rejects(r
     hyperparams = sweep["spec"]["hyperparams"]
     hyperparams["1st_layer"] = hyperparams.pop("optimizer")
     sweep["spec"]["maxTrials"] = search.MAX_TRIALS_LIMIT
-    reconcile.generate(sweep)  # the function's own rules accept it
+    generate(sweep)  # the function's own rules accept it
     assert registry.problems(sweep) == []
     for name in ("layer.size", "-x", "x" * 64):  # names: the webhook and the function refuse them (no CEL)
         bad = copy.deepcopy(sweep)
         bad["spec"]["hyperparams"][name] = {"values": [1]}
         with pytest.raises(search.InvalidSpec):
-            reconcile.generate(bad)
+            generate(bad)
     for field, value in (("maxTrials", search.MAX_TRIALS_LIMIT + 1), ("seed", -1)):
         bad = copy.deepcopy(sweep)
         bad["spec"][field] = value
         with pytest.raises(search.InvalidSpec):
-            reconcile.generate(bad)
+            generate(bad)
         assert registry.problems(bad), field
 
 

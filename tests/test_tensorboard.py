@@ -458,7 +458,8 @@ def test_an_api_failure_is_a_503_so_the_caller_may_retry(client: flask.testing.F
     seed_workflow(cluster)
     cluster.fail(503, method="POST", resource="services")
     response = client.put("/tensorboards/ml/train-mnist", headers=AUTH)
-    assert response.status_code == 503 and "creating ksvc ml/tb-train-mnist" in response.json["error"]["message"]
+    assert response.status_code == 503
+    assert "creating services.serving.knative.dev ml/tb-train-mnist" in response.json["error"]["message"]
     assert client.put("/tensorboards/ml/train-mnist", headers=AUTH).status_code == 200
 
 
@@ -532,10 +533,10 @@ def test_turning_the_check_off_serves_anyone_and_logs_it_loudly(cluster: Emulato
                                                                 monkeypatch: pytest.MonkeyPatch,
                                                                 caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("TENSORBOARD_AUTH", "off")
-    from argoml import auth
+    from argoml.tensorboard import access
 
-    auth._warn_disabled.cache_clear()
-    with caplog.at_level(logging.WARNING, logger="argoml.auth"):
+    access._warn_disabled.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="argoml.tensorboard.access"):
         client = serve("tensorboard")
         seed_workflow(cluster)
         assert client.put("/tensorboards/ml/train-mnist").status_code == 200

@@ -140,7 +140,7 @@ def test_an_api_failure_while_resolving_is_a_503_not_a_denial(cluster: Emulator,
         {"name": "fit", "templateRef": {"name": "library", "template": "fit"}}]]}])
     status, body = post(serve, "/validate", review(calling))
     assert status == 503
-    assert "reading workflowtemplates 'library'" in body["error"]["message"]
+    assert "reading workflowtemplates.argoproj.io ml/library" in body["error"]["message"]
 
 
 def test_delete_and_connect_are_allowed_without_work(cluster: Emulator, serve: Serve) -> None:

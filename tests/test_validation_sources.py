@@ -58,7 +58,7 @@ def test_cluster_resolver_reports_a_template_missing_from_the_namespace(cluster:
 
 def test_cluster_resolver_turns_api_failures_into_upstream_errors(cluster: Emulator) -> None:
     cluster.fail(503, method="GET", resource="workflowtemplates")
-    with pytest.raises(UpstreamError, match="reading workflowtemplates 'library'"):
+    with pytest.raises(UpstreamError, match=r"reading workflowtemplates\.argoproj\.io .*library"):
         validate_object(workflow_using("train"), ClusterResolver())
 
 

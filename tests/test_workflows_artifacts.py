@@ -257,5 +257,5 @@ def test_a_configmap_the_api_cannot_read_is_an_upstream_failure(cluster: Emulato
     cluster.fail(503, resource="configmaps")
     wf = workflow("wf", "ml", pod("a", "train", key_only("k.tgz")),
                   status_extra={"artifactRepositoryRef": {"default": True}})
-    with pytest.raises(UpstreamError, match="reading ConfigMap argo/workflow-controller-configmap"):
+    with pytest.raises(UpstreamError, match="reading configmaps argo/workflow-controller-configmap"):
         locate(wf)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from argoml.dev.store import Obj, Store
-from argoml.gc.selection import COMPLETED_LABEL, WORKFLOW_LABEL
+from argoml.argo import COMPLETED_LABEL, WORKFLOW_LABEL
+from argoml.dev.store import Store
+from argoml.kube import Obj
 from argoml.timestamps import format_rfc3339
 
 POD_PHASE_OF = {"Succeeded": "Succeeded", "Failed": "Failed", "Error": "Failed", "Running": "Running",

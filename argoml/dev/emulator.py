@@ -24,7 +24,8 @@ import attrs
 import kmock
 import yaml
 
-from argoml.dev.store import ApiError, Obj, ResourceType, Store
+from argoml.dev.store import ApiError, ResourceType, Store
+from argoml.kube import Obj
 
 API_SERVER_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
 REVIEW_GROUPS = {"authentication.k8s.io": "tokenreviews", "authorization.k8s.io": "subjectaccessreviews"}

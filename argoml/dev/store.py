@@ -25,12 +25,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from argoml import kube
 from argoml.errors import InvalidInput
+from argoml.kube import Obj
 from argoml.names import is_dns_subdomain
 from argoml.selectors import parse_field_selector, parse_label_selector
 from argoml.timestamps import now_rfc3339
 
-Obj = dict[str, Any]
 Key = tuple[str, str | None, str]  # (resource id, namespace, name)
 
 
@@ -106,9 +107,6 @@ class Store:
 
     # --- types --------------------------------------------------------------------------------------
 
-    def register(self, resource: ResourceType) -> None:
-        self.types[resource.id] = resource
-
     def type_of(self, group: str, version: str, plural: str) -> ResourceType:
         resource_id = f"{group}/{version}/{plural}" if group else f"{version}/{plural}"
         try:
@@ -116,11 +114,9 @@ class Store:
         except KeyError:
             raise ApiError(404, "NotFound", "the server could not find the requested resource") from None
 
-    def type_for_kind(self, api_version: str, kind: str) -> ResourceType:
-        for resource in self.types.values():
-            if resource.api_version == api_version and resource.kind == kind:
-                return resource
-        raise KeyError(f"no resource type for {api_version} {kind}")
+    def type_for(self, resource: kube.Resource) -> ResourceType:
+        """The stored type of an argoml :class:`~argoml.kube.Resource`."""
+        return self.type_of(resource.group, resource.version, resource.plural)
 
     # --- reads --------------------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 :mod:`~argoml.gc.policy` reads the policy (environment defaults, event overrides),
 :mod:`~argoml.gc.selection` and :mod:`~argoml.gc.tensorboards` decide what may go,
 :mod:`~argoml.gc.collector` lists, deletes and summarises, through the paced,
-paginated requests of :mod:`~argoml.gc.api`. :func:`run` is what the function calls.
+paginated requests of :mod:`~argoml.gc.api`; :mod:`~argoml.gc.senders` says which event
+senders are accepted. :func:`run` is what the function calls.
 """
 
 from __future__ import annotations

@@ -24,22 +24,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from argoml import kube
+from argoml import argo, kube
 from argoml.errors import UpstreamError
 from argoml.gc import tensorboards
-from argoml.gc.api import DEPLOYMENTS, KNATIVE_SERVICES, PODS, SERVICES, WORKFLOWS, PacedApi, Resource
+from argoml.gc.api import PacedApi
 from argoml.gc.pacing import Clock, SystemClock, TokenBucket
 from argoml.gc.policy import Policy
 from argoml.gc.selection import (
     POD_FIELD_SELECTOR,
     POD_LABEL_SELECTOR,
     WORKFLOW_REAPPEARED,
-    Obj,
     Orphan,
     Verdict,
     WorkflowIndex,
     judge_pod,
 )
+from argoml.tensorboard import labels
 
 CHANGED = "changed-since-listed"
 UNCONFIRMED = "orphan-unconfirmed"
@@ -87,14 +87,14 @@ def collect(policy: Policy, *, now: datetime | None = None, clock: Clock | None 
     run = _Run(policy, api, now or datetime.now(UTC), Summary(policy), clock, clock.monotonic())
     with contextlib.suppress(_Stop):
         index = run.index_workflows()
-        run.sweep(PODS, index, judge_pod, label_selector=POD_LABEL_SELECTOR, field_selector=POD_FIELD_SELECTOR)
+        run.sweep(kube.PODS, index, judge_pod, label_selector=POD_LABEL_SELECTOR, field_selector=POD_FIELD_SELECTOR)
         if policy.tensorboard_ttl_hours is not None:
             run.sweep_tensorboards(index)
     run.summary.requests, run.summary.paced_seconds = api.requests, api.bucket.waited
     return run.summary
 
 
-Judge = Callable[[Obj, WorkflowIndex, Policy, datetime], Verdict]
+Judge = Callable[[kube.Obj, WorkflowIndex, Policy, datetime], Verdict]
 
 
 @dataclass
@@ -115,16 +115,15 @@ class _Run:
         """Every workflow in scope; a failure here always raises (pods cannot be judged without it)."""
         index = WorkflowIndex()
         for scope in self.scopes:
-            with kube.upstream(f"listing workflows{_in(scope)}"):
-                for page in self.api.pages(WORKFLOWS, scope):
-                    for workflow in page:
-                        index.add(workflow, self.policy, self.now)
+            for page in self.api.pages(argo.WORKFLOWS, scope):
+                for workflow in page:
+                    index.add(workflow, self.policy, self.now)
         self.summary.examined["workflows"] = len(index)
         return index
 
-    def sweep(self, resource: Resource, index: WorkflowIndex, judge: Judge, *, label_selector: str,
+    def sweep(self, resource: kube.Resource, index: WorkflowIndex, judge: Judge, *, label_selector: str,
               field_selector: str = "", counted_as: str = "pods", missing_ok: bool = False,
-              on_kept: Callable[[Obj], None] | None = None) -> None:
+              on_kept: Callable[[kube.Obj], None] | None = None) -> None:
         """Judge every listed object of ``resource`` in scope and delete those with no reason to stay."""
         for page in self._pages(resource, label_selector, field_selector, missing_ok):
             for obj in page:
@@ -142,50 +141,43 @@ class _Run:
     def sweep_tensorboards(self, index: WorkflowIndex) -> None:
         kept_instances: set[tuple[str, str]] = set()
 
-        def keep_instance(obj: Obj) -> None:
+        def keep_instance(obj: kube.Obj) -> None:
             kept_instances.add(tensorboards.instance_of(obj))
 
-        def judge_service(obj: Obj, index: WorkflowIndex, policy: Policy, now: datetime) -> Verdict:
+        def judge_service(obj: kube.Obj, index: WorkflowIndex, policy: Policy, now: datetime) -> Verdict:
             if tensorboards.instance_of(obj) in kept_instances:
                 return tensorboards.IN_USE
             return tensorboards.judge_tensorboard(obj, index, policy, now)
 
-        for resource in (KNATIVE_SERVICES, DEPLOYMENTS):
+        for resource in (kube.KNATIVE_SERVICES, kube.DEPLOYMENTS):
             self.sweep(resource, index, tensorboards.judge_tensorboard, missing_ok=True,
-                       label_selector=tensorboards.LABEL_SELECTOR, counted_as="tensorboards", on_kept=keep_instance)
-        self.sweep(SERVICES, index, judge_service, label_selector=tensorboards.LABEL_SELECTOR,
+                       label_selector=labels.INSTANCE_PARTS, counted_as="tensorboards", on_kept=keep_instance)
+        self.sweep(kube.SERVICES, index, judge_service, label_selector=labels.INSTANCE_PARTS,
                    counted_as="tensorboards")
 
-    def _confirm(self, orphan: Orphan, resource: Resource, obj: Obj) -> str | None:
+    def _confirm(self, orphan: Orphan, resource: kube.Resource, obj: kube.Obj) -> str | None:
         """``None`` if the orphan's workflow is still gone (one GET per workflow name), else why to keep it."""
         key = (orphan.namespace, orphan.workflow)
         if key not in self._uids:
             try:
-                with kube.upstream(f"reading workflow {orphan.namespace}/{orphan.workflow}"):
-                    try:
-                        workflow = self.api.get(WORKFLOWS, orphan.namespace, orphan.workflow)
-                        self._uids[key] = str((workflow.get("metadata") or {}).get("uid", ""))
-                    except Exception as exc:
-                        if not kube.is_not_found(exc):
-                            raise
-                        self._uids[key] = None
+                workflow = self.api.get(argo.WORKFLOWS, orphan.namespace, orphan.workflow)
+                self._uids[key] = str((workflow.get("metadata") or {}).get("uid", ""))
+            except kube.NotFound:
+                self._uids[key] = None
             except UpstreamError as exc:
                 self.summary.errors.append({"object": f"{resource.display}/{_ref(obj)}", "message": exc.message})
                 return UNCONFIRMED
         return None if orphan.still_gone(self._uids[key]) else WORKFLOW_REAPPEARED
 
-    def _pages(self, resource: Resource, label_selector: str, field_selector: str,
-               missing_ok: bool) -> Iterator[list[Obj]]:
+    def _pages(self, resource: kube.Resource, label_selector: str, field_selector: str,
+               missing_ok: bool) -> Iterator[list[kube.Obj]]:
         for scope in self.scopes:
             try:
-                with kube.upstream(f"listing {resource.display}{_in(scope)}"):
-                    try:
-                        yield from self.api.pages(resource, scope, label_selector=label_selector,
-                                                  field_selector=field_selector)
-                    except Exception as exc:
-                        if missing_ok and kube.is_not_found(exc):  # e.g. Knative Serving not installed
-                            return
-                        raise
+                yield from self.api.pages(resource, scope, label_selector=label_selector, field_selector=field_selector)
+            except kube.NotFound:
+                if missing_ok:  # e.g. Knative Serving not installed
+                    return
+                raise
             except UpstreamError as exc:
                 if not self.summary.attempted:
                     raise
@@ -193,7 +185,7 @@ class _Run:
                 self.summary.stopped = f"listing {resource.display} failed"
                 raise _Stop from exc
 
-    def _delete(self, resource: Resource, obj: Obj) -> None:
+    def _delete(self, resource: kube.Resource, obj: kube.Obj) -> None:
         summary, metadata = self.summary, obj.get("metadata") or {}
         if summary.attempted >= self.policy.max_deletions:
             summary.stopped = f"maxDeletions ({self.policy.max_deletions}) reached"
@@ -209,25 +201,18 @@ class _Run:
             summary.would_delete.setdefault(resource.display, []).append(ref)
             return
         try:
-            with kube.upstream(f"deleting {resource.display} {ref}"):
-                try:
-                    self.api.delete(resource, metadata["namespace"], metadata["name"], metadata.get("uid", ""))
-                except Exception as exc:
-                    if kube.is_conflict(exc):  # the uid precondition failed: a new object has the name
-                        summary.kept[CHANGED] += 1
-                        return
-                    if not kube.is_not_found(exc):  # already gone counts as done
-                        raise
+            self.api.delete(resource, metadata["namespace"], metadata["name"], metadata.get("uid", ""))
+        except kube.Conflict:  # the uid precondition failed: a new object has the name
+            summary.kept[CHANGED] += 1
+            return
+        except kube.NotFound:  # already gone counts as done
+            pass
         except UpstreamError as exc:
             summary.errors.append({"object": f"{resource.display}/{ref}", "message": exc.message})
             return
         summary.deleted.setdefault(resource.display, []).append(ref)
 
 
-def _ref(obj: Obj) -> str:
+def _ref(obj: kube.Obj) -> str:
     metadata = obj.get("metadata") or {}
     return f"{metadata.get('namespace')}/{metadata.get('name')}"
-
-
-def _in(scope: str | None) -> str:
-    return f" in namespace {scope}" if scope else " in all namespaces"

@@ -21,41 +21,32 @@ The rules are explained for users in docs/hyperparam.md.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from argoml import kube, names
+from argoml import argo, kube, names
 from argoml.errors import InvalidInput, UpstreamError
 from argoml.events import Action, ResourceEvent
 from argoml.hyperparam import search
+from argoml.hyperparam.workflow import (
+    API_VERSION,
+    GENERATION_ANNOTATION,
+    GROUP,
+    HYPERPARAM_WORKFLOWS,
+    KIND,
+    PARAMETER_ANNOTATION,
+    TRIALS_ANNOTATION,
+    Generated,
+    generate,
+)
 from argoml.timestamps import now_rfc3339
 
-GROUP, VERSION, PLURAL, KIND = "argoml.io", "v1alpha1", "hyperparamworkflows", "HyperparamWorkflow"
-API_VERSION = f"{GROUP}/{VERSION}"
-WORKFLOW_GROUP, WORKFLOW_VERSION, WORKFLOWS = "argoproj.io", "v1alpha1", "workflows"
-LABEL = "argoml.io/hyperparamworkflow"
-GENERATION_ANNOTATION = "argoml.io/generation"  # the HyperparamWorkflow generation a Workflow was made from
-TRIALS_ANNOTATION = "argoml.io/trials"
-PARAMETER_ANNOTATION = "argoml.io/parameter"
-# etcd refuses objects over about 1.5 MiB, and Argo writes the status of every trial's
-# node into the same object; the spec may use at most this much of it.
-MAX_WORKFLOW_BYTES = 1 << 20
 CONFLICT_ATTEMPTS = 5
 # A spec can hold thousands of problems (a list of 100k repeated values); the status must
 # stay small enough to store, or its patch fails on every retry. metav1.Condition allows 32 KiB.
 MAX_MESSAGE = 8192
-
-
-
-@dataclass(frozen=True)
-class Generated:
-    """The Workflow a HyperparamWorkflow expands to, and how many trials it carries."""
-
-    workflow: dict[str, Any]
-    trials: int
 
 
 @dataclass(frozen=True)
@@ -77,52 +68,6 @@ class Outcome:
         return answer
 
 
-# --- generation (pure; also used by `argoml expand`) -------------------------------------------------
-
-
-def generate(sweep: Mapping[str, Any]) -> Generated:
-    """The Workflow for ``sweep``; raises :class:`~argoml.hyperparam.search.InvalidSpec` naming every problem."""
-    errors: list[search.SpecError] = []
-    metadata = sweep.get("metadata") if isinstance(sweep.get("metadata"), Mapping) else {}
-    name = metadata.get("name")
-    if not names.is_dns_label(name):
-        # Argo names pods after the Workflow, and the name is the value of LABEL: both need <= 63.
-        errors.append(search.SpecError("metadata.name", f"{name!r} cannot name the Workflow: it must be a DNS label "
-                                       "(at most 63 lowercase letters, digits and '-')"))
-    spec = sweep.get("spec")
-    space = search.read(spec, errors)
-    if errors or space is None:
-        raise search.InvalidSpec(errors)
-    trials = space.trials()
-    workflow_spec = {key: value for key, value in spec.items() if key not in search.SEARCH_FIELDS}
-    arguments = dict(workflow_spec.get("arguments") or {})
-    arguments["parameters"] = [*(arguments.get("parameters") or []),
-                               {"name": space.parameter_name, "value": json.dumps(trials, separators=(",", ":"))}]
-    workflow_spec["arguments"] = arguments
-    workflow_metadata: dict[str, Any] = {
-        "name": name,
-        "labels": {LABEL: name},
-        "annotations": {GENERATION_ANNOTATION: str(metadata.get("generation", 1)),
-                        TRIALS_ANNOTATION: str(len(trials)), PARAMETER_ANNOTATION: space.parameter_name},
-    }
-    if metadata.get("namespace"):
-        workflow_metadata["namespace"] = metadata["namespace"]
-    if metadata.get("uid"):
-        workflow_metadata["ownerReferences"] = [{"apiVersion": API_VERSION, "kind": KIND, "name": name,
-                                                 "uid": metadata["uid"], "controller": True,
-                                                 "blockOwnerDeletion": True}]
-    workflow = {"apiVersion": f"{WORKFLOW_GROUP}/{WORKFLOW_VERSION}", "kind": "Workflow",
-                "metadata": workflow_metadata, "spec": workflow_spec}
-    size = len(json.dumps(workflow, separators=(",", ":")))
-    if size > MAX_WORKFLOW_BYTES:
-        raise search.InvalidSpec([search.SpecError(
-            "spec.hyperparams", f"the generated Workflow would be {size:,} bytes with {len(trials):,} trials, more "
-            f"than the {MAX_WORKFLOW_BYTES:,} bytes that are safe to store (etcd's limit is about 1.5 MiB and Argo "
-            "adds the status of every trial): use fewer or shorter values, or algorithm: random with a smaller "
-            "maxTrials")])
-    return Generated(workflow, len(trials))
-
-
 # --- events -------------------------------------------------------------------------------------------
 
 
@@ -139,13 +84,13 @@ def handle(event: ResourceEvent) -> Outcome:
             return Outcome("ignored", KIND, namespace, ref.name, "deleted: its Workflow is deleted by the garbage "
                            "collector through the ownerReference")
         return reconcile(namespace, ref.name)
-    if ref.group == WORKFLOW_GROUP and ref.kind == "Workflow":
+    if ref.group == argo.GROUP and ref.kind == argo.WORKFLOWS.kind:
         owner = _owner_of_workflow(event, namespace)
         if owner is None:
             return Outcome("ignored", "Workflow", namespace, ref.name, "not controlled by a HyperparamWorkflow")
         return reconcile(namespace, owner)
     raise InvalidInput(f"unexpected event about {ref.kind} ({ref.api_version}): this function handles "
-                       f"{KIND} ({API_VERSION}) and Workflow (argoproj.io/v1alpha1)")
+                       f"{KIND} ({API_VERSION}) and Workflow ({argo.API_VERSION})")
 
 
 def _owner_of_workflow(event: ResourceEvent, namespace: str) -> str | None:
@@ -156,10 +101,10 @@ def _owner_of_workflow(event: ResourceEvent, namespace: str) -> str | None:
     """
     workflow = event.obj
     if workflow is None:
-        workflow = _read(WORKFLOW_GROUP, WORKFLOW_VERSION, WORKFLOWS, namespace, event.ref.name, "Workflow")
+        workflow = kube.get_or_none(argo.WORKFLOWS, namespace, event.ref.name)
         if workflow is None:
             return event.ref.name if event.action is Action.DELETE else None
-    reference = _controller(workflow)
+    reference = kube.controller_reference(workflow, HYPERPARAM_WORKFLOWS)
     if reference is None:
         return None
     owner = reference.get("name")
@@ -185,12 +130,12 @@ class _Conflict(Exception):
 
 
 def _reconcile_once(namespace: str, name: str) -> Outcome:
-    sweep = _read(GROUP, VERSION, PLURAL, namespace, name, KIND)
+    sweep = kube.get_or_none(HYPERPARAM_WORKFLOWS, namespace, name)
     if sweep is None:
         return Outcome("ignored", KIND, namespace, name, "not found: deleted since the event was sent")
     if sweep["metadata"].get("deletionTimestamp"):
         return Outcome("ignored", KIND, namespace, name, "being deleted: its Workflow goes with it")
-    workflow = _read(WORKFLOW_GROUP, WORKFLOW_VERSION, WORKFLOWS, namespace, name, "Workflow")
+    workflow = kube.get_or_none(argo.WORKFLOWS, namespace, name)
     state = _State(sweep, workflow)
     try:
         generated: Generated | None = generate(sweep)
@@ -213,7 +158,7 @@ class _State:
         self.launched = self.previous.get("workflowGeneration")
         self.invalid: search.InvalidSpec | None = None
         self.rejected: str | None = None
-        controller = _controller(workflow) if workflow is not None else None
+        controller = kube.controller_reference(workflow, HYPERPARAM_WORKFLOWS) if workflow is not None else None
         self.foreign = workflow is not None and (controller is None
                                                  or controller.get("uid") != sweep["metadata"].get("uid"))
 
@@ -341,36 +286,30 @@ def _trial_loops(spec: Mapping[str, Any], parameter: str) -> set[str]:
 # --- API ----------------------------------------------------------------------------------------------
 
 
-def _read(group: str, version: str, plural: str, namespace: str, name: str, kind: str) -> dict[str, Any] | None:
-    return kube.read_or_none(f"reading {kind} {namespace}/{name}", lambda: kube.custom().get_namespaced_custom_object(
-        group, version, namespace, plural, name))
-
-
 def _create(workflow: dict[str, Any], state: _State) -> dict[str, Any] | None:
     namespace = workflow["metadata"]["namespace"]
-    with kube.upstream(f"creating Workflow {state.namespaced_name}"):
-        try:
-            return kube.custom().create_namespaced_custom_object(WORKFLOW_GROUP, WORKFLOW_VERSION, namespace,
-                                                                 WORKFLOWS, workflow)
-        except Exception as exc:
-            failure = kube.failure_of(exc)
-            if failure is not None and failure.status == 409:
-                raise _Conflict from exc  # created meanwhile (a duplicate event): read it and adopt or report
-            if failure is not None and (failure.status in (400, 422) or _denied_by_admission(failure.status,
-                                                                                              failure.message)):
-                state.rejected = failure.message
-                return None
+    try:
+        return kube.create(argo.WORKFLOWS, namespace, workflow)
+    except kube.Conflict as exc:
+        raise _Conflict from exc  # created meanwhile (a duplicate event): read it and adopt or report
+    except (kube.BadRequest, kube.Invalid) as exc:
+        state.rejected = exc.api_message
+        return None
+    except kube.Forbidden as exc:
+        if not _denied_by_admission(exc.api_message):
             raise
+        state.rejected = exc.api_message
+        return None
 
 
-def _denied_by_admission(status: int, message: str) -> bool:
+def _denied_by_admission(message: str) -> bool:
     """A 403 from an admission webhook or ValidatingAdmissionPolicy: a policy refused the Workflow.
 
     The API server answers a webhook's denial 403 unless the webhook sets a code (Gatekeeper and
     Kyverno do not); retrying cannot change the verdict. A 403 from RBAC ("cannot create") stays a
     5xx, since granting the permission and retrying does fix it.
     """
-    return status == 403 and ("denied the request" in message or "denied request" in message)
+    return "denied the request" in message or "denied request" in message
 
 
 def _write_status(sweep: Mapping[str, Any], status: dict[str, Any]) -> None:
@@ -381,22 +320,12 @@ def _write_status(sweep: Mapping[str, Any], status: dict[str, Any]) -> None:
     body = {"metadata": {"resourceVersion": sweep["metadata"]["resourceVersion"]},
             "status": {key: None for key in previous if key not in status} | status}
     namespace, name = sweep["metadata"]["namespace"], sweep["metadata"]["name"]
-    with kube.upstream(f"updating the status of HyperparamWorkflow {namespace}/{name}"):
-        try:
-            kube.custom().patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, name, body)
-        except Exception as exc:
-            if kube.is_conflict(exc):
-                raise _Conflict from exc
-            if not kube.is_not_found(exc):  # deleted meanwhile: nothing left to report on
-                raise
-
-
-def _controller(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    for reference in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if (isinstance(reference, Mapping) and reference.get("controller") and reference.get("kind") == KIND
-                and str(reference.get("apiVersion", "")).split("/")[0] == GROUP):
-            return reference
-    return None
+    try:
+        kube.patch(HYPERPARAM_WORKFLOWS, namespace, name, body, subresource="status")
+    except kube.Conflict as exc:
+        raise _Conflict from exc
+    except kube.NotFound:  # deleted meanwhile: nothing left to report on
+        pass
 
 
 def _clip(message: str) -> str:

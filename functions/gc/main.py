@@ -13,15 +13,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "vendor"))
 import flask
 import functions_framework
 
-from argoml import auth, events, gc
+from argoml import events, gc
+from argoml.gc import senders
 from argoml.http import entry_point, json_response
 
-SENDERS = auth.SenderPolicy.from_env()
+SENDERS = senders.SenderPolicy.from_env()
 
 
 @functions_framework.http
 @entry_point("gc")
 def handle(request: flask.Request) -> flask.Response:
-    auth.check_sender(request.headers.get("Authorization"), SENDERS)
+    senders.check_sender(request.headers.get("Authorization"), SENDERS)
     event = events.parse_ping_event(request.headers, request.get_data())
     return json_response(gc.run(event, os.environ))

@@ -12,13 +12,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "vendor"))
 import flask
 import functions_framework
 
-from argoml import auth
 from argoml.errors import NotFound
 from argoml.http import entry_point, json_response
-from argoml.tensorboard import instances
+from argoml.tensorboard import access, instances
 
 SETTINGS = instances.Settings.from_env()
-POLICY = auth.AccessPolicy.from_env()
+POLICY = access.AccessPolicy.from_env()
 
 ROUTES = [
     ("PUT", re.compile(r"^/tensorboards/([^/]+)/([^/]+)/?$"), instances.ensure),
@@ -36,7 +35,7 @@ def handle(request: flask.Request) -> flask.Response:
     for method, pattern, action in ROUTES:
         if request.method == method and (match := pattern.match(request.path)):
             namespace = instances.check_namespace(match[1])
-            auth.authorize(request.headers.get("Authorization"), namespace, POLICY)
+            access.authorize(request.headers.get("Authorization"), namespace, POLICY)
             result = action(*match.groups(), SETTINGS)
             return json_response(result if isinstance(result, dict) else result.to_json())
     raise NotFound(f"no route for {request.method} {request.path}")

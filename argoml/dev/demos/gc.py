@@ -16,7 +16,7 @@ from argoml.dev import knative
 from argoml.dev.argo_objects import seed, seed_pod
 from argoml.dev.delivery import deliver
 from argoml.dev.runner import ROOT
-from argoml.gc.tensorboards import LAST_ACCESSED_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, WORKFLOW_LABEL
+from argoml.tensorboard.labels import LAST_ACCESSED_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, WORKFLOW_LABEL
 from argoml.timestamps import format_rfc3339
 
 if TYPE_CHECKING:

@@ -12,9 +12,9 @@ import copy
 import json
 from typing import TYPE_CHECKING, Any
 
-from argoml import manifests
+from argoml import argo, manifests
 from argoml.dev.runner import ROOT
-from argoml.hyperparam import reconcile
+from argoml.hyperparam.workflow import HYPERPARAM_WORKFLOWS
 
 if TYPE_CHECKING:
     from argoml.dev.demo import Demo
@@ -25,8 +25,8 @@ MERGE = "application/merge-patch+json"
 
 def run(demo: Demo) -> None:
     store = demo.emulator.store
-    sweeps = store.type_of(reconcile.GROUP, reconcile.VERSION, reconcile.PLURAL)
-    workflows = store.type_of(reconcile.WORKFLOW_GROUP, reconcile.WORKFLOW_VERSION, reconcile.WORKFLOWS)
+    sweeps = store.type_for(HYPERPARAM_WORKFLOWS)
+    workflows = store.type_for(argo.WORKFLOWS)
     example = manifests.load_all((ROOT / "examples" / "hparam.yaml").read_text())[0]
     name = example["metadata"]["name"]
     store.create(sweeps, NAMESPACE, copy.deepcopy(example))

@@ -42,7 +42,8 @@ def _expand(args: argparse.Namespace) -> int:
     """Print the Workflow each HyperparamWorkflow in the file would generate."""
     import yaml
 
-    from argoml.hyperparam import reconcile, search
+    from argoml.hyperparam import search
+    from argoml.hyperparam.workflow import KIND, generate
     from argoml.validation.files import UnreadableFile, parse, read
 
     try:
@@ -53,12 +54,12 @@ def _expand(args: argparse.Namespace) -> int:
     workflows, failed = [], False
     for index, document in enumerate(source.documents):
         kind = document.get("kind") if isinstance(document, dict) else None
-        if kind != reconcile.KIND:
-            sys.stderr.write(f"{args.file}: document {index + 1}: not a {reconcile.KIND} (kind {kind!r})\n")
+        if kind != KIND:
+            sys.stderr.write(f"{args.file}: document {index + 1}: not a {KIND} (kind {kind!r})\n")
             failed = True
             continue
         try:
-            workflows.append(reconcile.generate(document).workflow)
+            workflows.append(generate(document).workflow)
         except search.InvalidSpec as exc:
             metadata = document.get("metadata")
             name = metadata.get("name") if isinstance(metadata, dict) else None

@@ -23,15 +23,15 @@ from typing import Any
 import yaml
 
 from argoml import kube
+from argoml.argo import (
+    CONTROLLER_CONFIGMAP,
+    DEFAULT_REPOSITORIES_CONFIGMAP,
+    DEFAULT_REPOSITORY_ANNOTATION,
+    STORAGE_KINDS,
+    storage_kind,
+)
 from argoml.errors import Unprocessable
-
-Obj = dict[str, Any]
-
-# Every place Argo can keep an artifact (the ArtifactLocation fields of an Artifact).
-STORAGE_KINDS = ("s3", "gcs", "azure", "http", "artifactory", "hdfs", "oss", "git", "raw", "plugin")
-DEFAULT_REPOSITORIES_CONFIGMAP = "artifact-repositories"
-DEFAULT_REPOSITORY_ANNOTATION = "workflows.argoproj.io/default-artifact-repository"
-CONTROLLER_CONFIGMAP = "workflow-controller-configmap"
+from argoml.kube import Obj
 
 # What a repository contributes to a key-only artifact of the same kind (Argo's ArtifactRepository types);
 # the artifact's own fields (its key above all) win.
@@ -75,10 +75,6 @@ class Location:
                 return f"azure {c.get('endpoint')}/{c.get('container')}/{c.get('blob')}"
             case _:
                 return f"{self.kind} {c.get('url', '')}".strip()
-
-
-def storage_kind(artifact: Mapping[str, Any]) -> str | None:
-    return next((kind for kind in STORAGE_KINDS if artifact.get(kind) is not None), None)
 
 
 def archive_of(artifact: Mapping[str, Any]) -> str:
@@ -237,11 +233,11 @@ class Locator:
 
 def read_configmap(namespace: str, name: str) -> Obj | None:
     """A ConfigMap's annotations and data, or ``None`` if it does not exist."""
-    configmap = kube.read_or_none(f"reading ConfigMap {namespace}/{name}",
-                                  lambda: kube.core().read_namespaced_config_map(name, namespace))
+    configmap = kube.get_or_none(kube.CONFIGMAPS, namespace, name)
     if configmap is None:
         return None
-    return {"metadata": {"annotations": configmap.metadata.annotations or {}}, "data": configmap.data or {}}
+    return {"metadata": {"annotations": (configmap.get("metadata") or {}).get("annotations") or {}},
+            "data": configmap.get("data") or {}}
 
 
 def _parse_repository(text: str, where: str) -> Obj:

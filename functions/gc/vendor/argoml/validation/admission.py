@@ -24,7 +24,8 @@ from typing import Any
 
 from argoml import names
 from argoml.errors import InvalidInput
-from argoml.hyperparam import reconcile, search
+from argoml.hyperparam import search
+from argoml.hyperparam.workflow import KIND
 from argoml.validation import ClusterResolver, Problem, Report, Resolver, validate_object
 
 API_VERSIONS = ("admission.k8s.io/v1", "admission.k8s.io/v1beta1")
@@ -182,7 +183,7 @@ def _not_shown(count: int) -> str:
 def mutate(request: AdmissionRequest) -> Decision:
     """Fill a HyperparamWorkflow's defaults and label it with its algorithm; nothing else is touched."""
     obj = request.object
-    if request.operation not in ("CREATE", "UPDATE") or obj is None or request.kind != reconcile.KIND:
+    if request.operation not in ("CREATE", "UPDATE") or obj is None or request.kind != KIND:
         return Decision(True)
     patch: list[dict[str, Any]] = []
     spec = obj.get("spec")

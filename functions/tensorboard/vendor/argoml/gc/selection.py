@@ -25,22 +25,18 @@ container stops). Without either, the pod is kept.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
+from argoml import argo
 from argoml.gc.policy import Policy
+from argoml.kube import Obj
 from argoml.timestamps import parse_rfc3339
 
-WORKFLOW_LABEL = "workflows.argoproj.io/workflow"
-COMPLETED_LABEL = "workflows.argoproj.io/completed"
-FINISHED_WORKFLOW_PHASES = frozenset({"Succeeded", "Failed", "Error"})
-FAILED_WORKFLOW_PHASES = frozenset({"Failed", "Error"})
 FINISHED_POD_PHASES = frozenset({"Succeeded", "Failed"})
 
 # What the API server filters for us: labelled pods Argo has not marked as still active, not running.
-POD_LABEL_SELECTOR = f"{WORKFLOW_LABEL},{COMPLETED_LABEL}!=false"
+POD_LABEL_SELECTOR = f"{argo.WORKFLOW_LABEL},{argo.COMPLETED_LABEL}!=false"
 POD_FIELD_SELECTOR = "status.phase!=Running,status.phase!=Pending"
 
 # Reasons for keeping, as counted in the summary.
@@ -55,8 +51,6 @@ POD_TERMINATING = "pod-terminating"
 ORPHANS_NOT_COLLECTED = "orphans-not-collected"
 ORPHAN_TOO_RECENT = "orphan-too-recent"
 WORKFLOW_REAPPEARED = "workflow-created-during-run"
-
-Obj = Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +101,7 @@ def workflow_keep_reason(workflow: Obj, policy: Policy, now: datetime) -> str | 
     if not policy.applies_to(str(metadata.get("name", "")), metadata.get("labels")):
         return NOT_IN_POLICY
     phase = status.get("phase")
-    if phase not in FINISHED_WORKFLOW_PHASES:
+    if phase not in argo.FINISHED_PHASES:
         return WORKFLOW_NOT_FINISHED
     finished = parse_rfc3339(status.get("finishedAt"))
     if finished is None:
@@ -115,7 +109,7 @@ def workflow_keep_reason(workflow: Obj, policy: Policy, now: datetime) -> str | 
     age = now - finished
     if age < timedelta(hours=policy.max_age_hours):
         return WORKFLOW_TOO_RECENT
-    if phase in FAILED_WORKFLOW_PHASES and age < timedelta(hours=policy.keep_failed_hours):
+    if phase in argo.FAILED_PHASES and age < timedelta(hours=policy.keep_failed_hours):
         return FAILED_KEPT_LONGER
     return None
 
@@ -123,7 +117,7 @@ def workflow_keep_reason(workflow: Obj, policy: Policy, now: datetime) -> str | 
 def judge_pod(pod: Obj, index: WorkflowIndex, policy: Policy, now: datetime) -> Verdict:
     """Why ``pod`` must stay, ``None`` when it may be deleted, or an :class:`Orphan` to confirm."""
     metadata = pod.get("metadata") or {}
-    workflow = (metadata.get("labels") or {}).get(WORKFLOW_LABEL)
+    workflow = (metadata.get("labels") or {}).get(argo.WORKFLOW_LABEL)
     if not workflow:
         return UNLABELLED
     if metadata.get("deletionTimestamp"):
@@ -131,8 +125,8 @@ def judge_pod(pod: Obj, index: WorkflowIndex, policy: Policy, now: datetime) -> 
     if (pod.get("status") or {}).get("phase") not in FINISHED_POD_PHASES:
         return POD_NOT_FINISHED
     namespace = str(metadata.get("namespace", ""))
-    owners = workflow_owners(metadata)
-    entry, owner = index.get(namespace, workflow), owners[0][1] if owners else None
+    owners = argo.workflow_owners(pod)
+    entry, owner = index.get(namespace, workflow), (owners[0].get("uid") or None) if owners else None
     if entry is not None and owner in (None, entry.uid):
         return entry.keep_reason
     if not policy.orphans:
@@ -154,10 +148,3 @@ def pod_finished_at(pod: Obj) -> datetime | None:
         times = [parse_rfc3339(c.get("lastTransitionTime")) for c in status.get("conditions") or []]
     return max((t for t in times if t is not None), default=None)
 
-
-def workflow_owners(metadata: Obj) -> list[tuple[str, str | None]]:
-    """The (name, uid or ``None``) of each Argo Workflow an object's ownerReferences name, in their order."""
-    return [(str(ref.get("name", "")), str(ref.get("uid", "")) or None)
-            for ref in metadata.get("ownerReferences") or []
-            if ref.get("kind") == "Workflow" and str(ref.get("apiVersion", "")).startswith("argoproj.io/")
-            and ref.get("name")]

@@ -10,9 +10,11 @@ files given to ``argoml validate`` and those beside them).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-GROUP, VERSION = "argoproj.io", "v1alpha1"
+if TYPE_CHECKING:
+    from argoml.kube import Resource
+
 # Seconds to connect and to read: a stalled API server makes the webhook answer 503 (and the
 # webhook's failurePolicy apply) instead of holding the admission request until Knative cuts
 # it off. urllib3 tries a GET four times, so the worst case is about 4 x 3 s: within the
@@ -75,27 +77,19 @@ class ClusterResolver:
         self._cache: dict[tuple[str, str | None, str], dict[str, Any] | None] = {}
 
     def workflow_template(self, namespace: str | None, name: str) -> dict[str, Any] | None:
-        return self._get("workflowtemplates", namespace or self._default_namespace, name)
+        from argoml.argo import WORKFLOW_TEMPLATES
+
+        return self._get(WORKFLOW_TEMPLATES, namespace or self._default_namespace, name)
 
     def cluster_workflow_template(self, name: str) -> dict[str, Any] | None:
-        return self._get("clusterworkflowtemplates", None, name)
+        from argoml.argo import CLUSTER_WORKFLOW_TEMPLATES
 
-    def _get(self, plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
-        key = (plural, namespace, name)
-        if key not in self._cache:
-            self._cache[key] = self._fetch(plural, namespace, name)
-        return self._cache[key]
+        return self._get(CLUSTER_WORKFLOW_TEMPLATES, None, name)
 
-    @staticmethod
-    def _fetch(plural: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+    def _get(self, resource: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
         from argoml import kube
 
-        api = kube.custom()
-
-        def read() -> dict[str, Any]:
-            if namespace is None:
-                return api.get_cluster_custom_object(GROUP, VERSION, plural, name, _request_timeout=REQUEST_TIMEOUT)
-            return api.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name,
-                                                    _request_timeout=REQUEST_TIMEOUT)
-
-        return kube.read_or_none(f"reading {plural} {name!r}", read)
+        key = (resource.plural, namespace, name)
+        if key not in self._cache:
+            self._cache[key] = kube.get_or_none(resource, namespace, name, timeout=REQUEST_TIMEOUT)
+        return self._cache[key]

@@ -2,7 +2,8 @@
 
 An instance is a Knative Service, or a Deployment with a core Service, carrying the
 labels ``app.kubernetes.io/managed-by: argoml-tensorboard`` and
-``argoml.io/tensorboard-workflow: <workflow>``; the tensorboard function stamps
+``argoml.io/tensorboard-workflow: <workflow>`` (owned by argoml/tensorboard/labels.py);
+the tensorboard function stamps
 ``argoml.io/last-accessed`` (RFC 3339) on it when it is used. Only objects carrying
 both labels are ever listed or removed. One goes when it was last accessed (else
 created) longer than ``tensorboardTTLHours`` ago, or when its workflow no longer
@@ -18,23 +19,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from argoml import argo
 from argoml.gc.policy import Policy
-from argoml.gc.selection import (
-    FINISH_TIME_UNKNOWN,
-    UNLABELLED,
-    Obj,
-    Orphan,
-    Verdict,
-    WorkflowIndex,
-    workflow_owners,
-)
+from argoml.gc.selection import FINISH_TIME_UNKNOWN, UNLABELLED, Orphan, Verdict, WorkflowIndex
+from argoml.kube import Obj
+from argoml.tensorboard.labels import LAST_ACCESSED_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, WORKFLOW_LABEL
 from argoml.timestamps import parse_rfc3339
-
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-MANAGED_BY = "argoml-tensorboard"
-WORKFLOW_LABEL = "argoml.io/tensorboard-workflow"
-LAST_ACCESSED_ANNOTATION = "argoml.io/last-accessed"
-LABEL_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY},{WORKFLOW_LABEL}"
 
 IN_USE = "tensorboard-in-use"
 CONTROLLED = "tensorboard-part-owned-elsewhere"
@@ -65,11 +55,11 @@ def judge_tensorboard(obj: Obj, index: WorkflowIndex, policy: Policy, now: datet
     namespace, workflow = instance_of(obj)
     # A workflow submitted again under the same name adopts the instance: until Kubernetes' garbage
     # collector drops the earlier workflow's dangling reference, both are listed, the newest last.
-    owners = workflow_owners(metadata)
-    workflow = owners[-1][0] if owners else workflow
-    uids = {uid for _, uid in owners if uid}
+    owners = argo.workflow_owners(obj)
+    workflow = owners[-1]["name"] if owners else workflow
+    uids = {ref.get("uid") for ref in owners} - {None, ""}
     entry = index.get(namespace, workflow)
     if entry is None or (uids and entry.uid not in uids):
-        return Orphan(namespace, workflow, owners[-1][1] if owners else None)
+        return Orphan(namespace, workflow, (owners[-1].get("uid") or None) if owners else None)
     return IN_USE if last is not None else FINISH_TIME_UNKNOWN
 

@@ -31,29 +31,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from argoml import kube, names
+from argoml import argo, kube, names
 from argoml.errors import Conflict, InvalidInput, NotFound, Unprocessable
+from argoml.kube import DEPLOYMENTS, KNATIVE_SERVICES, SERVICES, Obj, Resource
 from argoml.tensorboard import artifacts
 from argoml.tensorboard.fetch import CONFIG_ENV, FETCHABLE, Plan, Source
+from argoml.tensorboard.labels import (
+    INSTANCE_LABEL,
+    LAST_ACCESSED_ANNOTATION,
+    MANAGED,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    NAME_LABEL,
+    RUNS_ANNOTATION,
+    SPEC_ANNOTATION,
+    WORKFLOW_LABEL,
+)
 from argoml.timestamps import now_rfc3339
-
-Obj = dict[str, Any]
-
-MANAGED_BY = "argoml-tensorboard"
-LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
-LABEL_WORKFLOW = "argoml.io/tensorboard-workflow"
-LABEL_INSTANCE = "app.kubernetes.io/instance"
-ANNOTATION_LAST_ACCESSED = "argoml.io/last-accessed"
-ANNOTATION_RUNS = "argoml.io/tensorboard-runs"
-ANNOTATION_SPEC = "argoml.io/tensorboard-spec-hash"
-SELECTOR = f"{LABEL_MANAGED_BY}={MANAGED_BY}"
 
 PORT = 6006
 LOGDIR = "/logs"
 MODES = ("knative", "deployment")
 LIST_PAGE = 100  # workflows per list request when listing a namespace
-KSVC = ("serving.knative.dev", "v1", "services")
-WORKFLOWS = ("argoproj.io", "v1alpha1", "workflows")
 
 # Knative names a Service's first revision <name>-00001 and that must stay a 63-character DNS label.
 MAX_NAME = 52
@@ -262,35 +261,37 @@ def pod_spec(plan: Fetching, settings: Settings, *, knative: bool) -> Obj:
     return spec
 
 
-def resources_for(workflow: Mapping[str, Any], plan: Fetching, settings: Settings, now: str) -> list[tuple[str, Obj]]:
-    """The objects of one instance, as ``(kind, body)``: a Knative Service, or a Deployment and a Service."""
+def resources_for(workflow: Mapping[str, Any], plan: Fetching, settings: Settings,
+                  now: str) -> list[tuple[Resource, Obj]]:
+    """The objects of one instance, as ``(resource, body)``: a Knative Service, or a Deployment and a Service."""
     meta = workflow["metadata"]
     name, namespace, workflow_name = instance_name(meta["name"]), meta["namespace"], meta["name"]
-    labels = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_WORKFLOW: workflow_label(workflow_name), LABEL_INSTANCE: name,
-              "app.kubernetes.io/name": "tensorboard"}
+    labels = {MANAGED_BY_LABEL: MANAGED_BY, WORKFLOW_LABEL: workflow_label(workflow_name), INSTANCE_LABEL: name,
+              NAME_LABEL: "tensorboard"}
     knative = settings.mode == "knative"
     spec = pod_spec(plan, settings, knative=knative)
-    annotations = {ANNOTATION_LAST_ACCESSED: now, ANNOTATION_RUNS: json.dumps([s.run for s in plan.plan.sources]),
-                   ANNOTATION_SPEC: _digest(spec)}
-    owner = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "name": workflow_name, "uid": meta["uid"]}
+    annotations = {LAST_ACCESSED_ANNOTATION: now, RUNS_ANNOTATION: json.dumps([s.run for s in plan.plan.sources]),
+                   SPEC_ANNOTATION: _digest(spec)}
+    owner = kube.owner_reference(argo.WORKFLOWS, workflow_name, meta["uid"])
     metadata = {"name": name, "namespace": namespace, "labels": labels, "annotations": annotations,
                 "ownerReferences": [owner]}
     if knative:
-        return [("ksvc", {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "metadata": metadata,
-                          "spec": {"template": {
-                              "metadata": {"labels": labels, "annotations": {
-                                  "autoscaling.knative.dev/min-scale": "0",
-                                  "autoscaling.knative.dev/max-scale": "1"}},
-                              "spec": spec}}})]
-    selector = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_INSTANCE: name}
-    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata, "spec": {
+        ksvc = {"apiVersion": KNATIVE_SERVICES.api_version, "kind": KNATIVE_SERVICES.kind, "metadata": metadata,
+                "spec": {"template": {
+                    "metadata": {"labels": labels, "annotations": {
+                        "autoscaling.knative.dev/min-scale": "0",
+                        "autoscaling.knative.dev/max-scale": "1"}},
+                    "spec": spec}}}
+        return [(KNATIVE_SERVICES, ksvc)]
+    selector = {MANAGED_BY_LABEL: MANAGED_BY, INSTANCE_LABEL: name}
+    deployment = {"apiVersion": DEPLOYMENTS.api_version, "kind": DEPLOYMENTS.kind, "metadata": metadata, "spec": {
         "replicas": 1, "selector": {"matchLabels": selector},
         "template": {"metadata": {"labels": labels}, "spec": spec}}}
-    service = {"apiVersion": "v1", "kind": "Service",
+    service = {"apiVersion": SERVICES.api_version, "kind": SERVICES.kind,
                "metadata": {k: v for k, v in metadata.items() if k != "annotations"},
                "spec": {"type": "ClusterIP", "selector": selector,
                         "ports": [{"name": "http", "port": PORT, "targetPort": PORT, "protocol": "TCP"}]}}
-    return [("deployment", deployment), ("service", service)]
+    return [(DEPLOYMENTS, deployment), (SERVICES, service)]
 
 
 def _digest(spec: Obj) -> str:
@@ -325,8 +326,8 @@ def ensure(namespace: str, workflow_name: str, settings: Settings) -> Instance:
     plan = plan_for(workflow, settings)
     now = now_rfc3339()
     objects = resources_for(workflow, plan, settings, now)
-    for kind, body in objects:
-        _create_or_update(kind, namespace, workflow_name, body, now)
+    for resource, body in objects:
+        _create_or_update(resource, namespace, workflow_name, body, now)
     return _state(namespace, workflow_name, settings, touch=False)
 
 
@@ -341,9 +342,9 @@ def delete(namespace: str, workflow_name: str, settings: Settings) -> Obj:
     check_namespace(namespace)
     check_workflow_name(workflow_name)
     name = instance_name(workflow_name)
-    kinds = ["ksvc"] if settings.mode == "knative" else ["deployment", "service"]
-    deleted = [kind for kind in kinds if (obj := _read(kind, namespace, name)) is not None
-               and _is_instance_of(obj, workflow_name) and _delete(kind, namespace, name, obj["metadata"]["uid"])]
+    deleted = [resource for resource in _parts(settings)
+               if (obj := kube.get_or_none(resource, namespace, name)) is not None
+               and _is_instance_of(obj, workflow_name) and _delete(resource, namespace, name, obj["metadata"]["uid"])]
     if not deleted:
         raise NotFound(f"workflow {namespace}/{workflow_name} has no TensorBoard instance")
     return {"deleted": name, "namespace": namespace, "workflow": workflow_name}
@@ -368,20 +369,12 @@ def listing(namespace: str, settings: Settings) -> Obj:
 def _workflows(namespace: str) -> Iterator[Obj]:
     """The namespace's workflows, a page at a time: whole statuses of thousands of workflows would not fit
     in the function's memory at once, and each is reduced to a few fields as soon as it is read."""
-    token = None
-    while True:
-        with kube.upstream(f"listing workflows in {namespace}"):
-            page = kube.custom().list_namespaced_custom_object(*WORKFLOWS[:2], namespace, WORKFLOWS[2],
-                                                               limit=LIST_PAGE, _continue=token)
-        yield from page["items"]
-        token = (page.get("metadata") or {}).get("continue")
-        if not token:
-            return
+    for page in kube.list_pages(argo.WORKFLOWS, namespace, limit=LIST_PAGE):
+        yield from page
 
 
 def read_workflow(namespace: str, name: str) -> Obj:
-    workflow = kube.read_or_none(f"reading Workflow {namespace}/{name}", lambda: kube.custom()
-                                 .get_namespaced_custom_object(*WORKFLOWS[:2], namespace, WORKFLOWS[2], name))
+    workflow = kube.get_or_none(argo.WORKFLOWS, namespace, name)
     if workflow is None:
         raise NotFound(f"workflow {namespace}/{name} not found")
     return workflow
@@ -390,15 +383,9 @@ def read_workflow(namespace: str, name: str) -> Obj:
 # --- talking to the API server ------------------------------------------------------------------------
 
 
-def _read(kind: str, namespace: str, name: str) -> Obj | None:
-    def read() -> Obj:
-        if kind == "ksvc":
-            return kube.custom().get_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2], name)
-        if kind == "deployment":
-            return kube.to_dict(kube.apps().read_namespaced_deployment(name, namespace))
-        return kube.to_dict(kube.core().read_namespaced_service(name, namespace))
-
-    return kube.read_or_none(f"reading {kind} {namespace}/{name}", read)
+def _parts(settings: Settings) -> tuple[Resource, ...]:
+    """The kinds of object an instance consists of, the one carrying its state first."""
+    return (KNATIVE_SERVICES,) if settings.mode == "knative" else (DEPLOYMENTS, SERVICES)
 
 
 def _is_instance_of(obj: Obj, workflow_name: str) -> bool:
@@ -410,118 +397,80 @@ def _is_instance_of(obj: Obj, workflow_name: str) -> bool:
     Workflow's full name (in the ownerReferences) must match too.
     """
     labels = obj["metadata"].get("labels") or {}
-    owners = {ref.get("name") for ref in obj["metadata"].get("ownerReferences") or [] if ref.get("kind") == "Workflow"}
-    return (labels.get(LABEL_MANAGED_BY) == MANAGED_BY and labels.get(LABEL_WORKFLOW) == workflow_label(workflow_name)
+    owners = {ref.get("name") for ref in argo.workflow_owners(obj)}
+    return (labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(WORKFLOW_LABEL) == workflow_label(workflow_name)
             and workflow_name in owners)
 
 
-def _create_or_update(kind: str, namespace: str, workflow_name: str, body: Obj, now: str) -> None:
+def _create_or_update(resource: Resource, namespace: str, workflow_name: str, body: Obj, now: str) -> None:
     name = body["metadata"]["name"]
-    with kube.upstream(f"creating {kind} {namespace}/{name}"):
-        try:
-            _write(kind, "create", namespace, name, body)
-            return
-        except Exception as exc:
-            if not kube.is_conflict(exc):
-                raise
-    current = _read(kind, namespace, name)
+    try:
+        kube.create(resource, namespace, body)
+        return
+    except kube.AlreadyExists:
+        pass
+    current = kube.get_or_none(resource, namespace, name)
     if current is None:  # deleted between the create and the read (a DELETE at the same time): create it again
-        with kube.upstream(f"creating {kind} {namespace}/{name}"):
-            _write(kind, "create", namespace, name, body)
+        kube.create(resource, namespace, body)
         return
     if not _is_instance_of(current, workflow_name):
-        raise Conflict(f"a {kind} named {namespace}/{name} already exists and is not the TensorBoard instance of "
+        raise Conflict(f"{resource.ref(namespace, name)} already exists and is not the TensorBoard instance of "
                        f"workflow {workflow_name}; it is left alone")
     # Left by an earlier workflow of the same name (deleted, then submitted again): the garbage
     # collector would delete it any moment unless this workflow owns it too.
     owners = body["metadata"]["ownerReferences"]
     adopt = {"ownerReferences": owners} if owners[0]["uid"] not in {
         ref.get("uid") for ref in current["metadata"].get("ownerReferences") or []} else {}
-    if kind == "service":  # nothing in a ClusterIP Service changes with the logs
+    if resource is SERVICES:  # nothing in a ClusterIP Service changes with the logs
         if adopt:
-            with kube.upstream(f"updating {kind} {namespace}/{name}"):
-                _write(kind, "patch", namespace, name, {"metadata": adopt})
+            kube.patch(resource, namespace, name, {"metadata": adopt})
         return
     wanted = body["metadata"]["annotations"]
-    patch: Obj = {"metadata": {"annotations": {ANNOTATION_LAST_ACCESSED: now}, **adopt}}
-    verb = "patch"
-    if (current["metadata"].get("annotations") or {}).get(ANNOTATION_SPEC) != wanted[ANNOTATION_SPEC]:
+    patch: Obj = {"metadata": {"annotations": {LAST_ACCESSED_ANNOTATION: now}, **adopt}}
+    if (current["metadata"].get("annotations") or {}).get(SPEC_ANNOTATION) != wanted[SPEC_ANNOTATION]:
         # The workflow has produced more logs since (it was still running): show them too. A Knative
-        # Service takes a merge patch (lists replaced whole); a Deployment is replaced, because a strategic
-        # merge would keep env entries of credentials no longer used.
+        # Service takes a merge patch (lists replaced whole); a Deployment is replaced whole, so that
+        # nothing of its old pod spec (env entries of credentials no longer used) survives.
         metadata = {**current["metadata"], "annotations": {**(current["metadata"].get("annotations") or {}),
                                                              **wanted}, "ownerReferences": owners}
+        if resource is DEPLOYMENTS:
+            kube.replace(resource, namespace, name, {**body, "metadata": metadata})
+            return
         patch = {"metadata": {"annotations": wanted, **adopt}, "spec": body["spec"]}
-        if kind == "deployment":
-            verb, patch = "replace", {**body, "metadata": metadata}
-    with kube.upstream(f"updating {kind} {namespace}/{name}"):
-        _write(kind, verb, namespace, name, patch)
+    kube.patch(resource, namespace, name, patch)
 
 
-def _write(kind: str, verb: str, namespace: str, name: str, body: Obj) -> Any:
-    if kind == "ksvc":
-        api = kube.custom()
-        if verb == "create":
-            return api.create_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2], body)
-        return api.patch_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2], name, body)
-    if kind == "deployment":
-        if verb == "create":
-            return kube.apps().create_namespaced_deployment(namespace, body)
-        if verb == "replace":
-            return kube.apps().replace_namespaced_deployment(name, namespace, body)
-        return kube.apps().patch_namespaced_deployment(name, namespace, body)
-    if verb == "create":
-        return kube.core().create_namespaced_service(namespace, body)
-    return kube.core().patch_namespaced_service(name, namespace, body)
-
-
-def _delete(kind: str, namespace: str, name: str, uid: str) -> bool:
+def _delete(resource: Resource, namespace: str, name: str, uid: str) -> bool:
     """Delete the object, only if it is still the one with ``uid`` (the one checked to be ours)."""
-    body = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": uid}}
-    with kube.upstream(f"deleting {kind} {namespace}/{name}"):
-        try:
-            if kind == "ksvc":
-                kube.custom().delete_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2], name, body=body)
-            elif kind == "deployment":
-                kube.apps().delete_namespaced_deployment(name, namespace, body=body)
-            else:
-                kube.core().delete_namespaced_service(name, namespace, body=body)
-            return True
-        except Exception as exc:
-            if kube.is_not_found(exc):
-                return False
-            raise
+    try:
+        kube.delete(resource, namespace, name, uid=uid)
+        return True
+    except kube.NotFound:
+        return False
 
 
 def _state(namespace: str, workflow_name: str, settings: Settings, *, touch: bool) -> Instance:
-    kind, name = "ksvc" if settings.mode == "knative" else "deployment", instance_name(workflow_name)
-    obj = _read(kind, namespace, name)
+    resource, name = _parts(settings)[0], instance_name(workflow_name)
+    obj = kube.get_or_none(resource, namespace, name)
     if obj is None or not _is_instance_of(obj, workflow_name):
         raise NotFound(f"no TensorBoard instance {namespace}/{name}; PUT /tensorboards/{namespace}/<workflow> "
                        "starts one")
     if touch:
         now = now_rfc3339()
-        with kube.upstream(f"updating {kind} {namespace}/{name}"):
-            _write(kind, "patch", namespace, name, {"metadata": {"annotations": {ANNOTATION_LAST_ACCESSED: now}}})
-        obj["metadata"].setdefault("annotations", {})[ANNOTATION_LAST_ACCESSED] = now
+        kube.patch(resource, namespace, name, {"metadata": {"annotations": {LAST_ACCESSED_ANNOTATION: now}}})
+        obj["metadata"].setdefault("annotations", {})[LAST_ACCESSED_ANNOTATION] = now
     return _instance_of(obj, settings.mode)
 
 
 def _instances(namespace: str, settings: Settings) -> list[Instance]:
-    with kube.upstream(f"listing TensorBoard instances in {namespace}"):
-        if settings.mode == "knative":
-            items = kube.custom().list_namespaced_custom_object(*KSVC[:2], namespace, KSVC[2],
-                                                                label_selector=SELECTOR)["items"]
-        else:
-            items = kube.to_dict(kube.apps().list_namespaced_deployment(namespace, label_selector=SELECTOR))["items"]
-    return [_instance_of(obj, settings.mode) for obj in items]
+    return [_instance_of(obj, settings.mode)
+            for page in kube.list_pages(_parts(settings)[0], namespace, label_selector=MANAGED) for obj in page]
 
 
 def _instance_of(obj: Obj, mode: str) -> Instance:
     meta, status = obj["metadata"], obj.get("status") or {}
     annotations = meta.get("annotations") or {}
-    owner = next((ref["name"] for ref in meta.get("ownerReferences") or [] if ref.get("kind") == "Workflow"),
-                 (meta.get("labels") or {}).get(LABEL_WORKFLOW, ""))
+    owner = next((ref["name"] for ref in argo.workflow_owners(obj)), (meta.get("labels") or {}).get(WORKFLOW_LABEL, ""))
     if mode == "knative":
         ready_condition = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
         current = status.get("observedGeneration", 0) >= meta.get("generation", 0)
@@ -533,8 +482,8 @@ def _instance_of(obj: Obj, mode: str) -> Instance:
         url = f"http://{meta['name']}.{meta['namespace']}.svc.cluster.local:{PORT}"
         message = "" if ready else "starting"
     try:
-        runs = tuple(json.loads(annotations.get(ANNOTATION_RUNS, "[]")))
+        runs = tuple(json.loads(annotations.get(RUNS_ANNOTATION, "[]")))
     except ValueError:
         runs = ()
     return Instance(meta["name"], meta["namespace"], owner, mode, bool(ready), url, runs, message,
-                    meta.get("creationTimestamp") or "", annotations.get(ANNOTATION_LAST_ACCESSED, ""))
+                    meta.get("creationTimestamp") or "", annotations.get(LAST_ACCESSED_ANNOTATION, ""))

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from argoml import argo
 from argoml.validation import dag, names
 from argoml.validation.cron import is_duration
 from argoml.validation.variables import is_parameter, tags
@@ -30,7 +31,6 @@ TYPES = {
     "plugin": "Plugin",
 }
 RESOURCE_ACTIONS = ("get", "create", "apply", "delete", "replace", "patch")
-ARTIFACT_LOCATIONS = ("s3", "git", "http", "artifactory", "hdfs", "raw", "oss", "gcs", "azure", "plugin")
 _WORKFLOW_PARAMETER = re.compile(r"\{\{\s*workflow\.parameters\.([^{}\s]+)\s*\}\}")
 
 
@@ -50,7 +50,7 @@ def named(items: Any) -> Iterator[tuple[int, dict[str, Any], str]]:
 
 
 def has_location(artifact: dict[str, Any]) -> bool:
-    return any(artifact.get(key) is not None for key in ARTIFACT_LOCATIONS) or bool(artifact.get("key"))
+    return argo.storage_kind(artifact) is not None or bool(artifact.get("key"))
 
 
 def container_set(template: dict[str, Any], name: str, path: str) -> Problems:

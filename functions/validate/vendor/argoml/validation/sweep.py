@@ -1,7 +1,7 @@
 """Validation of a HyperparamWorkflow: its search space, then the Workflow it generates.
 
 The search space is checked by the very code the hyperparam function runs
-(:func:`argoml.hyperparam.reconcile.generate`), so the webhook cannot accept a sweep the function
+(:func:`argoml.hyperparam.workflow.generate`), so the webhook cannot accept a sweep the function
 would refuse. The Workflow it would create is then checked by Argo's rules; since that
 Workflow's spec is the sweep's spec without the search fields, every path still points
 at the HyperparamWorkflow's own fields. Where the search space itself is invalid, the
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from argoml.hyperparam import reconcile, search
+from argoml.hyperparam import search, workflow
 from argoml.validation import structure
 from argoml.validation.report import Report
 from argoml.validation.resolver import Resolver
@@ -28,9 +28,9 @@ TOP_LEVEL = frozenset({"apiVersion", "kind", "metadata", "spec", "status"})
 def validate_sweep(obj: dict[str, Any], resolver: Resolver, validate_workflow_spec: Any) -> Report:
     """Every problem of a HyperparamWorkflow; ``validate_workflow_spec`` checks the embedded spec."""
     report = Report()
-    if obj.get("apiVersion") not in (None, reconcile.API_VERSION):
+    if obj.get("apiVersion") not in (None, workflow.API_VERSION):
         report.error("apiVersion", f'Unsupported value: "{obj["apiVersion"]}": supported values: '
-                                   f'"{reconcile.API_VERSION}"')
+                                   f'"{workflow.API_VERSION}"')
     for key in sorted(set(obj) - TOP_LEVEL):
         report.error(key, f'unknown field "{key}"')
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
@@ -41,7 +41,7 @@ def validate_sweep(obj: dict[str, Any], resolver: Resolver, validate_workflow_sp
         report.error("spec", "Required value" if spec is None else "must be of type object")
         return report
     try:
-        generated: reconcile.Generated | None = reconcile.generate(obj)
+        generated: workflow.Generated | None = workflow.generate(obj)
     except search.InvalidSpec as exc:
         generated = None
         for error in exc.errors:
@@ -64,8 +64,8 @@ def _with_stand_in_parameter(spec: dict[str, Any]) -> dict[str, Any]:
     return workflow_spec
 
 
-def _warn_about_scale(spec: dict[str, Any], generated: reconcile.Generated, report: Report) -> None:
-    parameter = generated.workflow["metadata"]["annotations"][reconcile.PARAMETER_ANNOTATION]
+def _warn_about_scale(spec: dict[str, Any], generated: workflow.Generated, report: Report) -> None:
+    parameter = generated.workflow["metadata"]["annotations"][workflow.PARAMETER_ANNOTATION]
     reference = f"{{{{workflow.parameters.{parameter}}}}}"
     if reference not in json.dumps(spec.get("templates") or []):
         report.warning("spec.templates", f"no step or task loops over the {generated.trials} trials: use "
