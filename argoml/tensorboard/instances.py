@@ -407,7 +407,7 @@ def _create_or_update(resource: Resource, namespace: str, workflow_name: str, bo
     try:
         kube.create(resource, namespace, body)
         return
-    except kube.AlreadyExists:
+    except kube.Conflict:  # the name is taken (AlreadyExists, or an object of that name being deleted)
         pass
     current = kube.get_or_none(resource, namespace, name)
     if current is None:  # deleted between the create and the read (a DELETE at the same time): create it again
