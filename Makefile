@@ -35,6 +35,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/python -m mypy
 
 vendor:
 	$(PYTHON) -m tools.vendoring .

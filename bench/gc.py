@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
 
 from argoml import kube
 from argoml.gc import collect, parse_policy
@@ -24,12 +25,15 @@ from argoml.gc.policy import Policy
 from argoml.gc.selection import WorkflowIndex, judge_pod
 from bench.table import Table, peak_memory, ratio
 
+if TYPE_CHECKING:
+    from argoml.dev.store import Store
+
 WORKFLOWS, PODS_PER_WORKFLOW, NAMESPACES = 4000, 5, 4
 # Of every 10 workflows: 6 succeeded long ago, 1 recently, 1 failed within keepFailedHours, 1 running, 1 errored.
 MIX = ["old"] * 6 + ["recent", "failed", "running", "errored"]
 
 
-def seed_cluster(store: object) -> None:
+def seed_cluster(store: Store) -> None:
     from argoml.dev.argo_objects import seed
 
     now = datetime.now(UTC)

@@ -10,6 +10,7 @@ uncapped expansion of it is measured too, for scale. Event handling latency is i
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 from typing import Any
 
@@ -33,7 +34,7 @@ def run() -> Table:
     for label, sizes in grids.items():
         space = search.parse({"maxTrials": 100_000, "hyperparams": _axes(*sizes)})
         seconds = timed(space.trials)
-        baseline = timed(lambda sizes=sizes: list(itertools.product(*(range(s) for s in sizes))))
+        baseline = timed(functools.partial(_product, sizes))
         table.add(label, space.size, seconds, peak_memory(space.trials) / MiB, ratio(seconds, baseline),
                   "< 1 s" if space.size == 100_000 else "")
 
@@ -74,3 +75,6 @@ def _rejected(spec: dict[str, Any]) -> None:
     raise AssertionError("a 1M grid must be rejected")
 
 
+def _product(sizes: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """The baseline: the same number of combinations from itertools, with nothing to parse."""
+    return list(itertools.product(*(range(s) for s in sizes)))

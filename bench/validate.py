@@ -70,7 +70,7 @@ def dag_workflow(size: int = 100) -> dict[str, Any]:
 
 def example_sweep() -> dict[str, Any]:
     """The example HyperparamWorkflow users copy (examples/hparam.yaml): 15 trials."""
-    sweep = manifests.load_all((ROOT / "examples" / "hparam.yaml").read_text())[0]
+    sweep: dict[str, Any] = manifests.load_all((ROOT / "examples" / "hparam.yaml").read_text())[0]
     sweep["metadata"]["namespace"] = "ml"
     return sweep
 

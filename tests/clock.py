@@ -5,7 +5,8 @@ from __future__ import annotations
 
 class FakeClock:
     def __init__(self, start: float = 0.0) -> None:
-        self.now, self.sleeps = start, []
+        self.now = start
+        self.sleeps: list[float] = []
 
     @property
     def slept(self) -> float:

@@ -237,16 +237,13 @@ def test_calls_are_recorded_as_rbac_sees_them(cluster: Emulator) -> None:
 
 
 def test_reviews_answer_from_the_access_tables(cluster: Emulator) -> None:
-    from kubernetes.client import AuthenticationV1Api, AuthorizationV1Api
-
     cluster.access.tokens["t0k3n"] = {"username": "alice", "groups": ["ml"]}
     cluster.access.grants.add(("alice", "get", "argoproj.io", "workflows", "ml"))
-    review = AuthenticationV1Api(kube.api_client()).create_token_review({"spec": {"token": "t0k3n"}})
-    assert review.status.authenticated and review.status.user.username == "alice"
-    assert not AuthenticationV1Api(kube.api_client()).create_token_review(
-        {"spec": {"token": "wrong"}}).status.authenticated
-    sar = {"spec": {"user": "alice", "resourceAttributes": {"verb": "get", "group": "argoproj.io",
-                                                             "resource": "workflows", "namespace": "ml"}}}
-    assert AuthorizationV1Api(kube.api_client()).create_subject_access_review(sar).status.allowed
-    sar["spec"]["resourceAttributes"]["namespace"] = "other"
-    assert not AuthorizationV1Api(kube.api_client()).create_subject_access_review(sar).status.allowed
+    status = kube.create(kube.TOKEN_REVIEWS, None, {"spec": {"token": "t0k3n"}})["status"]
+    assert status["authenticated"] and status["user"]["username"] == "alice"
+    assert not kube.create(kube.TOKEN_REVIEWS, None, {"spec": {"token": "wrong"}})["status"]["authenticated"]
+    attributes = {"verb": "get", "group": "argoproj.io", "resource": "workflows", "namespace": "ml"}
+    sar = {"spec": {"user": "alice", "resourceAttributes": attributes}}
+    assert kube.create(kube.SUBJECT_ACCESS_REVIEWS, None, sar)["status"]["allowed"]
+    attributes["namespace"] = "other"
+    assert not kube.create(kube.SUBJECT_ACCESS_REVIEWS, None, sar)["status"].get("allowed")

@@ -30,7 +30,7 @@ def test_an_injected_410_on_a_continued_list_offers_a_token_to_go_on_with(cluste
     cluster.fail(410, method="GET", resource="pods")
     with pytest.raises(ApiException) as raised:
         core.list_namespaced_pod("ml", limit=1, _continue=token)
-    status = json.loads(raised.value.body)
+    status = json.loads(raised.value.body or "")
     assert (raised.value.status, status["reason"]) == (410, "Expired")
     rest = core.list_namespaced_pod("ml", _continue=status["metadata"]["continue"])
     assert [pod.metadata.name for pod in rest.items] == ["b", "c"]

@@ -27,7 +27,7 @@ LIBRARY = {
     "metadata": {"name": "library", "namespace": "ml"},
     "spec": {"templates": [{"name": "fit", "container": {"image": "trainer"}}]},
 }
-SWEEP = {
+SWEEP: dict[str, Any] = {
     "apiVersion": "argoml.io/v1alpha1", "kind": "HyperparamWorkflow",
     "metadata": {"name": "sweep", "namespace": "ml"},
     "spec": {"hyperparams": {"lr": {"values": [0.1, 0.2]}}, "entrypoint": "main",

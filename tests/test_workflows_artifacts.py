@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import yaml
 
@@ -114,7 +116,8 @@ def test_inline_gcs_azure_and_http_locations_resolve_as_given(kind: str, config:
 @pytest.mark.parametrize(("archive", "expected"), [(None, "tgz"), ({"tar": {"compressionLevel": 9}}, "tgz"),
                                                    ({"none": {}}, "none"), ({"zip": {}}, "zip")])
 def test_archiving_follows_the_artifacts_archive_field(archive: dict | None, expected: str) -> None:
-    artifact = key_only("wf/a/tensorboard", **({"archive": archive} if archive is not None else {}))
+    extra: dict[str, Any] = {"archive": archive} if archive is not None else {}
+    artifact = key_only("wf/a/tensorboard", **extra)
     wf = workflow("wf", "ml", pod("a", "train", artifact), repository=MINIO_REPOSITORY)
     assert locate(wf)[0].archive == expected
 

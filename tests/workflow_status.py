@@ -12,8 +12,8 @@ MINIO_REPOSITORY = {"s3": {"bucket": "ml-artifacts", "endpoint": "minio.argo:900
 def pod(node_id: str, display: str, *artifacts: dict[str, Any], phase: str = "Succeeded",
         started: str = "2026-11-28T10:00:00Z") -> tuple[str, dict[str, Any]]:
     outputs = {"artifacts": list(artifacts)} if artifacts else None
-    node = {"id": node_id, "name": f"wf.{display}", "displayName": display, "type": "Pod", "phase": phase,
-            "startedAt": started, "templateName": "train"}
+    node: dict[str, Any] = {"id": node_id, "name": f"wf.{display}", "displayName": display, "type": "Pod",
+                            "phase": phase, "startedAt": started, "templateName": "train"}
     if outputs:
         node["outputs"] = outputs
     return node_id, node

@@ -68,7 +68,8 @@ def _compact(schema: dict[str, Any], interner: _Interner, template: int | None =
 
 
 def _template_schema(spec: dict[str, Any]) -> dict[str, Any]:
-    return spec["properties"]["templates"]["items"]
+    template: dict[str, Any] = spec["properties"]["templates"]["items"]
+    return template
 
 
 def _with_deprecated_fields(schema: Any) -> Any:

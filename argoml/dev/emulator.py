@@ -130,14 +130,15 @@ class ClusterEmulator(kmock.KubernetesEmulator):
 
     async def _watch(self, request: kmock.Request, resource: ResourceType) -> aiohttp.web.StreamResponse:
         params = request.params
-        selectors = {"label_selector": params.get("labelSelector", ""),
-                     "field_selector": params.get("fieldSelector", "")}
+        label_selector, field_selector = params.get("labelSelector", ""), params.get("fieldSelector", "")
         since = int(params.get("resourceVersion") or 0)
         timeout = float(params.get("timeoutSeconds") or 300)
         response = aiohttp.web.StreamResponse(headers={"Content-Type": "application/json"})
+        assert request._raw_request is not None, "kmock passes the aiohttp request it serves"
         await response.prepare(request._raw_request)
         if not since:
-            listing = self.store.list(resource, request.namespace, **selectors)
+            listing = self.store.list(resource, request.namespace, label_selector=label_selector,
+                                      field_selector=field_selector)
             for item in listing["items"]:
                 await response.write(json.dumps({"type": "ADDED", "object": item}).encode() + b"\n")
             since = int(listing["metadata"]["resourceVersion"])
@@ -151,7 +152,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             deadline = loop.time() + timeout
             while loop.time() < deadline:
                 changed.clear()
-                for event in self.store.events_since(resource, request.namespace, since, **selectors):
+                for event in self.store.events_since(resource, request.namespace, since, label_selector,
+                                                     field_selector):
                     line = {"type": event.type, "object": event.object}
                     await response.write(json.dumps(line).encode() + b"\n")
                     since = event.resource_version
@@ -178,7 +180,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
 
     def _inject_failure(self, request: kmock.Request) -> None:
         method = str(request.method.value).upper()
-        plural = request.resource.plural + (f"/{request.subresource}" if request.subresource else "")
+        plural = (request.resource.plural if request.resource else "") or ""
+        plural += f"/{request.subresource}" if request.subresource else ""
         for failure in self.failures:
             if (failure.times > 0 and failure.method in (None, method) and failure.resource in (None, plural)
                     and failure.name in (None, request.name)):

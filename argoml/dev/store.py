@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import builtins
 import copy
 import json
 import secrets
@@ -156,7 +157,7 @@ class Store:
                     "items": copy.deepcopy(items)}
 
     def events_since(self, resource: ResourceType, namespace: str | None, revision: int,
-                     label_selector: str = "", field_selector: str = "") -> list[WatchEvent]:
+                     label_selector: str = "", field_selector: str = "") -> builtins.list[WatchEvent]:
         selects = self._predicate(label_selector, field_selector)
         with self._lock:
             return [event for event in self.log
@@ -164,9 +165,11 @@ class Store:
                     and (namespace is None or event.object["metadata"].get("namespace") == namespace)
                     and selects(event.object)]
 
-    def find(self, resource: ResourceType, namespace: str | None = None, label_selector: str = "") -> list[Obj]:
+    def find(self, resource: ResourceType, namespace: str | None = None,
+             label_selector: str = "") -> builtins.list[Obj]:
         """Every object of ``resource`` (in ``namespace``), for tests' assertions."""
-        return self.list(resource, namespace, label_selector=label_selector)["items"]
+        items: builtins.list[Obj] = self.list(resource, namespace, label_selector=label_selector)["items"]
+        return items
 
     # --- writes -------------------------------------------------------------------------------------
 
@@ -407,14 +410,16 @@ def _apply_patch(obj: Obj, patch: Any, content_type: str) -> Obj:
             raise ApiError(400, "BadRequest", "the body of a JSON patch (application/json-patch+json) must be "
                            "a list of operations")
         try:
-            return jsonpatch.apply_patch(obj, patch)
+            patched: Obj = jsonpatch.apply_patch(obj, patch)
+            return patched
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as exc:
             raise ApiError(422, "Invalid", f"the JSON patch could not be applied: {exc}") from None
     if kind in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
         # Strategic merge differs only for lists with merge keys, which nothing here patches.
         if not isinstance(patch, dict):
             raise ApiError(400, "BadRequest", "a merge patch must be a JSON object")
-        return _merge(obj, patch)
+        merged: Obj = _merge(obj, patch)
+        return merged
     raise ApiError(415, "UnsupportedMediaType", f"the patch content type {kind!r} is not supported")
 
 

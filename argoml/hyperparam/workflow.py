@@ -40,7 +40,8 @@ class Generated:
 def generate(sweep: Mapping[str, Any]) -> Generated:
     """The Workflow for ``sweep``; raises :class:`~argoml.hyperparam.search.InvalidSpec` naming every problem."""
     errors: list[search.SpecError] = []
-    metadata = sweep.get("metadata") if isinstance(sweep.get("metadata"), Mapping) else {}
+    given = sweep.get("metadata")
+    metadata: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     name = metadata.get("name")
     if not names.is_dns_label(name):
         # Argo names pods after the Workflow, and the name is the value of LABEL: both need <= 63.
@@ -48,7 +49,7 @@ def generate(sweep: Mapping[str, Any]) -> Generated:
                                        "(at most 63 lowercase letters, digits and '-')"))
     spec = sweep.get("spec")
     space = search.read(spec, errors)
-    if errors or space is None:
+    if errors or space is None or not isinstance(spec, Mapping):
         raise search.InvalidSpec(errors)
     trials = space.trials()
     workflow_spec = {key: value for key, value in spec.items() if key not in search.SEARCH_FIELDS}
@@ -65,7 +66,7 @@ def generate(sweep: Mapping[str, Any]) -> Generated:
     if metadata.get("namespace"):
         workflow_metadata["namespace"] = metadata["namespace"]
     if metadata.get("uid"):
-        workflow_metadata["ownerReferences"] = [kube.owner_reference(HYPERPARAM_WORKFLOWS, name, metadata["uid"],
+        workflow_metadata["ownerReferences"] = [kube.owner_reference(HYPERPARAM_WORKFLOWS, str(name), metadata["uid"],
                                                                      controller=True)]
     workflow = {"apiVersion": argo.WORKFLOWS.api_version, "kind": argo.WORKFLOWS.kind,
                 "metadata": workflow_metadata, "spec": workflow_spec}

@@ -33,7 +33,8 @@ def validate_sweep(obj: dict[str, Any], resolver: Resolver, validate_workflow_sp
                                    f'"{workflow.API_VERSION}"')
     for key in sorted(set(obj) - TOP_LEVEL):
         report.error(key, f'unknown field "{key}"')
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    given = obj.get("metadata")
+    metadata: dict[str, Any] = given if isinstance(given, dict) else {}
     for key in sorted(set(metadata) - structure.OBJECT_META):
         report.error(f"metadata.{key}", f'unknown field "{key}"')
     spec = obj.get("spec")
@@ -58,7 +59,8 @@ def _with_stand_in_parameter(spec: dict[str, Any]) -> dict[str, Any]:
     name = name if isinstance(name, str) and name else search.DEFAULT_PARAMETER
     workflow_spec = {key: value for key, value in spec.items() if key not in OWN_FIELDS}
     arguments = dict(workflow_spec.get("arguments") or {}) if isinstance(workflow_spec.get("arguments"), dict) else {}
-    parameters = arguments.get("parameters") if isinstance(arguments.get("parameters"), list) else []
+    given = arguments.get("parameters")
+    parameters: list[Any] = given if isinstance(given, list) else []
     arguments["parameters"] = [*parameters, {"name": name, "value": "[]"}]
     workflow_spec["arguments"] = arguments
     return workflow_spec

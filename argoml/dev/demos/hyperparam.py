@@ -67,7 +67,8 @@ def _find(store: Any, workflows: Any, name: str) -> dict[str, Any] | None:
 
 
 def _status(store: Any, sweeps: Any, name: str) -> dict[str, Any] | None:
-    return store.get(sweeps, NAMESPACE, name).get("status")
+    status: dict[str, Any] | None = store.get(sweeps, NAMESPACE, name).get("status")
+    return status
 
 
 def _summary(status: dict[str, Any]) -> dict[str, Any]:

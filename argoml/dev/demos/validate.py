@@ -39,7 +39,8 @@ def post(url: str, obj: dict[str, Any]) -> dict[str, Any]:
     request = urllib.request.Request(url, data=json.dumps(review).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(request, timeout=10) as answer:
-        return json.loads(answer.read())["response"]
+        response: dict[str, Any] = json.loads(answer.read())["response"]
+        return response
 
 
 def run(demo: Demo) -> None:

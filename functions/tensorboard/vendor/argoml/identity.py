@@ -32,7 +32,8 @@ class User:
     @classmethod
     def from_user_info(cls, info: Mapping[str, Any]) -> User:
         """The user of a UserInfo object (TokenReview status, AdmissionReview ``request.userInfo``)."""
-        extra = info.get("extra") if isinstance(info.get("extra"), Mapping) else {}
+        extra = info.get("extra")
+        extra = extra if isinstance(extra, Mapping) else {}
         return cls(str(info.get("username") or ""), tuple(str(g) for g in info.get("groups") or ()),
                    str(info.get("uid") or ""),
                    tuple(sorted((str(k), tuple(str(v) for v in values or ())) for k, values in extra.items())))

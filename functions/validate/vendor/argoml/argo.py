@@ -11,6 +11,7 @@ TypedDicts say what the fields are meant to be, and readers still check what the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, TypedDict
 
@@ -106,11 +107,11 @@ class WorkflowStatus(TypedDict, total=False):
     artifactRepositoryRef: dict[str, Any]
 
 
-def storage_kind(artifact: Artifact | dict[str, Any]) -> str | None:
+def storage_kind(artifact: Mapping[str, Any]) -> str | None:
     """Where an artifact is stored (``s3``, ``http`` ...), ``None`` if it names no location."""
     return next((kind for kind in STORAGE_KINDS if artifact.get(kind) is not None), None)
 
 
-def workflow_owners(obj: dict[str, Any]) -> list[kube.OwnerReference]:
+def workflow_owners(obj: Mapping[str, Any]) -> list[kube.OwnerReference]:
     """The ownerReferences of ``obj`` that name an Argo Workflow (with a name), in their order."""
     return [ref for ref in kube.owner_references(obj, WORKFLOWS) if ref.get("name")]

@@ -399,7 +399,7 @@ def owner_reference(owner: Resource, name: str, uid: str, *, controller: bool = 
     """The ownerReference that makes an object owned (or, ``controller``, controlled) by ``owner`` ``name``."""
     reference = OwnerReference(apiVersion=owner.api_version, kind=owner.kind, name=name, uid=uid)
     if controller:
-        reference.update(controller=True, blockOwnerDeletion=True)
+        reference["controller"] = reference["blockOwnerDeletion"] = True
     return reference
 
 

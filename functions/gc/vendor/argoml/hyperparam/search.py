@@ -27,7 +27,7 @@ from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from argoml.errors import Unprocessable
 
@@ -223,10 +223,14 @@ class SearchSpace:
 
 
 def grid(axes: Sequence[Axis]) -> list[Trial]:
-    """The cartesian product of discrete axes, last axis fastest."""
+    """The cartesian product of discrete axes, last axis fastest; a continuous axis has no grid (ValueError)."""
     names = [axis.name for axis in axes]
-    columns = [axis.values for axis in axes]
+    columns = [axis.values if isinstance(axis, Points) else _no_grid(axis) for axis in axes]
     return [dict(zip(names, combination, strict=True)) for combination in itertools.product(*columns)]
+
+
+def _no_grid(axis: Interval) -> NoReturn:
+    raise ValueError(f"hyperparams.{axis.name} is continuous: it has no grid")
 
 
 def _distinct(points: Iterator[Sequence[float]], axes: Sequence[Axis], wanted: int) -> list[Trial]:
@@ -236,7 +240,7 @@ def _distinct(points: Iterator[Sequence[float]], axes: Sequence[Axis], wanted: i
     points under a skewed (log) axis could otherwise keep drawing the same ones.
     """
     names = [axis.name for axis in axes]
-    seen: set[tuple[Scalar, ...]] = set()
+    seen: set[tuple[tuple[type, Scalar], ...]] = set()
     trials: list[Trial] = []
     for point in itertools.islice(points, wanted * DRAWS_PER_TRIAL):
         values = tuple(axis.at(u) for axis, u in zip(axes, point, strict=True))

@@ -183,21 +183,21 @@ def plan_for(workflow: Mapping[str, Any], settings: Settings) -> Fetching:
     meta = workflow.get("metadata") or {}
     found = artifacts.output_artifacts(workflow, settings.artifact)
     if not found:
-        names = artifacts.artifact_names(workflow)
+        present = artifacts.artifact_names(workflow)
         phase = (workflow.get("status") or {}).get("phase") or "not started"
         raise Unprocessable(f"workflow {meta.get('namespace')}/{meta.get('name')} ({phase}) has no output artifacts "
-                            f"named {settings.artifact!r}; found: {', '.join(names) if names else 'none'}",
-                            details={"found": names})
+                            f"named {settings.artifact!r}; found: {', '.join(present) if present else 'none'}",
+                            details={"found": present})
     locator = artifacts.Locator(workflow, settings.argo_namespace, settings.controller_configmap)
-    sources, variables = [], {}  # one environment variable per distinct secret key, shared by the runs using it
+    sources: list[Source] = []
+    variables: dict[tuple[tuple[str, Any], ...], str] = {}  # one variable per distinct secret key, shared by runs
     for artifact in found:
         location = locator.locate(artifact)
         _check_fetchable(artifact, location)
         plain, refs = _split_secrets(location.config)
-        names = {}
-        for path, ref in refs.items():
-            names[path] = variables.setdefault(tuple(sorted(ref.items())), f"ARGOML_SECRET_{len(variables)}")
-        sources.append(Source(artifact.run, location.kind, location.archive, plain, names))
+        variable_of = {path: variables.setdefault(tuple(sorted(ref.items())), f"ARGOML_SECRET_{len(variables)}")
+                       for path, ref in refs.items()}
+        sources.append(Source(artifact.run, location.kind, location.archive, plain, variable_of))
     env = tuple({"name": var, "valueFrom": {"secretKeyRef": dict(ref)}} for ref, var in variables.items())
     return Fetching(Plan(LOGDIR, tuple(sources), settings.logs_max_bytes), env)
 
@@ -472,7 +472,7 @@ def _instance_of(obj: Obj, mode: str) -> Instance:
     annotations = meta.get("annotations") or {}
     owner = next((ref["name"] for ref in argo.workflow_owners(obj)), (meta.get("labels") or {}).get(WORKFLOW_LABEL, ""))
     if mode == "knative":
-        ready_condition = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+        ready_condition: Obj = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
         current = status.get("observedGeneration", 0) >= meta.get("generation", 0)
         ready = current and ready_condition.get("status") == "True"
         url, message = status.get("url"), ready_condition.get("message") or ("" if ready else "starting")

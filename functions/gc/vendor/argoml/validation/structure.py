@@ -47,7 +47,8 @@ _ANY_STRING = re.compile(r"\.parameters\[\d+\]\.(value|default|description|enum\
 
 @functools.cache
 def _schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_FILE.read_text())
+    schema: dict[str, Any] = json.loads(SCHEMA_FILE.read_text())
+    return schema
 
 
 def check(obj: dict[str, Any], kind: str, report: Report) -> None:

@@ -61,8 +61,8 @@ class Outcome:
     status: Mapping[str, Any] | None = None
 
     def as_dict(self, event_id: str) -> dict[str, Any]:
-        answer = {"event": event_id, "result": self.result, "object": f"{self.kind} {self.namespace}/{self.name}",
-                  "message": self.message}
+        answer: dict[str, Any] = {"event": event_id, "result": self.result,
+                                  "object": f"{self.kind} {self.namespace}/{self.name}", "message": self.message}
         if self.status is not None:
             answer["status"] = dict(self.status)
         return answer
@@ -242,8 +242,9 @@ class _State:
         value = "True" if true else "False"
         before = next((c for c in self.previous.get("conditions") or [] if c.get("type") == kind), None)
         changed = before is None or before.get("status") != value
+        since = before.get("lastTransitionTime") if before is not None and not changed else None
         return {"type": kind, "status": value, "reason": reason, "message": _clip(message),
-                "lastTransitionTime": now_rfc3339() if changed else before.get("lastTransitionTime", now_rfc3339()),
+                "lastTransitionTime": since or now_rfc3339(),
                 "observedGeneration": self.generation}
 
 
