@@ -112,7 +112,7 @@ def test_data_that_is_not_json_is_named() -> None:
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    ([1, 2], "data: expected the changed Kubernetes object, got JSON an array"),
+    ([1, 2], "data: expected the changed Kubernetes object, got an array"),
     ({"apiVersion": "v1", "kind": "Pod"}, "data.metadata: missing"),
     ({"apiVersion": "v1", "kind": "Pod", "metadata": {}}, "data.metadata.name: missing"),
     ({"kind": "Pod", "metadata": {"name": "p"}}, "data.apiVersion: missing"),

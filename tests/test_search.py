@@ -264,7 +264,7 @@ def test_max_trials_raises_the_grid_cap_up_to_the_limit() -> None:
                                                                                        "range"),
     ({}, "spec.hyperparams.x", "exactly one of values or range"),
     ({"choices": [1]}, "spec.hyperparams.x.choices", "unknown field"),
-    ([1, 2], "spec.hyperparams.x", "expected an object with values or range, got a list"),
+    ([1, 2], "spec.hyperparams.x", "expected an object with values or range, got an array"),
 ])
 def test_invalid_hyperparameter_is_named_by_its_path(hyperparam: Any, path: str, fragment: str) -> None:
     errors = errors_of({"hyperparams": {"x": hyperparam}})

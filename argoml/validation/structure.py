@@ -20,10 +20,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from argoml import jsontypes, quantities
 from argoml.validation.report import Report
 
 SCHEMA_FILE = Path(__file__).with_name("argo-schema.json")
-_TYPE_NAMES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
 # The CRD leaves metadata open (the API server checks it), but a typo there is still a typo.
 OBJECT_META = frozenset({"name", "generateName", "namespace", "labels", "annotations", "uid", "resourceVersion",
                          "generation", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
@@ -31,7 +31,6 @@ OBJECT_META = frozenset({"name", "generateName", "namespace", "labels", "annotat
 API_VERSION = "argoproj.io/v1alpha1"
 # Resource quantities (cpu: 500m, memory: 4Gi): the pod would be refused for "4GB" or "1 core".
 _QUANTITY_FIELD = re.compile(r"\.(limits|requests)\.[^\[\]]+$|\.sizeLimit$")  # keys hold dots: nvidia.com/gpu
-_QUANTITY = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?")
 # Kubernetes enums the CRD leaves as plain strings (the API server checks them only when the
 # controller creates the pod): by field name, where the name means one thing in Argo's schema.
 K8S_ENUMS = {
@@ -72,10 +71,6 @@ def check_workflow_spec(spec: dict[str, Any], path: str, report: Report, *,
            report)
 
 
-def _type_name(value: Any) -> str:
-    return _TYPE_NAMES.get(type(value), type(value).__name__)
-
-
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
@@ -86,16 +81,16 @@ def _check(value: Any, index: int, path: str, nodes: list[dict[str, Any]], templ
     node = nodes[index]
     if "s" in node:  # int-or-string; a float too, since quantities (cpu: 0.5) are written so and Argo reads them
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            report.error(path, f"must be an integer or a string, got {_type_name(value)}")
+            report.error(path, f"must be an integer or a string, got {jsontypes.type_name(value)}")
         elif isinstance(value, str) and "{{" not in value and _QUANTITY_FIELD.search(path) \
-                and not _QUANTITY.fullmatch(value):
+                and not quantities.is_quantity(value):
             report.error(path, f"{value!r}: quantities must match the regular expression "
                                "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' (e.g. 500m, 4Gi, 0.5)")
         return
     expected = node.get("t")
     if expected == "object" or (expected is None and "p" in node):
         if not isinstance(value, dict):
-            report.error(path, f"must be of type object, got {_type_name(value)}")
+            report.error(path, f"must be of type object, got {jsontypes.type_name(value)}")
             return
         properties: dict[str, int] = node.get("p", {})
         for key, item in value.items():
@@ -112,7 +107,7 @@ def _check(value: Any, index: int, path: str, nodes: list[dict[str, Any]], templ
         return
     if expected == "array":
         if not isinstance(value, list):
-            report.error(path, f"must be of type array, got {_type_name(value)}")
+            report.error(path, f"must be of type array, got {jsontypes.type_name(value)}")
             return
         if len(value) < node.get("n", 0):
             report.error(path, f"should have at least {node['n']} items")
@@ -124,15 +119,15 @@ def _check(value: Any, index: int, path: str, nodes: list[dict[str, Any]], templ
         return
     if expected == "string":
         if isinstance(value, dict | list) or (not isinstance(value, str) and not _ANY_STRING.search(path)):
-            report.error(path, f"must be of type string, got {_type_name(value)}")
+            report.error(path, f"must be of type string, got {jsontypes.type_name(value)}")
     elif expected == "integer":
         if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
-            report.error(path, f"must be of type integer, got {_type_name(value)}")
+            report.error(path, f"must be of type integer, got {jsontypes.type_name(value)}")
     elif expected == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
-            report.error(path, f"must be of type number, got {_type_name(value)}")
+            report.error(path, f"must be of type number, got {jsontypes.type_name(value)}")
     elif expected == "boolean" and not isinstance(value, bool):
-        report.error(path, f"must be of type boolean, got {_type_name(value)}")
+        report.error(path, f"must be of type boolean, got {jsontypes.type_name(value)}")
     allowed = node.get("e")
     if allowed is None and expected == "string" and isinstance(value, str) and value and "{{" not in value:
         allowed = K8S_ENUMS.get(path.rpartition(".")[2])

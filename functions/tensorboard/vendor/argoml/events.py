@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from argoml import jsontypes
 from argoml.errors import InvalidInput
 
 RESOURCE_PREFIX = "dev.knative.apiserver.resource."
@@ -162,9 +163,5 @@ def _ref(api_version: Any, kind: Any, name: Any, namespace: Any, *, paths: tuple
     return ObjectRef(api_version=api_version, kind=kind, name=name, namespace=namespace or None)
 
 
-_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-               int: "a number", float: "a number"}
-
-
 def _kind_of(value: Any) -> str:
-    return "nothing" if value is None else f"JSON {_JSON_TYPES.get(type(value), type(value).__name__)}"
+    return "nothing" if value is None else jsontypes.described(value)

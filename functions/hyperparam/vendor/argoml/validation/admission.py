@@ -22,17 +22,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from argoml import names
 from argoml.errors import InvalidInput
-from argoml.hyperparam import search
+from argoml.hyperparam import defaults
 from argoml.hyperparam.workflow import KIND
 from argoml.validation import ClusterResolver, Problem, Report, Resolver, validate_object
 
 API_VERSIONS = ("admission.k8s.io/v1", "admission.k8s.io/v1beta1")
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
 # Defaults a HyperparamWorkflow gets when it leaves them out (the CRD documents the same).
-HYPERPARAM_DEFAULTS = {"algorithm": search.DEFAULT_ALGORITHM, "parameterName": search.DEFAULT_PARAMETER}
-ALGORITHM_LABEL = "argoml.io/algorithm"
 # A denial lists at most this many problems: kubectl prints the message whole, and a sweep with
 # thousands of bad values would otherwise answer with megabytes.
 MAX_LISTED_PROBLEMS = 50
@@ -181,32 +178,11 @@ def _not_shown(count: int) -> str:
 
 
 def mutate(request: AdmissionRequest) -> Decision:
-    """Fill a HyperparamWorkflow's defaults and label it with its algorithm; nothing else is touched."""
+    """Fill a HyperparamWorkflow's defaults and label it with its algorithm (argoml.hyperparam.defaults)."""
     obj = request.object
     if request.operation not in ("CREATE", "UPDATE") or obj is None or request.kind != KIND:
         return Decision(True)
-    patch: list[dict[str, Any]] = []
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
-        return Decision(True)  # nothing to default; validation says what is wrong
-    for key, value in HYPERPARAM_DEFAULTS.items():
-        if spec.get(key) is None:
-            patch.append({"op": "add", "path": f"/spec/{key}", "value": value})
-    algorithm = spec.get("algorithm") or HYPERPARAM_DEFAULTS["algorithm"]
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else None
-    labels = (metadata or {}).get("labels")
-    if names.is_label_value(algorithm):
-        if metadata is None:
-            patch.append({"op": "add", "path": "/metadata", "value": {"labels": {ALGORITHM_LABEL: algorithm}}})
-        elif not isinstance(labels, dict):
-            patch.append({"op": "add", "path": "/metadata/labels", "value": {ALGORITHM_LABEL: algorithm}})
-        elif labels.get(ALGORITHM_LABEL) != algorithm:
-            patch.append({"op": "add", "path": f"/metadata/labels/{_pointer(ALGORITHM_LABEL)}", "value": algorithm})
-    return Decision(True, patch=patch or None)
-
-
-def _pointer(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
+    return Decision(True, patch=defaults.defaulting_patch(obj) or None)
 
 
 def answer(request: AdmissionRequest, decision: Decision) -> dict[str, Any]:

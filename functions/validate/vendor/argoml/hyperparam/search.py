@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any, NoReturn
 
 from argoml.errors import Unprocessable
+from argoml.jsontypes import described
 
 Scalar = str | int | float | bool
 Trial = dict[str, Scalar]
@@ -279,7 +280,7 @@ def parse(spec: Any, path: str = "spec") -> SearchSpace:
 def read(spec: Any, errors: list[SpecError], path: str = "spec") -> SearchSpace | None:
     """Like :func:`parse`, but append problems to ``errors`` (for callers that check more)."""
     if not isinstance(spec, Mapping):
-        errors.append(SpecError(path, f"expected an object, got {_json_type(spec)}"))
+        errors.append(SpecError(path, f"expected an object, got {described(spec)}"))
         return None
     before = len(errors)
     algorithm = spec.get("algorithm", DEFAULT_ALGORITHM)
@@ -335,11 +336,11 @@ def _parameter_name(spec: Mapping[str, Any], errors: list[SpecError], path: str)
     if arguments is None:
         return name
     if not isinstance(arguments, Mapping):
-        errors.append(SpecError(f"{path}.arguments", f"expected an object, got {_json_type(arguments)}"))
+        errors.append(SpecError(f"{path}.arguments", f"expected an object, got {described(arguments)}"))
         return name
     parameters = arguments.get("parameters") or []
     if not isinstance(parameters, list):
-        errors.append(SpecError(f"{path}.arguments.parameters", f"expected a list, got {_json_type(parameters)}"))
+        errors.append(SpecError(f"{path}.arguments.parameters", f"expected a list, got {described(parameters)}"))
         return name
     for index, parameter in enumerate(parameters):
         if isinstance(parameter, Mapping) and parameter.get("name") == name:
@@ -351,7 +352,7 @@ def _parameter_name(spec: Mapping[str, Any], errors: list[SpecError], path: str)
 
 def _axes(hyperparams: Any, algorithm: Any, errors: list[SpecError], path: str) -> tuple[Axis, ...]:
     if not isinstance(hyperparams, Mapping) or not hyperparams:
-        got = "an empty object" if isinstance(hyperparams, Mapping) else _json_type(hyperparams)
+        got = "an empty object" if isinstance(hyperparams, Mapping) else described(hyperparams)
         errors.append(SpecError(path, f"expected an object of hyperparameters, each with values or range; got "
                                       f"{got}"))
         return ()
@@ -369,7 +370,7 @@ def _axes(hyperparams: Any, algorithm: Any, errors: list[SpecError], path: str) 
 
 def _axis(name: str, entry: Any, algorithm: Any, errors: list[SpecError], path: str) -> Axis | None:
     if not isinstance(entry, Mapping):
-        errors.append(SpecError(path, f"expected an object with values or range, got {_json_type(entry)}"))
+        errors.append(SpecError(path, f"expected an object with values or range, got {described(entry)}"))
         return None
     kinds = [key for key in ("values", "range") if key in entry]
     unknown = sorted(set(entry) - {"values", "range"})
@@ -386,7 +387,7 @@ def _axis(name: str, entry: Any, algorithm: Any, errors: list[SpecError], path: 
 def _values(name: str, values: Any, errors: list[SpecError], path: str) -> Points | None:
     if not isinstance(values, list) or not values:
         errors.append(SpecError(path, f"expected a non-empty list, got "
-                                      f"{'an empty list' if isinstance(values, list) else _json_type(values)}"))
+                                      f"{'an empty list' if isinstance(values, list) else described(values)}"))
         return None
     seen: dict[tuple[type, Any], int] = {}
     ok = True
@@ -412,7 +413,7 @@ def _as_stored(value: Scalar) -> Scalar:
 
 def _range(name: str, spec: Any, algorithm: Any, errors: list[SpecError], path: str) -> Axis | None:
     if not isinstance(spec, Mapping):
-        errors.append(SpecError(path, f"expected an object with min and max, got {_json_type(spec)}"))
+        errors.append(SpecError(path, f"expected an object with min and max, got {described(spec)}"))
         return None
     before = len(errors)
     errors += [SpecError(f"{path}.{key}", f"unknown field: expected {', '.join(RANGE_FIELDS)}")
@@ -517,13 +518,4 @@ def _integral(value: Any) -> bool:
 def _show(value: Any) -> str:
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return repr(value)
-    return _json_type(value) if not isinstance(value, bool) else str(value).lower()
-
-
-def _json_type(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
-             float: "a number", type(None): "null"}
-    for kind, label in names.items():
-        if isinstance(value, kind):
-            return label
-    return type(value).__name__
+    return described(value) if not isinstance(value, bool) else str(value).lower()

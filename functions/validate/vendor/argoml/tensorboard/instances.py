@@ -23,15 +23,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import os
-import re
 import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from argoml import argo, kube, names
+from argoml import argo, kube, names, quantities
 from argoml.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from argoml.kube import DEPLOYMENTS, KNATIVE_SERVICES, SERVICES, Obj, Resource
 from argoml.tensorboard import artifacts
@@ -56,11 +56,6 @@ LIST_PAGE = 100  # workflows per list request when listing a namespace
 
 # Knative names a Service's first revision <name>-00001 and that must stay a 63-character DNS label.
 MAX_NAME = 52
-
-# A Kubernetes quantity as an emptyDir's sizeLimit takes it (whole numbers), and the bytes it means.
-_QUANTITY = re.compile(r"^([1-9][0-9]*)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
-_UNITS = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
-          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 
 _CONTAINER_SECURITY = {"allowPrivilegeEscalation": False, "runAsNonRoot": True, "runAsUser": 65532,
                        "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
@@ -87,9 +82,7 @@ class Settings:
 
     @property
     def logs_max_bytes(self) -> int:
-        match = _QUANTITY.match(self.logs_size_limit)
-        assert match is not None, "checked in from_env"
-        return int(match[1]) * _UNITS[match[2]]
+        return _size_in_bytes(self.logs_size_limit) or 0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -103,7 +96,7 @@ class Settings:
             if not isinstance(resources, dict) or set(resources) - {"requests", "limits"}:
                 raise ValueError("TENSORBOARD_RESOURCES must be a JSON object with 'requests' and/or 'limits'")
         logs_size_limit = _env("TENSORBOARD_LOGS_SIZE_LIMIT", defaults.logs_size_limit)
-        if not _QUANTITY.match(logs_size_limit):
+        if not _size_in_bytes(logs_size_limit):
             raise ValueError(f"TENSORBOARD_LOGS_SIZE_LIMIT must be a size such as 10Gi or 500Mi, "
                              f"not {logs_size_limit!r}")
         return cls(mode=mode, image=_env("TENSORBOARD_IMAGE", defaults.image),
@@ -113,6 +106,12 @@ class Settings:
                    argo_namespace=_env("ARGO_NAMESPACE", defaults.argo_namespace),
                    controller_configmap=_env("ARGO_CONTROLLER_CONFIGMAP", defaults.controller_configmap),
                    logs_size_limit=logs_size_limit)
+
+
+def _size_in_bytes(quantity: str) -> int | None:
+    """The bytes a sizeLimit means (rounded up, as Kubernetes does), ``None`` unless a positive quantity."""
+    value = quantities.parse(quantity)
+    return math.ceil(value) if value is not None and value > 0 else None
 
 
 @dataclass(frozen=True)
