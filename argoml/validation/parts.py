@@ -15,6 +15,7 @@ from typing import Any
 from argoml import argo
 from argoml.validation import dag, names
 from argoml.validation.cron import is_duration
+from argoml.validation.substitution import has_placeholder, is_placeholder
 from argoml.validation.variables import is_parameter, tags
 
 Problems = Iterator[tuple[str, str]]
@@ -91,7 +92,7 @@ def resource(template: dict[str, Any], name: str, path: str) -> Problems:
     resource = as_dict(template.get("resource"))
     action = str(resource.get("action") or "")
     where = f"{path}.resource"
-    if "{{" not in action and action not in RESOURCE_ACTIONS:
+    if "{{" not in action and not is_placeholder(action) and action not in RESOURCE_ACTIONS:
         yield (f"{where}.action", f"templates.{name}.resource.action must be one of: {', '.join(RESOURCE_ACTIONS)}")
     if action in ("delete", "get"):
         return
@@ -137,7 +138,7 @@ def volume_mounts(spec: dict[str, Any], template: dict[str, Any], name: str, pat
     for where, container in containers:
         for index, mount in enumerate(as_list(as_dict(container).get("volumeMounts"))):
             volume = str(as_dict(mount).get("name") or "")
-            if volume and volume not in volumes:
+            if volume and volume not in volumes and "{{" not in volume and not has_placeholder(volume):
                 yield (
                     f"{path}.{where}.volumeMounts[{index}].name",
                     f"templates.{name}.{where}.volumeMounts[{index}].name '{volume}' is not a volume of the "
