@@ -31,8 +31,10 @@ def is_placeholder(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(PLACEHOLDER_PREFIX) and value[len(PLACEHOLDER_PREFIX):].isdigit()
 
 
-def has_placeholder(value: Any) -> bool:
-    return isinstance(value, str) and PLACEHOLDER_PREFIX in value
+def at_run_time(value: Any) -> bool:
+    """Whether ``value`` holds a ``{{...}}`` tag or a placeholder: only known when the workflow runs."""
+    text = value if isinstance(value, str) else str(value)
+    return "{{" in text or PLACEHOLDER_PREFIX in text
 
 
 def as_text(value: Any) -> str:

@@ -19,7 +19,7 @@ from argoml.validation import dag, names, parts
 from argoml.validation.parts import TYPES, as_dict, as_list, has_location, named
 from argoml.validation.report import Report
 from argoml.validation.resolver import Resolver
-from argoml.validation.substitution import Placeholders, as_text, has_placeholder, substitute
+from argoml.validation.substitution import Placeholders, as_text, at_run_time, substitute
 from argoml.validation.variables import (
     ANY_ITEM,
     ANY_WORKFLOW_OUTPUT_ARTIFACT,
@@ -251,7 +251,7 @@ class SpecValidator:
             if not ref.get("template"):
                 self.error(base, f"{path}.templateRef.template", f"{prefix}template name is required")
                 return None
-            if any("{{" in str(ref.get(key)) or has_placeholder(ref.get(key)) for key in ("name", "template")):
+            if any(at_run_time(ref.get(key)) for key in ("name", "template")):
                 return None  # resolved at run time, as in Argo
             if base.redirect:
                 referred = self._base(bool(ref.get("clusterScope")), str(ref["name"]), base.redirect,
@@ -266,7 +266,7 @@ class SpecValidator:
                 return None
             return self._local(referred, str(ref["template"]))
         if name:
-            if "{{" in name or has_placeholder(name):
+            if at_run_time(name):
                 return None  # named by a value only known at run time
             if name not in base.templates:
                 self.error(base, f"{path}.template" if path.endswith("]") else path,
@@ -377,7 +377,7 @@ class SpecValidator:
         if policy not in RETRY_POLICIES:
             self.error(base, f"{path}.retryStrategy.retryPolicy", f"{policy} is not a valid RetryPolicy")
         limit = retry.get("limit")
-        if limit is not None and "{{" not in str(limit) and not (
+        if limit is not None and not at_run_time(limit) and not (
                 str(limit).isdigit() and not isinstance(limit, bool | float)):
             self.error(base, f"{path}.retryStrategy.limit",
                        f"templates.{name}.retryStrategy.limit '{limit}' must be a non-negative integer or a "
@@ -585,7 +585,7 @@ class SpecValidator:
             param = str(holder["withParam"])
             keys = self.item_keys.get(parts.workflow_parameter(param) or "")
             scope.names |= {"item", ANY_ITEM} if keys is None else {"item", *(f"item.{key}" for key in keys)}
-            if "{{" not in param and not parts.json_list(param):
+            if not at_run_time(param) and not parts.json_list(param):
                 self.error(base, f"{path}.withParam", f"{prefix}withParam value could not be parsed as a JSON list: "
                                                       f"{param}")
         elif isinstance(sequence, dict):
@@ -593,7 +593,7 @@ class SpecValidator:
                 self.error(base, f"{path}.withSequence", "only one of count or end can be defined in withSequence")
             for key in ("start", "end", "count"):
                 value = sequence.get(key)
-                if value is not None and "{{" not in str(value) and not str(value).lstrip("-").isdigit():
+                if value is not None and not at_run_time(value) and not str(value).lstrip("-").isdigit():
                     self.error(base, f"{path}.withSequence.{key}",
                                f"{prefix}withSequence.{key} '{value}' must be an integer or a {{{{...}}}} reference")
             scope.names.add("item")

@@ -40,6 +40,10 @@ K8S_ENUMS = {
     "protocol": ("TCP", "UDP", "SCTP"),
     "effect": ("NoSchedule", "PreferNoSchedule", "NoExecute"),
 }
+# The CRD requires what Go declares without ``omitempty``; Argo's validator, ``argo lint`` and
+# its server do not (and where the full CRDs are installed the API server refuses it before
+# any webhook runs), so such a field missing is a warning.
+REQUIRED_BY_CRD = "Required value (by Argo's full CRDs; Argo's own validator accepts it without)"
 # Argo's AnyString fields: a parameter's value, default, description and enum values.
 _ANY_STRING = re.compile(r"\.parameters\[\d+\]\.(value|default|description|enum\[\d+\]|valueFrom\.default)$")
 
@@ -103,7 +107,7 @@ def _check(value: Any, index: int, path: str, nodes: list[dict[str, Any]], templ
                 report.error(child, f'unknown field "{key}"')
         for key in node.get("r", ()):
             if value.get(key) is None:
-                report.error(_join(path, key), "Required value")
+                report.warning(_join(path, key), REQUIRED_BY_CRD)
         return
     if expected == "array":
         if not isinstance(value, list):
@@ -131,6 +135,7 @@ def _check(value: Any, index: int, path: str, nodes: list[dict[str, Any]], templ
     allowed = node.get("e")
     if allowed is None and expected == "string" and isinstance(value, str) and value and "{{" not in value:
         allowed = K8S_ENUMS.get(path.rpartition(".")[2])
-    if allowed and not isinstance(value, dict | list) and value not in allowed:
+    if allowed and not isinstance(value, dict | list) and value not in allowed \
+            and not (isinstance(value, str) and "{{" in value):  # a parameter's value, resolved at run time
         supported = ", ".join(f'"{v}"' for v in allowed)
         report.error(path, f'Unsupported value: "{value}": supported values: {supported}')

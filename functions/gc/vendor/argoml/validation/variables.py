@@ -132,7 +132,8 @@ class Scope:
                     continue
                 if name.startswith("workflow.outputs.parameters.") and ANY_WORKFLOW_OUTPUT_PARAMETER in self:
                     continue
-                if name.startswith("workflow.outputs.artifacts.") and ANY_WORKFLOW_OUTPUT_ARTIFACT in self:
+                if name.startswith("workflow.outputs.artifacts.") and (ANY_WORKFLOW_OUTPUT_ARTIFACT in self
+                                                                       or ANY_WORKFLOW_OUTPUT_ARTIFACT in self.globals):
                     continue
                 if name.startswith(_RUNTIME_PREFIXES):
                     continue

@@ -19,6 +19,7 @@ from argoml.validation import dag, names, parts
 from argoml.validation.parts import TYPES, as_dict, as_list, has_location, named
 from argoml.validation.report import Report
 from argoml.validation.resolver import Resolver
+from argoml.validation.substitution import Placeholders, as_text, at_run_time, substitute
 from argoml.validation.variables import (
     ANY_ITEM,
     ANY_WORKFLOW_OUTPUT_ARTIFACT,
@@ -100,6 +101,9 @@ class SpecValidator:
                                   "workflow.annotations.json", "workflow.labels", "workflow.labels.json",
                                   "workflow.status"}
         self.done: set[str] = set()
+        self.placeholders = Placeholders()
+        # Values of globals known before run time (workflow parameters with a value, priority).
+        self.values: dict[str, str] = {}
         self.bases: dict[str, Base | None] = {}
         # The item keys of workflow parameters whose value is a literal JSON list of objects.
         self.item_keys: dict[str, frozenset[str]] = {}
@@ -135,7 +139,12 @@ class SpecValidator:
             if as_list(spec.get("templates")):
                 self.error(None, f"{spec_path}.templates",
                            "Templates is invalid field in spec if workflow referred WorkflowTemplate reference")
-            referred = self._base(bool(ref.get("clusterScope")), str(ref.get("name") or ""), ref_path, "")
+            ref_name = substitute(str(ref.get("name") or ""), _parameter_values(arguments))
+            if "{{" in ref_name:  # resolved when the workflow is submitted, as in Argo
+                self._emit(None, parts.arguments(arguments, f"{spec_path}.arguments", "spec.arguments.",
+                                                 self.allow_empty_arguments))
+                return
+            referred = self._base(bool(ref.get("clusterScope")), ref_name, ref_path, "")
             if referred is None:
                 return
             entrypoint = entrypoint or str(referred.spec.get("entrypoint") or "")
@@ -156,16 +165,18 @@ class SpecValidator:
                     holder = {"templateRef": {"name": referred.name, "template": entrypoint,
                                               "clusterScope": bool(ref.get("clusterScope"))}}
                 call_args = None if self.workflow_template else arguments
-                self._call(base, holder, f"{spec_path}.entrypoint", "", call_args)
+                self._call(base, holder, f"{spec_path}.entrypoint", "", call_args, values=call_args)
 
         on_exit = str(spec.get("onExit") or "") or (str(referred.spec.get("onExit") or "") if referred else "")
         if on_exit:
             self.globals.add("workflow.failures")
+            if _parameterised_global_artifacts(base, referred):
+                self.globals.add(ANY_WORKFLOW_OUTPUT_ARTIFACT)
             holder = {"template": on_exit}
             if referred is not None:
                 holder = {"templateRef": {"name": referred.name, "template": on_exit,
                                           "clusterScope": bool(ref.get("clusterScope"))}}
-            self._call(base, holder, f"{spec_path}.onExit", "", arguments)
+            self._call(base, holder, f"{spec_path}.onExit", "", arguments, values=as_dict(spec.get("arguments")))
 
         self._emit(None, parts.hooks(spec.get("hooks"), f"{spec_path}.hooks", "hooks"))
         if referred is None:
@@ -190,6 +201,7 @@ class SpecValidator:
         if parameters:
             self.globals |= {"workflow.parameters", "workflow.parameters.json"}
         self.globals |= {f"workflow.parameters.{name}" for _, _, name in parameters if name}
+        self.values.update(_parameter_values(arguments))
         if not self.workflow_template:  # a WorkflowTemplate's values are defaults that callers replace
             self.item_keys = {name: keys for _, parameter, name in parameters
                               if (keys := parts.item_keys(parameter.get("value"))) is not None}
@@ -202,6 +214,7 @@ class SpecValidator:
                 self.globals |= {f"workflow.labels.{key}" for key in as_dict(source.get(labels))}
         if spec.get("priority") is not None:
             self.globals.add("workflow.priority")
+            self.values["workflow.priority"] = as_text(spec["priority"])
 
     # -- resolving templates -----------------------------------------------------------------
 
@@ -238,7 +251,7 @@ class SpecValidator:
             if not ref.get("template"):
                 self.error(base, f"{path}.templateRef.template", f"{prefix}template name is required")
                 return None
-            if any(is_parameter(str(ref.get(key))) for key in ("name", "template")):
+            if any(at_run_time(ref.get(key)) for key in ("name", "template")):
                 return None  # resolved at run time, as in Argo
             if base.redirect:
                 referred = self._base(bool(ref.get("clusterScope")), str(ref["name"]), base.redirect,
@@ -253,6 +266,8 @@ class SpecValidator:
                 return None
             return self._local(referred, str(ref["template"]))
         if name:
+            if at_run_time(name):
+                return None  # named by a value only known at run time
             if name not in base.templates:
                 self.error(base, f"{path}.template" if path.endswith("]") else path,
                            f"{prefix}template name '{name}' undefined")
@@ -265,12 +280,16 @@ class SpecValidator:
         return None
 
     def _call(self, base: Base, holder: dict[str, Any], path: str, prefix: str,
-              arguments: dict[str, Any] | None) -> Resolved | None:
-        """Resolve and validate the template ``holder`` calls, checking the call's arguments."""
+              arguments: dict[str, Any] | None, *, values: dict[str, Any] | None = None) -> Resolved | None:
+        """Resolve and validate the template ``holder`` calls, checking the call's arguments.
+
+        ``values`` are the arguments the template is first checked with (Argo checks the
+        entrypoint with the workflow's arguments, every other call with placeholders).
+        """
         resolved = self._resolve(base, holder, path, prefix)
         if resolved is None:
             return None
-        self._validate_template(resolved)
+        self._validate_template(resolved, values)
         if arguments is not None:
             self._supplied(base, resolved.template, arguments, path, prefix)
         return resolved
@@ -289,26 +308,28 @@ class SpecValidator:
         """Argo's ``ProcessArgs``: every input without a default is given by the caller."""
         inputs = as_dict(template.get("inputs"))
         given = {name: item for _, item, name in named(arguments.get("parameters"))}
+        called = f"templates.{template.get('name') or ''} "
         for _, parameter, name in named(inputs.get("parameters")):
             if any(parameter.get(key) is not None for key in ("value", "default", "valueFrom")):
                 continue
             argument = given.get(name, {})
             if argument.get("value") is None and argument.get("valueFrom") is None:
-                self.error(base, path, f"{prefix}inputs.parameters.{name} was not supplied")
+                self.error(base, path, f"{prefix}{called}inputs.parameters.{name} was not supplied")
         artifacts = {name for _, _, name in named(arguments.get("artifacts"))}
         for _, artifact, name in named(inputs.get("artifacts")):
             if not has_location(artifact) and not artifact.get("optional") and name not in artifacts:
-                self.error(base, path, f"{prefix}inputs.artifacts.{name} was not supplied")
+                self.error(base, path, f"{prefix}{called}inputs.artifacts.{name} was not supplied")
 
     # -- one template ------------------------------------------------------------------------
 
-    def _validate_template(self, resolved: Resolved) -> None:
+    def _validate_template(self, resolved: Resolved, values: dict[str, Any] | None = None) -> None:
         if resolved.key in self.done:
             return
         self.done.add(resolved.key)
-        base, template, path = resolved.base, resolved.template, resolved.path
+        base, path = resolved.base, resolved.path
+        kind = template_type(resolved.template)
+        template = substitute(resolved.template, self._replacements(resolved.template, kind, values))
         name = str(template.get("name") or resolved.name)
-        kind = template_type(template)
         present = [key for key in TYPES if template.get(key) is not None]
         if not present:
             self.error(base, path, f"templates.{name} template type unspecified. {TYPE_CHOICES}")
@@ -320,7 +341,8 @@ class SpecValidator:
         self._inputs(base, template, name, path, leaf, scope)
         for index, container in enumerate(as_list(template.get("initContainers"))):
             if not as_dict(container).get("name"):
-                self.error(base, f"{path}.initContainers[{index}].name", "initContainers must all have container name")
+                self.error(base, f"{path}.initContainers[{index}].name",
+                           f"templates.{name} initContainers must all have container name")
         if kind in POD_TYPES:
             scope.names.add("pod.name")
         if template.get("retryStrategy") is not None:
@@ -334,9 +356,9 @@ class SpecValidator:
         timeout = template.get("timeout")
         if timeout not in (None, ""):
             if kind and not leaf:
-                self.error(base, f"{path}.timeout", f"{TYPES[kind]} template doesn't support timeout field.")
+                self.error(base, f"{path}.timeout", f"{TYPES[kind]} template doesn't support timeout field")
             elif str(timeout).lstrip("-").isdigit() or not parts.duration_or_variable(timeout):
-                self.error(base, f"{path}.timeout", f"{name} has invalid duration format in timeout.")
+                self.error(base, f"{path}.timeout", f"{name} has invalid duration format in timeout")
         scope.globals = self.globals
         if kind == "steps":
             self._steps(base, template, name, path, scope)
@@ -355,7 +377,7 @@ class SpecValidator:
         if policy not in RETRY_POLICIES:
             self.error(base, f"{path}.retryStrategy.retryPolicy", f"{policy} is not a valid RetryPolicy")
         limit = retry.get("limit")
-        if limit is not None and "{{" not in str(limit) and not (
+        if limit is not None and not at_run_time(limit) and not (
                 str(limit).isdigit() and not isinstance(limit, bool | float)):
             self.error(base, f"{path}.retryStrategy.limit",
                        f"templates.{name}.retryStrategy.limit '{limit}' must be a non-negative integer or a "
@@ -373,6 +395,43 @@ class SpecValidator:
         self._emit(base, parts.synchronization(template.get("synchronization"), f"{path}.synchronization"))
         self._emit(base, parts.deprecated_locks(template.get("synchronization"), f"{path}.synchronization"),
                    warn=True)
+
+    def _replacements(self, template: dict[str, Any], kind: str | None,
+                      values: dict[str, Any] | None) -> dict[str, str]:
+        """What Argo's ``ProcessArgs`` substitutes in ``template`` before checking it.
+
+        ``values`` are the caller's arguments; ``None`` stands for any caller (Argo's
+        ``FakeArguments``), every input then being a placeholder.
+        """
+        # A literal list of objects looped over keeps its reference, so its item keys stay known.
+        keep = {f"workflow.parameters.{name}" for name in self.item_keys}
+        replacements = {name: self.values.get(name) or self.placeholders.next() for name in self.globals
+                        if not name.endswith("*") and name not in keep}
+        if kind in POD_TYPES:
+            replacements["pod.name"] = self.placeholders.next()
+        if template.get("retryStrategy") is not None:
+            replacements.update({name: self.placeholders.next() for name in RETRY_VARIABLES})
+        inputs = as_dict(template.get("inputs"))
+        given = {} if values is None else {name: item for _, item, name in named(values.get("parameters"))}
+        for _, parameter, name in named(inputs.get("parameters")):
+            value = parameter.get("value", parameter.get("default"))
+            if values is None:
+                value = self.placeholders.next()
+            elif given.get(name, {}).get("value") is not None:
+                value = given[name]["value"]
+            if value is not None:
+                replacements[f"inputs.parameters.{name}"] = as_text(value)
+        if as_list(inputs.get("parameters")):
+            replacements["inputs.parameters"] = self.placeholders.next()
+        outputs = as_dict(template.get("outputs"))
+        for prefix, holder in (("inputs", inputs), ("outputs", outputs)):
+            for _, artifact, name in named(holder.get("artifacts")):
+                if isinstance(artifact.get("path"), str) and artifact["path"]:
+                    replacements[f"{prefix}.artifacts.{name}.path"] = artifact["path"]
+        for _, parameter, name in named(outputs.get("parameters")):
+            if isinstance(source := as_dict(parameter.get("valueFrom")).get("path"), str) and source:
+                replacements[f"outputs.parameters.{name}.path"] = source
+        return replacements
 
     def _inputs(self, base: Base, template: dict[str, Any], name: str, path: str, leaf: bool, scope: Scope) -> None:
         inputs = as_dict(template.get("inputs"))
@@ -428,8 +487,7 @@ class SpecValidator:
             self._emit(base, parts.container_set(template, name, path))
         if kind == "resource":
             self._emit(base, parts.resource(template, name, path))
-        self._emit(base, parts.volume_mounts(base.spec, template, name, path),
-                   warn=base.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate"))
+        self._emit(base, parts.volume_mounts(base.spec, template, name, path), warn=True)
         deadline = template.get("activeDeadlineSeconds")
         if deadline is not None and not parts.valid_deadline(deadline):
             self.error(base, f"{path}.activeDeadlineSeconds",
@@ -488,7 +546,7 @@ class SpecValidator:
                     self.error(base, f"{where}.name", f"{tag}.name is required")
                 elif step_name in seen:
                     self.error(base, f"{where}.name", f"{tag}.name '{step_name}' is not unique")
-                elif errors := names.field_name_errors(step_name):
+                elif "{{=" not in step_name and (errors := names.field_name_errors(step_name)):
                     self.error(base, f"{where}.name", f"{tag}.name '{step_name}' is invalid: {';'.join(errors)}")
                 seen.add(step_name)
                 prefix = f"{tag}.{step_name} "
@@ -527,7 +585,7 @@ class SpecValidator:
             param = str(holder["withParam"])
             keys = self.item_keys.get(parts.workflow_parameter(param) or "")
             scope.names |= {"item", ANY_ITEM} if keys is None else {"item", *(f"item.{key}" for key in keys)}
-            if "{{" not in param and not parts.json_list(param):
+            if not at_run_time(param) and not parts.json_list(param):
                 self.error(base, f"{path}.withParam", f"{prefix}withParam value could not be parsed as a JSON list: "
                                                       f"{param}")
         elif isinstance(sequence, dict):
@@ -535,7 +593,7 @@ class SpecValidator:
                 self.error(base, f"{path}.withSequence", "only one of count or end can be defined in withSequence")
             for key in ("start", "end", "count"):
                 value = sequence.get(key)
-                if value is not None and "{{" not in str(value) and not str(value).lstrip("-").isdigit():
+                if value is not None and not at_run_time(value) and not str(value).lstrip("-").isdigit():
                     self.error(base, f"{path}.withSequence.{key}",
                                f"{prefix}withSequence.{key} '{value}' must be an integer or a {{{{...}}}} reference")
             scope.names.add("item")
@@ -693,7 +751,26 @@ def _merge_arguments(own: dict[str, Any], referred: dict[str, Any]) -> dict[str,
     return merged
 
 
+def _parameter_values(arguments: dict[str, Any]) -> dict[str, str]:
+    """``workflow.parameters.<name>`` -> value, for the arguments that have one."""
+    return {f"workflow.parameters.{name}": as_text(parameter["value"])
+            for _, parameter, name in named(arguments.get("parameters"))
+            if name and parameter.get("value") is not None and not isinstance(parameter["value"], dict | list)}
+
+
+def _parameterised_global_artifacts(base: Base, referred: Base | None) -> bool:
+    """Whether a template exports an artifact under a ``globalName`` only known at run time (then
+    an exit handler may use any ``{{workflow.outputs.artifacts.*}}``, as in Argo)."""
+    for holder in (base, referred):
+        for _, template in (holder.templates.values() if holder is not None else ()):
+            for _, artifact, _ in named(as_dict(template.get("outputs")).get("artifacts")):
+                if artifact.get("globalName") and is_parameter(str(artifact["globalName"])):
+                    return True
+    return False
+
+
 def check_name_length(report: Report, name: Any, noun: str, limit: int = MAX_NAME) -> None:
-    if isinstance(name, str) and len(name) > limit:
+    """Argo's limit on a resource's name, counted in bytes as Go's ``len`` does."""
+    if isinstance(name, str) and len(name.encode()) > limit:
         report.error("metadata.name", f'{noun} name "{name}" must not be more than {limit} characters long '
-                                      f"(currently {len(name)})")
+                                      f"(currently {len(name.encode())})")

@@ -42,6 +42,9 @@ def list_name_problems(items: Any, *, params: bool = False) -> list[tuple[int, s
             problems.append((index, f"[{index}].name is required"))
             continue
         name = str(name)
+        if "{{=" in name:  # an expression, evaluated at run time
+            seen.add(name)
+            continue
         errors = param_name_errors(name) if params else field_name_errors(name)
         if errors:
             problems.append((index, f"[{index}].name: '{name}' is invalid: {';'.join(errors)}"))

@@ -97,7 +97,8 @@ def _structure(obj: dict[str, Any], report: Report) -> dict[str, Any] | None:
     structure.check(obj, obj["kind"], report)
     spec = obj.get("spec")
     if spec is None:
-        report.error("spec", "Required value")
+        report.warning("spec", structure.REQUIRED_BY_CRD)
+        return {}
     return spec if isinstance(spec, dict) else None
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from argoml import argo
 from argoml.validation import dag, names
 from argoml.validation.cron import is_duration
+from argoml.validation.substitution import at_run_time, is_placeholder
 from argoml.validation.variables import is_parameter, tags
 
 Problems = Iterator[tuple[str, str]]
@@ -91,7 +92,7 @@ def resource(template: dict[str, Any], name: str, path: str) -> Problems:
     resource = as_dict(template.get("resource"))
     action = str(resource.get("action") or "")
     where = f"{path}.resource"
-    if "{{" not in action and action not in RESOURCE_ACTIONS:
+    if not at_run_time(action) and action not in RESOURCE_ACTIONS:
         yield (f"{where}.action", f"templates.{name}.resource.action must be one of: {', '.join(RESOURCE_ACTIONS)}")
     if action in ("delete", "get"):
         return
@@ -137,7 +138,7 @@ def volume_mounts(spec: dict[str, Any], template: dict[str, Any], name: str, pat
     for where, container in containers:
         for index, mount in enumerate(as_list(as_dict(container).get("volumeMounts"))):
             volume = str(as_dict(mount).get("name") or "")
-            if volume and volume not in volumes:
+            if volume and volume not in volumes and not at_run_time(volume):
                 yield (
                     f"{path}.{where}.volumeMounts[{index}].name",
                     f"templates.{name}.{where}.volumeMounts[{index}].name '{volume}' is not a volume of the "
@@ -294,7 +295,7 @@ def valid_deadline(value: Any) -> bool:
     if isinstance(value, int):
         return value >= 0
     text = str(value)
-    return (text.isdigit()) or is_parameter(text) or text.startswith("{{")
+    return text.isdigit() or is_parameter(text) or text.startswith("{{") or is_placeholder(text)
 
 
 def workflow_parameter(text: str) -> str | None:
@@ -330,7 +331,7 @@ def seconds(value: Any) -> bool:
 
 def duration_or_variable(value: Any) -> bool:
     """A Go duration, or a ``{{...}}`` reference resolved at run time."""
-    return is_duration(str(value)) or "{{" in str(value)
+    return is_duration(str(value)) or at_run_time(value)
 
 
 def placeholders(manifest: str) -> str:

@@ -1,0 +1,293 @@
+"""Argo's answer where it is easy to get wrong: what Argo accepts (substituted before it is
+checked, resolved at run time, required only by the CRD) and exactly what it says when it refuses."""
+
+from __future__ import annotations
+
+import textwrap
+
+import yaml
+
+from argoml.validation import DocumentResolver, Report, validate_object
+
+LIBRARY = """
+---
+apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata: {name: library}
+spec:
+  templates:
+  - name: echo
+    inputs: {parameters: [{name: message}]}
+    container: {image: alpine, args: ["{{inputs.parameters.message}}"]}
+  - name: export
+    container: {image: alpine}
+    outputs:
+      artifacts: [{name: out, path: /tmp/out, globalName: "{{workflow.name}}-out"}]
+"""
+
+
+def check(manifest: str) -> Report:
+    documents = [d for d in yaml.safe_load_all(textwrap.dedent(manifest) + LIBRARY) if d]
+    return validate_object(documents[0], DocumentResolver(documents[1:]))
+
+
+def errors(report: Report) -> list[tuple[str, str]]:
+    return [(p.path, p.message) for p in report.errors]
+
+
+def warnings(report: Report) -> list[tuple[str, str]]:
+    return [(p.path, p.message) for p in report.warnings]
+
+
+def workflow(spec: str, kind: str = "Workflow") -> str:
+    return (f"apiVersion: argoproj.io/v1alpha1\nkind: {kind}\nmetadata: {{name: wf}}\nspec:\n"
+            + textwrap.indent(textwrap.dedent(spec).strip("\n"), "  ") + "\n")
+
+
+# -- what Argo substitutes before it checks ------------------------------------------------------
+
+def test_a_step_named_by_an_input_parameter_is_valid() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        templates:
+        - name: main
+          steps: [[{name: call, template: inner, arguments: {parameters: [{name: x, value: first}]}}]]
+        - name: inner
+          inputs: {parameters: [{name: x}]}
+          steps: [[{name: "{{inputs.parameters.x}}", template: leaf}]]
+        - {name: leaf, container: {image: alpine}}
+    """))
+    assert errors(report) == []
+
+
+def test_a_task_named_by_a_workflow_parameter_takes_its_value() -> None:
+    manifest = """
+        entrypoint: main
+        arguments: {parameters: [{name: task, value: NAME}]}
+        templates:
+        - name: main
+          dag: {tasks: [{name: "{{workflow.parameters.task}}", template: leaf}]}
+        - {name: leaf, container: {image: alpine}}
+    """
+    assert errors(check(workflow(manifest.replace("NAME", "train")))) == []
+    assert errors(check(workflow(manifest.replace("NAME", "no_underscores")))) == [
+        ("spec.templates[0].dag.tasks[0].name",
+         "templates.main.tasks[0].name: 'no_underscores' is invalid: name must consist of alpha-numeric characters "
+         "or '-', and must start with an alpha-numeric character (e.g. My-name1-2, 123-NAME)")]
+
+
+def test_a_template_called_by_a_workflow_parameter_resolves_to_its_value() -> None:
+    manifest = """
+        entrypoint: main
+        arguments: {parameters: [{name: which, value: NAME}]}
+        templates:
+        - name: main
+          steps: [[{name: run, template: "{{workflow.parameters.which}}"}]]
+        - {name: leaf, container: {image: alpine}}
+    """
+    assert errors(check(workflow(manifest.replace("NAME", "leaf")))) == []
+    assert errors(check(workflow(manifest.replace("NAME", "missing")))) == [
+        ("spec.templates[0].steps[0][0].template", "templates.main.steps[0].run template name 'missing' undefined")]
+
+
+def test_a_resource_action_from_an_input_parameter_is_valid() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        templates:
+        - name: main
+          steps: [[{name: r, template: res, arguments: {parameters: [{name: verb, value: create}]}}]]
+        - name: res
+          inputs: {parameters: [{name: verb}]}
+          resource:
+            action: "{{inputs.parameters.verb}}"
+            manifest: "{apiVersion: v1, kind: ConfigMap, metadata: {name: x}}"
+    """))
+    assert errors(report) == []
+
+
+def test_a_resource_action_given_by_the_workflow_is_checked() -> None:
+    report = check(workflow("""
+        entrypoint: res
+        arguments: {parameters: [{name: verb, value: destroy}]}
+        templates:
+        - name: res
+          inputs: {parameters: [{name: verb}]}
+          resource: {action: "{{inputs.parameters.verb}}"}
+    """))
+    assert ("spec.templates[0].resource.action", "templates.res.resource.action must be one of: get, create, apply, "
+                                                 "delete, replace, patch") in errors(report)
+
+
+def test_output_artifact_names_and_global_names_from_inputs_are_valid() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        templates:
+        - name: main
+          steps: [[{name: s, template: produce, arguments: {parameters: [{name: tag, value: v1}]}}]]
+        - name: produce
+          inputs: {parameters: [{name: tag}]}
+          container: {image: alpine}
+          outputs:
+            artifacts: [{name: "model-{{inputs.parameters.tag}}", path: /m, globalName: "g-{{inputs.parameters.tag}}"}]
+            parameters: [{name: "p-{{inputs.parameters.tag}}", valueFrom: {path: /p}}]
+    """))
+    assert errors(report) == []
+
+
+def test_a_timeout_from_an_input_parameter_is_valid() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        templates:
+        - name: main
+          steps: [[{name: s, template: sleep, arguments: {parameters: [{name: t, value: 30s}]}}]]
+        - name: sleep
+          inputs: {parameters: [{name: t}]}
+          timeout: "{{inputs.parameters.t}}"
+          container: {image: alpine}
+    """))
+    assert errors(report) == []
+
+
+# -- resolved at run time --------------------------------------------------------------------------
+
+def test_a_template_ref_named_by_a_parameter_is_resolved_at_run_time() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        templates:
+        - name: main
+          inputs: {parameters: [{name: lib, value: somewhere}]}
+          steps: [[{name: s, templateRef: {name: "{{inputs.parameters.lib}}", template: anything}}]]
+    """, kind="WorkflowTemplate"))
+    assert errors(report) == []
+
+
+def test_a_workflow_template_ref_named_by_a_parameter_without_a_value_is_resolved_at_run_time() -> None:
+    report = check(workflow("""
+        workflowTemplateRef: {name: "{{workflow.parameters.which}}"}
+        arguments: {parameters: [{name: which, valueFrom: {supplied: {}}}]}
+    """))
+    assert errors(report) == []
+
+
+def test_a_workflow_template_ref_named_by_a_parameter_value_is_resolved_with_it() -> None:
+    manifest = """
+        workflowTemplateRef: {name: "{{workflow.parameters.which}}"}
+        entrypoint: echo
+        arguments: {parameters: [{name: which, value: NAME}, {name: message, value: hi}]}
+    """
+    assert errors(check(workflow(manifest.replace("NAME", "library")))) == []
+    assert errors(check(workflow(manifest.replace("NAME", "nowhere")))) == [
+        ("spec.workflowTemplateRef", 'workflowtemplates.argoproj.io "nowhere" not found')]
+
+
+def test_an_exit_handler_may_use_any_global_artifact_when_one_is_exported_under_a_parameterised_name() -> None:
+    manifest = """
+        entrypoint: main
+        onExit: report
+        templates:
+        - name: main
+          container: {image: alpine}
+          outputs: {artifacts: [{name: o, path: /o, globalName: "GLOBAL"}]}
+        - name: report
+          container: {image: alpine, args: ["{{workflow.outputs.artifacts.anything}}"]}
+    """
+    assert errors(check(workflow(manifest.replace("GLOBAL", "{{workflow.name}}-o")))) == []
+    assert errors(check(workflow(manifest.replace("GLOBAL", "fixed")))) == [
+        ("spec.templates[1].container.args[0]", "templates.report: failed to resolve "
+                                                 "{{workflow.outputs.artifacts.anything}}")]
+
+
+def test_an_exit_handler_sees_parameterised_global_artifacts_of_the_referred_template() -> None:
+    report = check(workflow("""
+        workflowTemplateRef: {name: library}
+        entrypoint: export
+        onExit: echo
+        arguments: {parameters: [{name: message, value: "{{workflow.outputs.artifacts.whatever}}"}]}
+    """))
+    assert errors(report) == []
+
+
+# -- not Argo's rules: warnings ---------------------------------------------------------------------
+
+def test_a_volume_mount_without_a_volume_is_a_warning_not_a_denial() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        templates:
+        - {name: main, container: {image: alpine, volumeMounts: [{name: work, mountPath: /w}]}}
+    """))
+    assert errors(report) == []
+    assert warnings(report) == [("spec.templates[0].container.volumeMounts[0].name",
+                                 "templates.main.container.volumeMounts[0].name 'work' is not a volume of the "
+                                 "template or the workflow")]
+
+
+def test_a_volume_mount_named_by_a_variable_is_not_questioned() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        templates:
+        - {name: main, container: {image: alpine, volumeMounts: [{name: "{{workflow.name}}", mountPath: /w}]}}
+    """))
+    assert report.problems == []
+
+
+def test_a_field_only_the_crd_requires_is_a_warning() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        templates:
+        - name: main
+          memoize: {key: k, cache: {configMap: {name: c}}}
+          container: {image: alpine}
+    """))
+    assert errors(report) == []
+    assert [path for path, _ in warnings(report)] == ["spec.templates[0].memoize.maxAge"]
+
+
+def test_a_gauge_without_realtime_is_valid() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        templates:
+        - {name: main, container: {image: alpine}, metrics: {prometheus: [{name: g, help: h, gauge: {value: "1"}}]}}
+    """))
+    assert errors(report) == []
+
+
+def test_a_workflow_template_without_a_spec_is_accepted_with_a_warning() -> None:
+    report = check("apiVersion: argoproj.io/v1alpha1\nkind: WorkflowTemplate\nmetadata: {name: empty}\n")
+    assert errors(report) == []
+    assert [path for path, _ in warnings(report)] == ["spec"]
+
+
+def test_a_workflow_without_a_spec_lacks_its_entrypoint() -> None:
+    report = check("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: empty}\n")
+    assert errors(report) == [("spec.entrypoint", "spec.entrypoint is required")]
+
+
+# -- Argo's words ---------------------------------------------------------------------------------
+
+def test_an_argument_missing_for_a_referenced_template_names_the_template() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        templates:
+        - name: main
+          steps: [[{name: call, templateRef: {name: library, template: echo}}]]
+    """))
+    assert errors(report) == [("spec.templates[0].steps[0][0]", "templates.main.steps[0].call templates.echo "
+                                                                "inputs.parameters.message was not supplied")]
+
+
+def test_an_init_container_without_a_name_names_its_template() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        templates:
+        - {name: main, initContainers: [{image: alpine}], container: {image: alpine}}
+    """))
+    assert errors(report) == [("spec.templates[0].initContainers[0].name",
+                               "templates.main initContainers must all have container name")]
+
+
+def test_a_name_too_long_is_counted_in_bytes_as_go_counts_it() -> None:
+    name = "é" * 32
+    report = check(workflow("entrypoint: main\ntemplates: [{name: main, container: {image: a}}]").replace(
+        "{name: wf}", f"{{name: {name}}}"))
+    assert ("metadata.name", f'workflow name "{name}" must not be more than 63 characters long (currently 64)') \
+        in errors(report)
