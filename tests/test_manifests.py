@@ -30,7 +30,8 @@ from tests.conftest import ROOT, SHARED
 from tests.schemas import SchemaRegistry, cel, load_documents, structural_problems
 
 KNATIVE = ROOT / "knative"
-KUSTOMIZATIONS = ["knative", "knative/overlays/dev", "knative/knative-features"]
+KUSTOMIZATIONS = ["knative", "knative/overlays/dev", "knative/overlays/validation-warn",
+                  "knative/overlays/validation-off", "knative/knative-features"]
 FUNCTIONS = ("hyperparam", "validate", "tensorboard", "gc")
 
 
@@ -335,10 +336,13 @@ def test_no_role_grants_wildcards_secrets_or_privilege_escalation() -> None:
             assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"]), name
 
 
-def test_validate_only_reads_templates() -> None:
+def test_validate_only_reads_templates_and_argos_cronworkflow_crd() -> None:
     rules = rules_for(render("knative"), "argoml-validate")
     assert {(g, r, v) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]} \
-        == {("argoproj.io", r, v) for r in ("workflowtemplates", "clusterworkflowtemplates") for v in ("get",)}
+        == {("argoproj.io", r, "get") for r in ("workflowtemplates", "clusterworkflowtemplates")} \
+        | {("apiextensions.k8s.io", "customresourcedefinitions", "get")}
+    [crd_rule] = [rule for rule in rules if rule["apiGroups"] == ["apiextensions.k8s.io"]]
+    assert crd_rule["resourceNames"] == ["cronworkflows.argoproj.io"]
 
 
 @pytest.mark.parametrize(("source", "group", "resource"), [
@@ -426,10 +430,11 @@ def test_webhooks_call_the_domain_mapping_with_the_certificate_cert_manager_inje
         url = urlsplit(webhook["clientConfig"]["url"])
         assert (url.scheme, url.hostname) == ("https", domain)
         paths.add(url.path)
-    assert paths == {"/validate", "/mutate"}
+    assert paths == {"/validate", "/validate/warn", "/mutate"}
 
 
 def test_webhooks_are_scoped_side_effect_free_and_allow_a_cold_start() -> None:
+    sent = set()
     for webhook in webhooks(render("knative")):
         assert webhook["sideEffects"] == "None" and webhook["admissionReviewVersions"] == ["v1"]
         assert 15 <= webhook["timeoutSeconds"] <= 30
@@ -437,14 +442,17 @@ def test_webhooks_are_scoped_side_effect_free_and_allow_a_cold_start() -> None:
         for rule in webhook["rules"]:
             assert set(rule["operations"]) == {"CREATE", "UPDATE"}
             assert rule["apiGroups"] in (["argoml.io"], ["argoproj.io"])
-            allowed = {"hyperparamworkflows"} if rule["apiGroups"] == ["argoml.io"] else \
-                {"workflows", "workflowtemplates", "clusterworkflowtemplates", "cronworkflows"}
-            assert set(rule["resources"]) == allowed
+            assert rule["scope"] == ("Cluster" if rule["resources"] == ["clusterworkflowtemplates"] else "Namespaced")
+            sent |= set(rule["resources"])
+    assert sent == {"hyperparamworkflows", "workflows", "workflowtemplates", "clusterworkflowtemplates",
+                    "cronworkflows"}
 
 
 def test_only_hyperparamworkflow_validation_fails_closed() -> None:
     policies = {w["name"]: w["failurePolicy"] for w in webhooks(render("knative"))}
     assert policies == {"hyperparamworkflows.validate.argoml.io": "Fail", "argo.validate.argoml.io": "Ignore",
+                        "argo-warn.validate.argoml.io": "Ignore",
+                        "clusterworkflowtemplates.validate.argoml.io": "Ignore",
                         "hyperparamworkflows.mutate.argoml.io": "Ignore"}
 
 
@@ -466,17 +474,67 @@ def test_webhooks_skip_system_namespaces_and_argo_mls_own() -> None:
     own = namespace_labels(one(objects, "Namespace"))
     for webhook in webhooks(objects):
         selector = webhook["namespaceSelector"]
+        team = {"kubernetes.io/metadata.name": "ml-team"}
+        if webhook["name"].startswith("argo-warn."):
+            team["argoml.io/validation"] = "warn"
         assert not selector_matches(selector, own)
         assert not selector_matches(selector, {"kubernetes.io/metadata.name": "kube-system"})
-        assert selector_matches(selector, {"kubernetes.io/metadata.name": "ml-team"})
+        assert selector_matches(selector, team)
         opted_out = {"kubernetes.io/metadata.name": "ml-team", "argoml.io/admission": "disabled"}
         assert not selector_matches(selector, opted_out)
 
 
+def argo_route(objects: list[Obj], labels: dict[str, str], resource: str = "workflows") -> str | None:
+    """The path the API server calls for an Argo ``resource`` in a namespace with ``labels`` (None: not sent)."""
+    [validating] = of_kind(objects, "ValidatingWebhookConfiguration")
+    cluster_scoped = resource == "clusterworkflowtemplates"
+    matching = [w for w in validating["webhooks"]
+                if any(resource in rule["resources"] for rule in w["rules"])
+                and (cluster_scoped or selector_matches(w["namespaceSelector"], labels))]
+    assert len(matching) <= 1, f"{resource} in {labels} would be sent to {[w['name'] for w in matching]}"
+    return urlsplit(matching[0]["clientConfig"]["url"]).path if matching else None
+
+
+TEAM = {"kubernetes.io/metadata.name": "ml-team"}
+
+
+@pytest.mark.parametrize(("kustomization", "unlabelled", "cluster_templates"), [
+    ("knative", "/validate", "/validate"),
+    ("knative/overlays/validation-warn", "/validate/warn", "/validate/warn"),
+    ("knative/overlays/validation-off", None, None),
+])
+def test_the_namespace_label_chooses_the_enforcement_mode(kustomization: str, unlabelled: str | None,
+                                                         cluster_templates: str | None) -> None:
+    objects = render(kustomization)
+    modes = {mode: argo_route(objects, {**TEAM, "argoml.io/validation": mode}) for mode in ("enforce", "warn", "off")}
+    assert modes == {"enforce": "/validate", "warn": "/validate/warn", "off": None}
+    for resource in ("workflows", "workflowtemplates", "cronworkflows"):
+        assert argo_route(objects, TEAM, resource) == unlabelled
+    assert argo_route(objects, TEAM, "clusterworkflowtemplates") == cluster_templates
+    assert argo_route(objects, {**TEAM, "argoml.io/validation": "warn", "argoml.io/admission": "disabled"}) is None
+
+
+@pytest.mark.parametrize("kustomization", ["knative", "knative/overlays/validation-warn",
+                                           "knative/overlays/validation-off"])
+def test_hyperparamworkflows_are_enforced_whatever_the_mode(kustomization: str) -> None:
+    objects = render(kustomization)
+    for mode in ("enforce", "warn", "off", None):
+        labels = TEAM if mode is None else {**TEAM, "argoml.io/validation": mode}
+        assert argo_route(objects, labels, "hyperparamworkflows") == "/validate"
+
+
+def test_the_mode_overlays_change_nothing_but_the_validating_webhooks() -> None:
+    base = [o for o in render("knative") if o["kind"] != "ValidatingWebhookConfiguration"]
+    for overlay in ("knative/overlays/validation-warn", "knative/overlays/validation-off"):
+        assert [o for o in render(overlay) if o["kind"] != "ValidatingWebhookConfiguration"] == base
+
+
 def test_dev_overlay_reaches_only_namespaces_that_opt_in() -> None:
     objects = render("knative/overlays/dev")
-    team = {"kubernetes.io/metadata.name": "ml-team"}
     for webhook in webhooks(objects):
+        team = {"kubernetes.io/metadata.name": "ml-team"}
+        if webhook["name"].startswith("argo-warn."):
+            team["argoml.io/validation"] = "warn"
         assert not selector_matches(webhook["namespaceSelector"], team)
         assert selector_matches(webhook["namespaceSelector"], {**team, "argoml.io/dev": "enabled"})
     for source in of_kind(objects, "ApiServerSource"):

@@ -270,7 +270,7 @@ def test_routes(serve: Serve) -> None:
     assert client.get("/healthz").status_code == 200
     answer = client.get("/validate")
     assert answer.status_code == 404
-    assert "POST an AdmissionReview to /validate or /mutate" in answer.get_json()["error"]["message"]
+    assert "POST an AdmissionReview to /validate, /validate/warn or /mutate" in answer.get_json()["error"]["message"]
 
 
 def test_a_resource_of_the_wrong_shape_is_denied_with_reasons_not_a_500(serve: Serve) -> None:
@@ -279,3 +279,50 @@ def test_a_resource_of_the_wrong_shape_is_denied_with_reasons_not_a_500(serve: S
     assert status == 200
     assert body["response"]["allowed"] is False
     assert "spec.templates: must be of type array, got object" in body["response"]["status"]["message"]
+
+
+# -- enforcement modes and the Argo version ------------------------------------------------------
+
+INVALID_WORKFLOW = with_spec(WORKFLOW, entrypoint="missing")
+
+
+def test_enforce_mode_denies_an_invalid_workflow(serve: Serve) -> None:
+    response = post(serve, "/validate", review(INVALID_WORKFLOW))[1]["response"]
+    assert response["allowed"] is False
+    assert "spec.entrypoint: template name 'missing' undefined" in response["status"]["message"]
+
+
+def test_warn_mode_admits_an_invalid_workflow_with_every_problem_as_a_warning(serve: Serve) -> None:
+    invalid = with_spec(INVALID_WORKFLOW, templates=[{"name": "main", "container": {
+        "image": "trainer", "volumeMounts": [{"name": "data", "mountPath": "/d"}]}}])
+    status, body = post(serve, "/validate/warn", review(invalid))
+    assert status == 200
+    assert body["response"]["allowed"] is True
+    assert body["response"]["warnings"] == [
+        "error: spec.entrypoint: template name 'missing' undefined",
+        "spec.templates[0].container.volumeMounts[0].name: templates.main.container.volumeMounts[0].name 'data' is "
+        "not a volume of the template or the workflow"]
+
+
+def test_warn_mode_admits_a_valid_workflow_without_warnings(serve: Serve) -> None:
+    assert post(serve, "/validate/warn", review(WORKFLOW))[1]["response"] == {
+        "uid": "705ab4f5-6393-11e8-b7cc-42010a800002", "allowed": True}
+
+
+def test_warn_mode_still_enforces_hyperparamworkflows(serve: Serve) -> None:
+    response = post(serve, "/validate/warn", review(with_spec(SWEEP, entrypoint="missing")))[1]["response"]
+    assert response["allowed"] is False
+    assert "template name 'missing' undefined" in response["status"]["message"]
+
+
+def test_the_argo_version_in_the_environment_decides_single_forms(serve: Serve,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    cron = {"apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow", "metadata": {"name": "nightly"},
+            "spec": {"schedule": "0 2 * * *", "workflowSpec": WORKFLOW["spec"]}}
+    monkeypatch.setenv("ARGO_VERSION", "3.7")
+    response = post(serve, "/validate", review(cron))[1]["response"]
+    assert response["allowed"] is True and response["warnings"][0].startswith("spec.schedule: schedule is deprecated")
+    monkeypatch.setenv("ARGO_VERSION", "4.1")
+    response = post(serve, "/validate", review(cron))[1]["response"]
+    assert response["allowed"] is False
+    assert 'spec.schedule: unknown field "spec.schedule"' in response["status"]["message"]

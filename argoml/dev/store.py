@@ -71,6 +71,8 @@ BUILTIN_TYPES = (
     ResourceType("argoproj.io", "v1alpha1", "cronworkflows", "CronWorkflow"),
     ResourceType("argoml.io", "v1alpha1", "hyperparamworkflows", "HyperparamWorkflow"),
     ResourceType("serving.knative.dev", "v1", "services", "Service"),
+    ResourceType("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
+                 namespaced=False),
 )
 
 

@@ -239,14 +239,6 @@ def synchronization(sync: Any, path: str) -> Problems:
             yield (f"{where}.name", "mutex must have a name")
 
 
-def deprecated_locks(sync: Any, path: str) -> Problems:
-    """Warnings for the single-lock forms Argo 3.6 deprecated (and later versions dropped)."""
-    for single, plural in (("semaphore", "semaphores"), ("mutex", "mutexes")):
-        if isinstance(sync, dict) and sync.get(single) is not None:
-            yield (f"{path}.{single}", f"{single} is deprecated since Argo 3.6 and dropped by later versions: "
-                                       f"use {plural}: [...]")
-
-
 def hooks(hooks: Any, path: str, prefix: str) -> Problems:
     for hook_name, hook in as_dict(hooks).items():
         if hook_name != "exit" and not as_dict(hook).get("expression"):

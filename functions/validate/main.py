@@ -12,7 +12,7 @@ from argoml.errors import NotFound
 from argoml.http import entry_point, json_response
 from argoml.validation import admission
 
-ROUTES = {"/validate": admission.validate, "/mutate": admission.mutate}
+ROUTES = {"/validate": admission.validate, "/validate/warn": admission.warn, "/mutate": admission.mutate}
 
 
 @functions_framework.http
@@ -20,6 +20,7 @@ ROUTES = {"/validate": admission.validate, "/mutate": admission.mutate}
 def handle(request: flask.Request) -> flask.Response:
     decide = ROUTES.get(request.path)
     if request.method != "POST" or decide is None:
-        raise NotFound(f"no route for {request.method} {request.path}; POST an AdmissionReview to /validate or /mutate")
+        raise NotFound(f"no route for {request.method} {request.path}; POST an AdmissionReview to /validate, "
+                       "/validate/warn or /mutate")
     review = admission.parse_review(request.get_data())
     return json_response(admission.answer(review, decide(review)))

@@ -75,14 +75,22 @@ def _validate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--templates", action="append", default=[], metavar="PATH",
                         help="more WorkflowTemplates for templateRefs: a file, or a directory searched recursively "
                              "(those beside each FILE are always used)")
+    parser.add_argument("--argo-version", metavar="X.Y",
+                        help="the rules of this Argo version (3.5, 3.6, 3.7, 4.0, 4.1 ...) where they differ; "
+                             "default: $ARGO_VERSION, else 3.7's (single and list forms both accepted)")
 
 
 def _validate(args: argparse.Namespace) -> int:
     """Check Argo resources offline, like ``argo lint``: ``file: path: message`` per problem."""
 
-    from argoml.validation import VALIDATORS, validate_object
+    from argoml.validation import VALIDATORS, ArgoVersion, validate_object
     from argoml.validation.files import UnreadableFile, parse, read, resolver_for
 
+    try:
+        version = ArgoVersion.parse(args.argo_version) if args.argo_version else None
+    except ValueError as exc:
+        print(f"--argo-version: {exc}")
+        return 2
     sources, failed = [], False
     for name in args.files:
         try:
@@ -102,7 +110,7 @@ def _validate(args: argparse.Namespace) -> int:
         for number, resource in enumerate(resources, start=1):
             checked += 1
             label = f"{source.name}#{number}" if len(resources) > 1 else source.name
-            for problem in validate_object(resource, resolver).problems:
+            for problem in validate_object(resource, resolver, argo_version=version).problems:
                 failed |= problem.severity == "error"
                 warning = "warning: " if problem.severity == "warning" else ""
                 print(f"{label}: {problem.path}: {warning}{problem.message}" if problem.path

@@ -15,27 +15,33 @@ Layers: :mod:`.structure` (fields and types, from Argo's CRD schema), :mod:`.wor
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable
 from typing import Any
 
-from argoml.validation import structure
+from argoml.validation import structure, versions
 from argoml.validation.cron import schedule_error, timezone_error
 from argoml.validation.parts import as_dict, as_list
 from argoml.validation.report import Problem, Report
 from argoml.validation.resolver import ClusterResolver, DocumentResolver, NoResolver, Resolver
+from argoml.validation.versions import ArgoVersion
 from argoml.validation.workflow import SpecValidator, check_name_length
 
-__all__ = ["VALIDATORS", "ClusterResolver", "DocumentResolver", "NoResolver", "Problem", "Report", "Resolver",
-           "validate_object", "validate_spec", "validate_workflow_spec"]
+__all__ = ["VALIDATORS", "ArgoVersion", "ClusterResolver", "DocumentResolver", "NoResolver", "Problem", "Report",
+           "Resolver", "validate_object", "validate_spec", "validate_workflow_spec"]
 
-Validator = Callable[[dict[str, Any], Resolver], Report]
+Validator = Callable[[dict[str, Any], Resolver, versions.VersionSource], Report]
 CONCURRENCY_POLICIES = frozenset({"Allow", "Forbid", "Replace", ""})
 MAX_CRON_NAME = 52
 _SCHEMA_WORDING = ("Unsupported value", "should have at least", "Required value")
 
 
-def validate_object(obj: Any, resolver: Resolver | None = None) -> Report:
-    """Every problem of one resource (a decoded manifest), by its ``kind``."""
+def validate_object(obj: Any, resolver: Resolver | None = None, *,
+                    argo_version: ArgoVersion | versions.VersionSource | None = None) -> Report:
+    """Every problem of one resource (a decoded manifest), by its ``kind``, under the rules of
+    ``argo_version`` (a version, or a function asked for it only if a rule depends on it; by
+    default ``ARGO_VERSION``'s, else :data:`versions.DEFAULT`'s)."""
     report = Report()
     if not isinstance(obj, dict):
         report.error("", "must be an object (a Kubernetes resource)")
@@ -46,7 +52,7 @@ def validate_object(obj: Any, resolver: Resolver | None = None) -> Report:
         report.error("kind", f"cannot validate kind {kind!r}: expected one of {', '.join(sorted(VALIDATORS))}")
         return report
     try:
-        return _prefer_argo_wording(validator(obj, resolver or NoResolver()))
+        return _prefer_argo_wording(validator(obj, resolver or NoResolver(), versions.source(argo_version)))
     except RecursionError:  # the checks recurse with the document; Python's stack is shallower than Go's
         report.error("", "nested too deeply to validate (inline templates or values hundreds of levels deep)")
         return report
@@ -54,7 +60,7 @@ def validate_object(obj: Any, resolver: Resolver | None = None) -> Report:
 
 def validate_spec(spec: dict[str, Any], resolver: Resolver, *, report: Report, spec_path: str = "spec",
                   metadata: dict[str, Any] | None = None, kind: str = "Workflow", lint: bool = False,
-                  message_prefix: str = "") -> None:
+                  message_prefix: str = "", argo_version: versions.VersionSource | None = None) -> None:
     """Argo's semantic rules for one workflow spec (as a ``kind`` resource would carry it).
 
     ``lint`` allows arguments without values, as ``argo lint`` does; a Workflow about to
@@ -63,12 +69,14 @@ def validate_spec(spec: dict[str, Any], resolver: Resolver, *, report: Report, s
     metadata = metadata or {}
     template = kind in ("WorkflowTemplate", "ClusterWorkflowTemplate")
     validator = SpecValidator(report, resolver, metadata.get("namespace"), workflow_template=template,
-                              allow_empty_arguments=lint or template, message_prefix=message_prefix)
+                              allow_empty_arguments=lint or template, message_prefix=message_prefix,
+                              argo_version=argo_version)
     validator.validate(spec, spec_path, metadata, kind, str(metadata.get("name") or metadata.get("generateName") or ""))
 
 
 def validate_workflow_spec(spec: Any, resolver: Resolver, report: Report, *, spec_path: str = "spec",
-                           metadata: dict[str, Any] | None = None, own_fields: frozenset[str] = frozenset()) -> None:
+                           metadata: dict[str, Any] | None = None, own_fields: frozenset[str] = frozenset(),
+                           argo_version: versions.VersionSource | None = None) -> None:
     """Check a workflow spec carried inside another resource as a Workflow's spec would be.
 
     ``own_fields`` are the wrapper's fields mixed into the spec (``hyperparams``, ...): the
@@ -79,7 +87,7 @@ def validate_workflow_spec(spec: Any, resolver: Resolver, report: Report, *, spe
         return
     structure.check_workflow_spec(spec, spec_path, report, ignore=own_fields)
     validate_spec({k: v for k, v in spec.items() if k not in own_fields}, resolver, report=report,
-                  spec_path=spec_path, metadata=metadata)
+                  spec_path=spec_path, metadata=metadata, argo_version=argo_version)
     _prefer_argo_wording(report)
 
 
@@ -109,44 +117,46 @@ def _prefer_argo_wording(report: Report) -> Report:
     return report
 
 
-def _workflow(obj: dict[str, Any], resolver: Resolver) -> Report:
+def _workflow(obj: dict[str, Any], resolver: Resolver, version: versions.VersionSource) -> Report:
     report = Report()
     metadata = _metadata(obj)
     if (spec := _structure(obj, report)) is not None:
         check_name_length(report, metadata.get("name"), "workflow")
-        validate_spec(spec, resolver, report=report, metadata=metadata, kind=obj["kind"])
+        validate_spec(spec, resolver, report=report, metadata=metadata, kind=obj["kind"], argo_version=version)
     return report
 
 
-def _workflow_template(obj: dict[str, Any], resolver: Resolver) -> Report:
+def _workflow_template(obj: dict[str, Any], resolver: Resolver, version: versions.VersionSource) -> Report:
     report = Report()
     metadata = _metadata(obj)
     if (spec := _structure(obj, report)) is not None:
         noun = "workflow template" if obj["kind"] == "WorkflowTemplate" else "cluster workflow template"
         check_name_length(report, metadata.get("name"), noun)
-        validate_spec(spec, resolver, report=report, metadata=metadata, kind=obj["kind"])
+        validate_spec(spec, resolver, report=report, metadata=metadata, kind=obj["kind"], argo_version=version)
     return report
 
 
-def _cron_workflow(obj: dict[str, Any], resolver: Resolver) -> Report:
+def _cron_workflow(obj: dict[str, Any], resolver: Resolver, version: versions.VersionSource) -> Report:
     report = Report()
     if (spec := _structure(obj, report)) is None:
         return report
     metadata = _metadata(obj)
     schedules = [s for s in as_list(spec.get("schedules")) if s is not None]
-    if spec.get("schedule") and schedules:
+    single = spec.get("schedule") if spec.get("schedule") and version().has_single_forms else None
+    if single and schedules:
         report.error("spec.schedules", "cron workflow cant be configured with both Spec.Schedule and Spec.Schedules")
     check_name_length(report, metadata.get("name"), "cron workflow", MAX_CRON_NAME)
-    zone = spec.get("timezone")
-    if zone and (problem := timezone_error(str(zone))):
-        report.error("spec.timezone", f"provided bad location {zone}: {problem}")
-    if spec.get("schedule"):
-        report.warning("spec.schedule", "schedule is deprecated since Argo 3.6 and dropped by later versions: "
-                                        "use schedules: [...]")
-    located = [("spec.schedule", spec["schedule"])] if spec.get("schedule") else []
+    for path, message, is_error in versions.single_forms(version, spec, "spec", (("schedule", "schedules"),)):
+        (report.error if is_error else report.warning)(path, message)
+    located = [("spec.schedule", single)] if single else []
     located += [(f"spec.schedules[{i}]", s) for i, s in enumerate(schedules)]
     if not located:
-        report.error("spec.schedule", "cron workflow must have a schedule or schedules")
+        # Argo 3.6 and 3.7 run a CronWorkflow without a schedule (never); 3.5 and 4 refuse it.
+        (report.warning if version().has_lists and version().has_single_forms else report.error)(
+            "spec.schedules", "cron workflow must have at least one schedule")
+    zone = spec.get("timezone")
+    if zone and (problem := timezone_error(str(zone))):
+        report.error("spec.timezone", f"invalid timezone {json.dumps(str(zone))}: {problem}")
     for path, schedule in located:
         if problem := schedule_error(str(schedule)):
             report.error(path, f"cron schedule {schedule} is malformed: {problem}")
@@ -159,14 +169,14 @@ def _cron_workflow(obj: dict[str, Any], resolver: Resolver) -> Report:
     workflow_metadata = dict(as_dict(spec.get("workflowMetadata")), namespace=metadata.get("namespace"),
                              name=metadata.get("name"))
     validate_spec(as_dict(spec.get("workflowSpec")), resolver, report=report, spec_path="spec.workflowSpec",
-                  metadata=workflow_metadata, message_prefix="cannot validate Workflow: ")
+                  metadata=workflow_metadata, message_prefix="cannot validate Workflow: ", argo_version=version)
     return report
 
 
-def _hyperparam_workflow(obj: dict[str, Any], resolver: Resolver) -> Report:
+def _hyperparam_workflow(obj: dict[str, Any], resolver: Resolver, version: versions.VersionSource) -> Report:
     from argoml.validation.sweep import validate_sweep
 
-    return validate_sweep(obj, resolver, validate_workflow_spec)
+    return validate_sweep(obj, resolver, functools.partial(validate_workflow_spec, argo_version=version))
 
 
 VALIDATORS: dict[str, Validator] = {

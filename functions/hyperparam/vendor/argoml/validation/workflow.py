@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from argoml.validation import dag, names, parts
+from argoml.validation import dag, names, parts, versions
 from argoml.validation.parts import TYPES, as_dict, as_list, has_location, named
 from argoml.validation.report import Report
 from argoml.validation.resolver import Resolver
@@ -36,6 +36,7 @@ RETRY_POLICIES = frozenset({"Always", "OnError", "OnFailure", "OnTransientError"
 POD_GC_STRATEGIES = frozenset({"", "OnPodCompletion", "OnPodSuccess", "OnWorkflowCompletion", "OnWorkflowSuccess"})
 RETRY_VARIABLES = ("retries", "lastRetry.exitCode", "lastRetry.status", "lastRetry.duration", "lastRetry.message")
 MAX_NAME = 63
+LOCK_FORMS = (("semaphore", "semaphores"), ("mutex", "mutexes"))
 
 
 def template_type(template: dict[str, Any]) -> str | None:
@@ -89,8 +90,10 @@ class SpecValidator:
     """Validates one workflow spec and the templates it reaches; results go into ``report``."""
 
     def __init__(self, report: Report, resolver: Resolver, namespace: str | None, *, workflow_template: bool,
-                 allow_empty_arguments: bool, message_prefix: str = "") -> None:
+                 allow_empty_arguments: bool, message_prefix: str = "",
+                 argo_version: versions.VersionSource | None = None) -> None:
         self.report = report
+        self.argo_version = versions.source(argo_version)
         self.resolver = resolver
         self.namespace = namespace
         self.workflow_template = workflow_template
@@ -125,6 +128,11 @@ class SpecValidator:
         if base is not None and base.redirect:
             return base.redirect, f"{prefix}{base.redirect_prefix}{message}"
         return path, prefix + message
+
+    def _version_forms(self, base: Base | None, sync: Any, path: str) -> None:
+        """The single or list lock forms the cluster's Argo version does not read as written."""
+        for where, message, is_error in versions.single_forms(self.argo_version, sync, path, LOCK_FORMS):
+            (self.error if is_error else self.warning)(base, where, message)
 
     # -- the workflow ------------------------------------------------------------------------
 
@@ -185,8 +193,7 @@ class SpecValidator:
         if strategy not in POD_GC_STRATEGIES:
             self.error(None, f"{spec_path}.podGC.strategy", f"podGC.strategy unknown strategy '{strategy}'")
         self._emit(None, parts.synchronization(spec.get("synchronization"), f"{spec_path}.synchronization"))
-        self._emit(None, parts.deprecated_locks(spec.get("synchronization"), f"{spec_path}.synchronization"),
-                   warn=True)
+        self._version_forms(None, spec.get("synchronization"), f"{spec_path}.synchronization")
 
         if referred is not None:
             for template_name in referred.templates:
@@ -393,8 +400,7 @@ class SpecValidator:
             self.error(base, f"{path}.suspend.duration",
                        f"templates.{name}.suspend.duration '{duration}' is not a duration (e.g. 30s, 5m, or seconds)")
         self._emit(base, parts.synchronization(template.get("synchronization"), f"{path}.synchronization"))
-        self._emit(base, parts.deprecated_locks(template.get("synchronization"), f"{path}.synchronization"),
-                   warn=True)
+        self._version_forms(base, template.get("synchronization"), f"{path}.synchronization")
 
     def _replacements(self, template: dict[str, Any], kind: str | None,
                       values: dict[str, Any] | None) -> dict[str, str]:

@@ -25,7 +25,7 @@ from typing import Any
 from argoml.errors import InvalidInput
 from argoml.hyperparam import defaults
 from argoml.hyperparam.workflow import KIND
-from argoml.validation import ClusterResolver, Problem, Report, Resolver, validate_object
+from argoml.validation import ClusterResolver, Problem, Report, Resolver, validate_object, versions
 
 API_VERSIONS = ("admission.k8s.io/v1", "admission.k8s.io/v1beta1")
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
@@ -104,8 +104,14 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def validate(request: AdmissionRequest, resolver: Resolver | None = None) -> Decision:
-    """Allow or deny ``request`` by Argo's rules; templates are read from the cluster unless given."""
+def validate(request: AdmissionRequest, resolver: Resolver | None = None, *, enforce: bool = True) -> Decision:
+    """Allow or deny ``request`` by Argo's rules; templates are read from the cluster unless given.
+
+    With ``enforce`` false (a namespace labelled ``argoml.io/validation: warn``) the request is
+    allowed and every problem comes back as a warning, except for HyperparamWorkflows: the
+    hyperparam function would refuse an invalid sweep anyway, so those are always enforced.
+    Rules that differ between Argo versions follow the cluster's (:func:`versions.of_cluster`).
+    """
     if request.operation in ("DELETE", "CONNECT") or request.object is None:
         return Decision(True)
     if (request.operation == "UPDATE" and request.old_object is not None
@@ -113,7 +119,12 @@ def validate(request: AdmissionRequest, resolver: Resolver | None = None) -> Dec
         return Decision(True)
     namespace = request.namespace or (request.object.get("metadata") or {}).get("namespace")
     resolver = resolver or ClusterResolver(namespace)
-    report = validate_object(request.object, resolver)
+    report = validate_object(request.object, resolver, argo_version=versions.of_cluster)
+    if not enforce and request.kind != KIND:
+        log.info("%s %s %s/%s (warn only): %d errors, %d warnings", request.operation, request.kind,
+                 namespace or "-", request.name or "-", len(report.errors), len(report.warnings))
+        return Decision(True, warnings=admission_warnings([f"error: {p}" for p in report.errors]
+                                                          + [str(p) for p in report.warnings]))
     kept = _kept_problems(request, report, resolver)
     warnings = admission_warnings([str(p) for p in report.warnings]
                                   + [f"{p} (already there before this update)" for p in kept])
@@ -123,6 +134,11 @@ def validate(request: AdmissionRequest, resolver: Resolver | None = None) -> Dec
     if len(kept) == len(report.errors):
         return Decision(True, warnings=warnings)
     return Decision(False, message=denial_message(request, report), warnings=warnings)
+
+
+def warn(request: AdmissionRequest) -> Decision:
+    """:func:`validate` for namespaces in warn mode: problems are warnings, nothing is denied."""
+    return validate(request, enforce=False)
 
 
 def _kept_problems(request: AdmissionRequest, report: Report, resolver: Resolver) -> list[Problem]:
@@ -135,7 +151,7 @@ def _kept_problems(request: AdmissionRequest, report: Report, resolver: Resolver
     """
     if report.ok or request.operation != "UPDATE" or request.old_object is None:
         return []
-    before = set(validate_object(request.old_object, resolver).errors)
+    before = set(validate_object(request.old_object, resolver, argo_version=versions.of_cluster).errors)
     return [problem for problem in report.errors if problem in before]
 
 
