@@ -23,8 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from argoml.errors import UpstreamError
+from argoml.kube import Resource
 
 ENVIRONMENT = "ARGO_VERSION"
+CUSTOM_RESOURCE_DEFINITIONS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions",
+                                       "CustomResourceDefinition", namespaced=False)
 CRD_NAME = "cronworkflows.argoproj.io"
 VERSION_LABELS = ("app.kubernetes.io/version", "workflows.argoproj.io/version")
 _VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?")
@@ -140,9 +143,7 @@ def _read_crd() -> dict[str, Any] | None:
     from argoml import kube
     from argoml.validation.resolver import REQUEST_TIMEOUT
 
-    api = kube.custom()
-    return kube.read_or_none(f"reading the CRD {CRD_NAME}", lambda: api.get_cluster_custom_object(
-        "apiextensions.k8s.io", "v1", "customresourcedefinitions", CRD_NAME, _request_timeout=REQUEST_TIMEOUT))
+    return kube.get_or_none(CUSTOM_RESOURCE_DEFINITIONS, None, CRD_NAME, timeout=REQUEST_TIMEOUT)
 
 
 _detector = ClusterDetector()
