@@ -66,6 +66,13 @@ def test_unexpected_failures_are_a_500_without_a_stack_trace(tmp_path: Path) -> 
     assert "secret detail" not in response.text
 
 
+def test_an_errors_details_reach_the_caller(tmp_path: Path) -> None:
+    client = _function(tmp_path, "raise errors.Unprocessable('two problems', details=[{'path': 'spec.a'}])")
+    response = client.post("/")
+    assert response.get_json() == {"error": {"status": 422, "message": "two problems",
+                                             "details": [{"path": "spec.a"}]}}
+
+
 @pytest.mark.parametrize(("error", "status"), [
     ("InvalidInput", 400), ("Unauthenticated", 401), ("Forbidden", 403), ("NotFound", 404),
     ("Unprocessable", 422), ("UpstreamError", 503)])

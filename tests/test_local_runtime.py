@@ -9,7 +9,7 @@ import pytest
 
 from argoml import events
 from argoml.dev import runner
-from argoml.dev.bridge import Bridge, Source
+from argoml.dev.bridge import Bridge, WatchedResource
 from argoml.dev.delivery import deliver
 from argoml.dev.emulator import Emulator
 from argoml.dev.knative import ping_event
@@ -51,7 +51,7 @@ def test_bridge_sends_existing_objects_then_changes(cluster: Emulator, sink: Sin
     workflows = cluster.store.type_of(*WORKFLOWS)
     _workflow(cluster, "before", {"argoml.io/hyperparamworkflow": "s"})
     _workflow(cluster, "unlabelled", {})
-    bridge = Bridge([Source(*WORKFLOWS, label_selector="argoml.io/hyperparamworkflow")], sink.url).start()
+    bridge = Bridge([WatchedResource(*WORKFLOWS, label_selector="argoml.io/hyperparamworkflow")], sink.url).start()
     try:
         _workflow(cluster, "after", {"argoml.io/hyperparamworkflow": "s"})
         cluster.store.patch(workflows, "ml", "after", {"status": {"phase": "Running"}},
@@ -68,7 +68,7 @@ def test_bridge_sends_existing_objects_then_changes(cluster: Emulator, sink: Sin
 
 def test_bridge_in_reference_mode_sends_references(cluster: Emulator, sink: Sink) -> None:
     _workflow(cluster, "w", {})
-    bridge = Bridge([Source(*WORKFLOWS)], sink.url, mode="Reference").start()
+    bridge = Bridge([WatchedResource(*WORKFLOWS)], sink.url, mode="Reference").start()
     try:
         (received,) = sink.wait_for(1)
     finally:
@@ -81,7 +81,7 @@ def test_bridge_in_reference_mode_sends_references(cluster: Emulator, sink: Sink
 def test_bridge_delivers_a_real_cloudevent_to_a_running_function(cluster: Emulator) -> None:
     function = runner.start("hyperparam", env={"KUBECONFIG": str(cluster.kubeconfig)})
     deliveries: list = []
-    bridge = Bridge([Source("argoml.io", "v1alpha1", "hyperparamworkflows")], function.url,
+    bridge = Bridge([WatchedResource("argoml.io", "v1alpha1", "hyperparamworkflows")], function.url,
                     on_delivery=lambda kind, delivery: deliveries.append((kind, delivery)))
     try:
         cluster.store.create(cluster.store.type_of("argoml.io", "v1alpha1", "hyperparamworkflows"), "ml",

@@ -420,6 +420,7 @@ def test_a_workflow_without_tensorboard_artifacts_is_a_422_listing_what_it_has(
     assert response.status_code == 422
     assert response.json["error"]["message"] == ("workflow ml/etl (Succeeded) has no output artifacts named "
                                                  "'tensorboard'; found: data, model")
+    assert response.json["error"]["details"] == {"found": ["data", "model"]}
 
 
 @pytest.mark.parametrize("path", ["/tensorboards/ML/train", "/tensorboards/ml/Train_1", "/tensorboards/ml/a..b",

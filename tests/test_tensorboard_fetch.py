@@ -25,7 +25,7 @@ import flask.testing
 import pytest
 
 from argoml.dev.emulator import Emulator
-from argoml.tensorboard.fetch import CONFIG_ENV, FetchError, Plan, Source, fetch
+from argoml.tensorboard.fetch import CONFIG_ENV, FetchError, Plan, StoredRun, fetch
 from tests.workflow_status import key_only, pod, workflow
 
 EVENTS = b"\x18\x00\x00\x00\x00\x00\x00\x00 fake tfevents record"
@@ -98,7 +98,7 @@ def s3_client(endpoint: str) -> Any:
 
 
 def http_plan(tmp_path: Path, url: str, archive: str, **location: Any) -> Plan:
-    return Plan(str(tmp_path / "logs"), (Source("train", "http", archive, {"url": url, **location}),))
+    return Plan(str(tmp_path / "logs"), (StoredRun("train", "http", archive, {"url": url, **location}),))
 
 
 # --- HTTP ---------------------------------------------------------------------------------------------
@@ -138,7 +138,7 @@ def test_http_basic_auth_comes_from_the_environment(files: Any, tmp_path: Path) 
     files.auth = "Basic " + base64.b64encode(b"ml:pa55").decode()
     files.files["/x.tgz"] = tgz({"logs/events.1": EVENTS})
     secrets = {"auth.basicAuth.usernameSecret": "U", "auth.basicAuth.passwordSecret": "P"}
-    plan = Plan(str(tmp_path / "logs"), (Source("train", "http", "tgz", {"url": files.url + "/x.tgz"}, secrets),))
+    plan = Plan(str(tmp_path / "logs"), (StoredRun("train", "http", "tgz", {"url": files.url + "/x.tgz"}, secrets),))
     assert tree(fetch(plan, {"U": "ml", "P": "pa55"})[0]) == {"events.1": EVENTS}
     with pytest.raises(FetchError, match=r"auth\.basicAuth\.usernameSecret is not available"):
         fetch(plan, {})
@@ -229,12 +229,12 @@ def test_something_that_is_not_an_archive_is_reported(files: Any, tmp_path: Path
 @pytest.mark.parametrize("run", ["../up", ".hidden", "a/b", ""])
 def test_unsafe_run_names_are_refused(tmp_path: Path, run: str) -> None:
     with pytest.raises(FetchError, match="not a safe directory name"):
-        fetch(Plan(str(tmp_path), (Source(run, "http", "tgz", {"url": "http://127.0.0.1:9/x"}),)))
+        fetch(Plan(str(tmp_path), (StoredRun(run, "http", "tgz", {"url": "http://127.0.0.1:9/x"}),)))
 
 
 def test_storages_it_cannot_fetch_are_named(tmp_path: Path) -> None:
     with pytest.raises(FetchError, match="cannot fetch from gcs storage"):
-        fetch(Plan(str(tmp_path), (Source("train", "gcs", "tgz", {"bucket": "b", "key": "k"}),)))
+        fetch(Plan(str(tmp_path), (StoredRun("train", "gcs", "tgz", {"bucket": "b", "key": "k"}),)))
 
 
 # --- S3 -----------------------------------------------------------------------------------------------
@@ -243,7 +243,7 @@ def test_storages_it_cannot_fetch_are_named(tmp_path: Path) -> None:
 def s3_plan(tmp_path: Path, endpoint: str, key: str, archive: str) -> Plan:
     location = {"bucket": "ml-artifacts", "endpoint": endpoint, "insecure": True, "key": key}
     secrets = {"accessKeySecret": "ACCESS", "secretKeySecret": "SECRET"}
-    return Plan(str(tmp_path / "logs"), (Source("train", "s3", archive, location, secrets),))
+    return Plan(str(tmp_path / "logs"), (StoredRun("train", "s3", archive, location, secrets),))
 
 
 CREDENTIALS = {"ACCESS": "minio", "SECRET": "minio123"}
@@ -365,9 +365,9 @@ def test_the_spawned_init_container_fetches_unarchived_http_logs_with_basic_auth
 def test_runs_sharing_a_store_share_it_in_the_plan_and_round_trip() -> None:
     location = {"bucket": "ml", "endpoint": "minio:9000", "insecure": True}
     secrets = {"accessKeySecret": "ARGOML_SECRET_0", "secretKeySecret": "ARGOML_SECRET_1"}
-    sources = tuple(Source(f"trial-{i}", "s3", "tgz", {**location, "key": f"sweep/{i}.tgz"}, secrets)
+    sources = tuple(StoredRun(f"trial-{i}", "s3", "tgz", {**location, "key": f"sweep/{i}.tgz"}, secrets)
                     for i in range(50))
-    sources += (Source("eval", "http", "none", {"url": "https://x.example/e", "headers": []}),)
+    sources += (StoredRun("eval", "http", "none", {"url": "https://x.example/e", "headers": []}),)
     plan = Plan("/logs", sources)
     raw = json.loads(plan.to_json())
     assert [store["kind"] for store in raw["stores"]] == ["s3", "http"]

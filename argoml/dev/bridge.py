@@ -22,7 +22,7 @@ ACTIONS = {"ADDED": "add", "MODIFIED": "update", "DELETED": "delete"}
 
 
 @dataclass(frozen=True)
-class Source:
+class WatchedResource:
     """What one ApiServerSource resource entry watches (a custom resource, cluster-wide)."""
 
     group: str
@@ -33,7 +33,7 @@ class Source:
 
 @dataclass
 class Bridge:
-    sources: list[Source]
+    sources: list[WatchedResource]
     sink: str
     mode: str = "Resource"
     on_delivery: Callable[[str, Delivery], None] | None = None
@@ -57,12 +57,12 @@ class Bridge:
         for thread in self._threads:
             thread.join(timeout=5)
 
-    def _pump(self, source: Source) -> None:
+    def _pump(self, source: WatchedResource) -> None:
         """As the ApiServerSource's own account (``<kind>-source``), list then watch."""
         with kube.acting_as(f"{source.plural.removesuffix('s')}-source"):
             self._list_and_watch(source)
 
-    def _list_and_watch(self, source: Source) -> None:
+    def _list_and_watch(self, source: WatchedResource) -> None:
         """List (sending "add" for what exists, as an informer does), then watch from there."""
         from kubernetes import watch
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from argoml.dev import FUNCTIONS, runner
-from argoml.dev.bridge import Bridge, Source
+from argoml.dev.bridge import Bridge, WatchedResource
 from argoml.dev.delivery import Delivery
 from argoml.dev.ticker import Ticker
 
@@ -29,8 +29,8 @@ GC_SCHEDULE = "*/10 * * * *"
 GC_POLICY = '{"dryRun": true}'
 
 HYPERPARAM_SOURCES = [
-    Source("argoml.io", "v1alpha1", "hyperparamworkflows"),
-    Source("argoproj.io", "v1alpha1", "workflows", label_selector="argoml.io/hyperparamworkflow"),
+    WatchedResource("argoml.io", "v1alpha1", "hyperparamworkflows"),
+    WatchedResource("argoproj.io", "v1alpha1", "workflows", label_selector="argoml.io/hyperparamworkflow"),
 ]
 
 

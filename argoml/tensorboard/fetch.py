@@ -47,9 +47,10 @@ class FetchError(Exception):
 
 
 @dataclass(frozen=True)
-class Source:
-    """One run to fetch. ``secrets`` maps a secret field's path (``accessKeySecret``,
-    ``auth.basicAuth.passwordSecret``) to the environment variable that holds its value."""
+class StoredRun:
+    """One run to fetch: where its logs are stored and how they are packed. ``secrets`` maps a
+    secret field's path (``accessKeySecret``, ``auth.basicAuth.passwordSecret``) to the
+    environment variable that holds its value."""
 
     run: str
     kind: str
@@ -68,7 +69,7 @@ class Plan:
     and per-run keys, so that a sweep of a thousand trials stays a small environment variable."""
 
     logdir: str
-    sources: tuple[Source, ...]
+    sources: tuple[StoredRun, ...]
     max_bytes: int = 0  # what the runs may write in all; 0: no limit
 
     def to_json(self) -> str:
@@ -95,7 +96,7 @@ class Plan:
             for run in raw["runs"]:
                 store = raw["stores"][run["store"]]
                 location = {**store["location"], _KEY_FIELD.get(store["kind"], "key"): run["key"]}
-                sources.append(Source(run["run"], store["kind"], run["archive"], location, store["secrets"]))
+                sources.append(StoredRun(run["run"], store["kind"], run["archive"], location, store["secrets"]))
             return cls(str(raw["logdir"]), tuple(sources), int(raw.get("maxBytes") or 0))
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise FetchError(f"{CONFIG_ENV} is not a fetch plan: {exc!r}") from None
@@ -147,7 +148,7 @@ class _Budget:
 # --- storages -----------------------------------------------------------------------------------------
 
 
-def _fetch_s3(source: Source, target: Path, env: Mapping[str, str], budget: _Budget) -> None:
+def _fetch_s3(source: StoredRun, target: Path, env: Mapping[str, str], budget: _Budget) -> None:
     client, bucket, key = _s3_client(source, env), source.location["bucket"], source.location["key"]
     if source.archive != "none":
         size = client.head_object(Bucket=bucket, Key=key)["ContentLength"]
@@ -171,7 +172,7 @@ def _fetch_s3(source: Source, target: Path, env: Mapping[str, str], budget: _Bud
         client.download_file(bucket, object_key, str(path))
 
 
-def _s3_client(source: Source, env: Mapping[str, str]) -> Any:
+def _s3_client(source: StoredRun, env: Mapping[str, str]) -> Any:
     import boto3
     from botocore.config import Config
 
@@ -197,7 +198,7 @@ def _s3_client(source: Source, env: Mapping[str, str]) -> Any:
     return boto3.client("s3", **options)
 
 
-def _fetch_http(source: Source, target: Path, env: Mapping[str, str], budget: _Budget) -> None:
+def _fetch_http(source: StoredRun, target: Path, env: Mapping[str, str], budget: _Budget) -> None:
     url = str(source.location["url"])
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise FetchError(f"{url!r} is not an http(s) URL")

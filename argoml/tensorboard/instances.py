@@ -35,7 +35,7 @@ from argoml import argo, kube, names, quantities
 from argoml.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from argoml.kube import DEPLOYMENTS, KNATIVE_SERVICES, SERVICES, Obj, Resource
 from argoml.tensorboard import artifacts
-from argoml.tensorboard.fetch import CONFIG_ENV, FETCHABLE, Plan, Source
+from argoml.tensorboard.fetch import CONFIG_ENV, FETCHABLE, Plan, StoredRun
 from argoml.tensorboard.labels import (
     INSTANCE_LABEL,
     LAST_ACCESSED_ANNOTATION,
@@ -188,7 +188,7 @@ def plan_for(workflow: Mapping[str, Any], settings: Settings) -> Fetching:
                             f"named {settings.artifact!r}; found: {', '.join(present) if present else 'none'}",
                             details={"found": present})
     locator = artifacts.Locator(workflow, settings.argo_namespace, settings.controller_configmap)
-    sources: list[Source] = []
+    sources: list[StoredRun] = []
     variables: dict[tuple[tuple[str, Any], ...], str] = {}  # one variable per distinct secret key, shared by runs
     for artifact in found:
         location = locator.locate(artifact)
@@ -196,7 +196,7 @@ def plan_for(workflow: Mapping[str, Any], settings: Settings) -> Fetching:
         plain, refs = _split_secrets(location.config)
         variable_of = {path: variables.setdefault(tuple(sorted(ref.items())), f"ARGOML_SECRET_{len(variables)}")
                        for path, ref in refs.items()}
-        sources.append(Source(artifact.run, location.kind, location.archive, plain, variable_of))
+        sources.append(StoredRun(artifact.run, location.kind, location.archive, plain, variable_of))
     env = tuple({"name": var, "valueFrom": {"secretKeyRef": dict(ref)}} for ref, var in variables.items())
     return Fetching(Plan(LOGDIR, tuple(sources), settings.logs_max_bytes), env)
 

@@ -21,20 +21,20 @@ class UnreadableFile(ValueError):
 
 
 @dataclass
-class Source:
+class ParsedFile:
     name: str
     documents: list[Any]
 
 
-def parse(name: str, text: str) -> Source:
+def parse(name: str, text: str) -> ParsedFile:
     """The non-empty documents of ``text``; :class:`UnreadableFile` when it is not YAML."""
     try:
-        return Source(name, manifests.load_all(text))  # numbers as kubectl reads them: 1e-5 is a number
+        return ParsedFile(name, manifests.load_all(text))  # numbers as kubectl reads them: 1e-5 is a number
     except yaml.YAMLError as exc:
         raise UnreadableFile(f"failed to parse: {exc}".replace("\n", " ")) from exc
 
 
-def read(path: Path) -> Source:
+def read(path: Path) -> ParsedFile:
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
@@ -42,7 +42,7 @@ def read(path: Path) -> Source:
     return parse(str(path), text)
 
 
-def resolver_for(sources: Iterable[Source], directories: Iterable[Path],
+def resolver_for(sources: Iterable[ParsedFile], directories: Iterable[Path],
                  templates: Iterable[Path] = ()) -> DocumentResolver:
     """Templates from the given sources first, then from every manifest in ``directories``
     (not recursively) and in ``templates`` (files, or directories searched recursively)."""

@@ -21,4 +21,4 @@ from argoml.hyperparam import reconcile
 @entry_point("hyperparam")
 def handle(request: flask.Request) -> flask.Response:
     event = events.parse_resource_event(request.headers, request.get_data())
-    return json_response(reconcile.handle(event).as_dict(event.id))
+    return json_response(reconcile.handle(event).to_json(event.id))

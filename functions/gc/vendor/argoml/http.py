@@ -2,7 +2,7 @@
 
 Every function's ``handle`` is wrapped by :func:`entry_point`, which answers the
 readiness probe on ``GET /healthz``, turns :class:`~argoml.errors.ArgomlError` into a
-JSON body ``{"error": {"status": ..., "message": ...}}`` with that status, and turns
+JSON body ``{"error": {"status": ..., "message": ..., "details": ...}}`` with that status, and turns
 anything unexpected into a logged 500 whose body carries no stack trace.
 """
 
@@ -30,8 +30,12 @@ def json_response(payload: Any, status: int = 200) -> flask.Response:
                           mimetype="application/json")
 
 
-def error_response(status: int, message: str) -> flask.Response:
-    return json_response({"error": {"status": status, "message": message}}, status)
+def error_response(status: int, message: str, details: object | None = None) -> flask.Response:
+    """``{"error": {"status", "message"}}``, with ``details`` (per-field problems, say) when there are any."""
+    error: dict[str, Any] = {"status": status, "message": message}
+    if details is not None:
+        error["details"] = details
+    return json_response({"error": error}, status)
 
 
 def entry_point(function: str) -> Callable[[Handler], Handler]:
@@ -62,7 +66,7 @@ def _answer(handler: Handler, request: flask.Request) -> flask.Response:
     except ArgomlError as exc:
         log.log(logging.ERROR if exc.status >= 500 else logging.WARNING, "%s %s -> %d: %s",
                 request.method, request.path, exc.status, exc.message)
-        return error_response(exc.status, exc.message)
+        return error_response(exc.status, exc.message, exc.details)
     except Exception as exc:
         log.exception("%s %s failed", request.method, request.path)
         return error_response(500, f"internal error ({type(exc).__name__}); see the function's log")

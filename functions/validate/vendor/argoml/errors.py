@@ -55,8 +55,3 @@ class UpstreamError(ArgomlError):
     """The Kubernetes API failed or was unreachable; a retry may succeed."""
 
     status = 503
-
-
-def http_status(error: BaseException) -> int:
-    """The HTTP status that answers ``error``; anything unexpected is a 500."""
-    return error.status if isinstance(error, ArgomlError) else 500

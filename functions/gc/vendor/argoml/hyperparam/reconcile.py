@@ -60,7 +60,7 @@ class Outcome:
     message: str
     status: Mapping[str, Any] | None = None
 
-    def as_dict(self, event_id: str) -> dict[str, Any]:
+    def to_json(self, event_id: str) -> dict[str, Any]:
         answer: dict[str, Any] = {"event": event_id, "result": self.result,
                                   "object": f"{self.kind} {self.namespace}/{self.name}", "message": self.message}
         if self.status is not None:

@@ -39,10 +39,6 @@ class Report:
         if problem not in self.problems:
             self.problems.append(problem)
 
-    def extend(self, other: Report) -> None:
-        for problem in other.problems:
-            self._add(problem)
-
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "error"]
