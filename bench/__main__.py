@@ -17,8 +17,9 @@ def main(names: list[str]) -> int:
         print(f"unknown benchmarks: {', '.join(sorted(unknown))}; available: {', '.join(available)}")
         return 2
     for name in names or available:
-        table = importlib.import_module(f"bench.{name}").run()
-        print(table.render(), end="\n\n", flush=True)
+        tables = importlib.import_module(f"bench.{name}").run()  # a Table, or a list of them
+        for table in tables if isinstance(tables, list) else [tables]:
+            print(table.render(), end="\n\n", flush=True)
     return 0
 
 

@@ -393,6 +393,37 @@ def test_pingsources_carry_the_scheduled_and_ad_hoc_policies_hourly() -> None:
         assert runs.get_next(float) <= 3600 and runs.get_next(float) - runs.get_prev(float) <= 3600
 
 
+def gc_environment(objects: list[Obj]) -> dict[str, str]:
+    return {var["name"]: var["value"] for var in container(ksvc(objects, "gc"))["env"]}
+
+
+def test_gc_accepts_policies_only_from_its_pingsources_by_default() -> None:
+    """Any pod can reach a cluster-local Service (through the activator), so the sender is authenticated."""
+
+    objects = render("knative")
+    env = gc_environment(objects)
+    audience, allowed = env["EVENT_AUDIENCE"], {s.strip() for s in env["EVENT_SENDERS"].split(",")}
+    for source in of_kind(objects, "PingSource"):
+        assert source["spec"]["sink"]["audience"] == audience
+        namespace, name = source["metadata"]["namespace"], source["metadata"]["name"]
+        # Knative's OIDC ServiceAccount for the source, in both of its naming schemes.
+        assert f"system:serviceaccount:{namespace}:oidc-sources.knative.dev-pingsource-{name}" in allowed
+        assert f"system:serviceaccount:{namespace}:{name}-oidc-sources.knative.dev-pingsource" in allowed
+    assert len(allowed) == 2 * len(of_kind(objects, "PingSource"))
+
+
+def test_the_pingsources_policies_hold_within_the_deployments_floor_and_ceilings() -> None:
+    from argoml.gc import parse_policy
+
+    objects = render("knative")
+    env = gc_environment(objects)
+    assert float(env["GC_LIMIT_RUN_SECONDS"]) < ksvc(objects, "gc")["spec"]["template"]["spec"]["timeoutSeconds"]
+    for name, data in gc_policies(objects).items():
+        policy = parse_policy(data, env)
+        assert policy.max_run_seconds < 600 and policy.max_deletions <= int(env["GC_LIMIT_DELETIONS"]), name
+    assert parse_policy({}, env).max_page_bytes == int(env["GC_MAX_PAGE_BYTES"])
+
+
 def test_every_example_gc_policy_has_a_pingsource_with_the_same_data() -> None:
     examples = sorted((ROOT / "examples" / "gc-policies").glob("*.json"))
     assert [e.name for e in examples] == ["adhoc.json", "scheduled.json"]

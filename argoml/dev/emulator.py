@@ -48,6 +48,35 @@ EXPIRED_CONTINUE = ("The provided continue parameter is too old to display a con
                     "to retrieve the remainder of the results.")
 
 
+class Verbatim:
+    """A value served as the JSON text it holds, never parsed or copied by the emulator.
+
+    Lets a test store what Python's ``json`` cannot nest (an object a user wrote 1,500
+    levels deep: the API server accepts 10,000) and have it served as a cluster would.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Verbatim:
+        return self
+
+
+def _dumps(value: Any) -> str:
+    texts: list[str] = []
+
+    def placeholder(item: Any) -> str:
+        if not isinstance(item, Verbatim):
+            raise TypeError(f"{type(item).__name__} is not JSON serializable")
+        texts.append(item.text)
+        return f"\x00verbatim-{len(texts) - 1}\x00"
+
+    encoded = json.dumps(value, default=placeholder)
+    for index, text in enumerate(texts):
+        encoded = encoded.replace(json.dumps(f"\x00verbatim-{index}\x00"), text)
+    return encoded
+
+
 @dataclass
 class Failure:
     """Answer matching requests with ``status`` instead of serving them, ``times`` times."""
@@ -100,7 +129,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             if request.params.get("watch") in ("true", "1"):
                 return await self._watch(request, resource)
             created = request.name is None and str(request.method.value).upper() == "POST"
-            return aiohttp.web.json_response(self._serve(request, resource), status=201 if created else 200)
+            return aiohttp.web.json_response(self._serve(request, resource), status=201 if created else 200,
+                                             dumps=_dumps)
         except ApiError as exc:
             return aiohttp.web.json_response(exc.status(), status=exc.code)
 
