@@ -47,6 +47,7 @@ IN_CLUSTER_ENV = "KUBERNETES_SERVICE_HOST"
 MERGE_PATCH = "application/merge-patch+json"
 LIST_PAGE = 500  # objects per list request unless the caller says otherwise
 MAX_OBJECT_BYTES = 16 * 2**20  # one object alone may be this large (the API server's own request limit is 3 MiB)
+FIRST_BOUNDED_PAGE = 50  # objects on the first page of a list bounded in bytes, before their size is known
 Timeout = float | tuple[float, float] | None  # seconds (to connect, to read), or the client's default
 
 
@@ -189,7 +190,7 @@ _BY_CODE: dict[int, type[ApiError]] = {cls.code: cls for cls in (BadRequest, Una
                                                                   Conflict, Gone, Invalid, TooManyRequests)}
 
 
-def error_for(action: str, code: int, body: bytes | str | None, reason: str = "") -> ApiError:
+def error_for(action: str, code: int, body: bytes | bytearray | str | None, reason: str = "") -> ApiError:
     """The typed error for an answer with status ``code`` and a ``Status`` ``body`` (JSON, if any)."""
     status: Obj = {}
     with contextlib.suppress(TypeError, ValueError):
@@ -337,17 +338,18 @@ def list_pages(resource: Resource, namespace: str | None = None, *, label_select
     caller acts on each object on its own terms. A second 410 in a row raises.
     ``before_each`` runs before every request (pacing).
 
-    ``max_bytes`` bounds a page in bytes as well: one whose answer passes it is dropped
-    unread and asked for again with half the limit (down to one object, which may be as
-    large as :data:`MAX_OBJECT_BYTES`), and each next page asks for as many objects of
-    the last page's average size as fill half of it, never more than ``limit``. So a
+    ``max_bytes`` bounds a page in bytes as well: the first page asks for at most
+    :data:`FIRST_BOUNDED_PAGE` objects; one whose answer passes the bound is dropped unread
+    and asked for again with a quarter of the limit (down to one object, which may be as
+    large as :data:`MAX_OBJECT_BYTES`); and each next page asks for as many objects of the
+    last page's average size as fill half of it, never more than ``limit``. So a
     hundred objects of a megabyte each never sit in memory at once. Objects nested
     deeper than Python's parser goes are then listed cut (:class:`~argoml.jsonread.Malformed`).
     """
     action = f"listing {resource.display}" + (f" in namespace {namespace}" if namespace else " in all namespaces")
     token: str | None = None
     resumed = False
-    asked = limit
+    asked = limit if max_bytes is None else min(limit, FIRST_BOUNDED_PAGE)
     while True:
         if before_each is not None:
             before_each()
@@ -366,7 +368,7 @@ def list_pages(resource: Resource, namespace: str | None = None, *, label_select
         except TooLarge:
             if asked == 1:
                 raise
-            asked //= 2
+            asked = max(1, asked // 4)
             continue
         resumed = False
         items = page.pop("items", None)

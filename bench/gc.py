@@ -130,8 +130,11 @@ def large_workflows() -> Table:
         "one dry run per approach over the same cluster; each must select the same 100 pods",
         "peak is this process's Python heap (tracemalloc) while gc runs; bound is the Service's memory limit "
         "(384Mi), which also holds the interpreter and libraries (~60 MiB)",
-        "a page over the byte budget is dropped unread and asked for again with half the limit; the next page "
-        "asks for as many objects of the last page's average size as fill half the budget",
+        "the first page asks for 50 objects; a page over the byte budget is dropped unread and asked for again "
+        "with a quarter of the limit; the next page asks for as many objects of the last page's average size as "
+        "fill half the budget",
+        "wall time is mostly the emulator's (it copies and serialises every object a request asks for, even "
+        "when the reader stops early)",
         "target: peak memory set by the byte budget, not by the number or size of the workflows",
     ]
     return table

@@ -134,6 +134,8 @@ def _json_data(data: Any, event_type: str) -> Any:
         return json.loads(data)
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidInput(f"the data of the {event_type or 'untyped'} event is not JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidInput(f"the data of the {event_type or 'untyped'} event is nested too deep to read") from None
 
 
 def _resource(data: Any) -> tuple[ObjectRef, Mapping[str, Any]]:

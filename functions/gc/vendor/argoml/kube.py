@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 from urllib.parse import quote
 
+from argoml import jsonread
 from argoml.errors import UpstreamError
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ Obj = dict[str, Any]
 IN_CLUSTER_ENV = "KUBERNETES_SERVICE_HOST"
 MERGE_PATCH = "application/merge-patch+json"
 LIST_PAGE = 500  # objects per list request unless the caller says otherwise
+MAX_OBJECT_BYTES = 16 * 2**20  # one object alone may be this large (the API server's own request limit is 3 MiB)
+FIRST_BOUNDED_PAGE = 50  # objects on the first page of a list bounded in bytes, before their size is known
 Timeout = float | tuple[float, float] | None  # seconds (to connect, to read), or the client's default
 
 
@@ -176,11 +179,18 @@ class Unreachable(ApiError):
     """No answer: connection refused or reset, TLS failure, timeout."""
 
 
+class TooLarge(UpstreamError):
+    """An answer was larger than the caller's ``max_bytes``; it was dropped unread."""
+
+    def __init__(self, action: str, max_bytes: int) -> None:
+        super().__init__(f"{action}: the answer is larger than {max_bytes:,} bytes")
+
+
 _BY_CODE: dict[int, type[ApiError]] = {cls.code: cls for cls in (BadRequest, Unauthorized, Forbidden, NotFound,
                                                                   Conflict, Gone, Invalid, TooManyRequests)}
 
 
-def error_for(action: str, code: int, body: bytes | str | None, reason: str = "") -> ApiError:
+def error_for(action: str, code: int, body: bytes | bytearray | str | None, reason: str = "") -> ApiError:
     """The typed error for an answer with status ``code`` and a ``Status`` ``body`` (JSON, if any)."""
     status: Obj = {}
     with contextlib.suppress(TypeError, ValueError):
@@ -262,7 +272,17 @@ def custom() -> Any:
 
 
 def _request(action: str, method: str, path: str, *, query: Mapping[str, Any] | None = None,
-             body: Any = None, content_type: str = "application/json", timeout: Timeout = None) -> Obj:
+             body: Any = None, content_type: str = "application/json", timeout: Timeout = None,
+             max_bytes: int | None = None) -> Obj:
+    """One request's JSON answer. With ``max_bytes``, an answer over it raises :class:`TooLarge` unread, and
+    objects nested deeper than Python's parser goes come back cut (:class:`~argoml.jsonread.Malformed`)."""
+    return _exchange(action, method, path, query=query, body=body, content_type=content_type, timeout=timeout,
+                     max_bytes=max_bytes)[0]
+
+
+def _exchange(action: str, method: str, path: str, *, query: Mapping[str, Any] | None, body: Any,
+              content_type: str, timeout: Timeout, max_bytes: int | None) -> tuple[Obj, int]:
+    """:func:`_request`, and the size of the answer in bytes."""
     api = api_client()
     headers = {"Accept": "application/json"}
     if body is not None:
@@ -272,27 +292,30 @@ def _request(action: str, method: str, path: str, *, query: Mapping[str, Any] | 
                                   auth_settings=["BearerToken"])
     try:
         response = api.call_api(*request, _request_timeout=timeout)
-        data = response.read()
+        data = response.read() if max_bytes is None else jsonread.read_bounded(response.response, max_bytes)
     except Exception as exc:
         if (error := translated(exc, action)) is not None:
             raise error from exc
         raise
+    if data is None:
+        raise TooLarge(action, max_bytes or 0)
     if not 200 <= response.status <= 299:
         raise error_for(action, response.status, data, str(response.reason or ""))
     try:
-        answer = json.loads(data or b"{}")
+        answer = json.loads(data or b"{}") if max_bytes is None else jsonread.decode(data or b"{}")
     except ValueError as exc:
         raise ServerError(action, response.status, "InvalidAnswer", "the answer is not JSON") from exc
-    return cast(Obj, answer) if isinstance(answer, dict) else {}
+    return (cast(Obj, answer) if isinstance(answer, dict) else {}), len(data)
 
 
 # --- the verbs ------------------------------------------------------------------------------------------
 
 
-def get(resource: Resource, namespace: str | None, name: str, *, timeout: Timeout = None) -> Obj:
-    """The object; :class:`NotFound` when there is none."""
+def get(resource: Resource, namespace: str | None, name: str, *, timeout: Timeout = None,
+        max_bytes: int | None = None) -> Obj:
+    """The object; :class:`NotFound` when there is none (``max_bytes``: see :func:`_request`)."""
     return _request(f"reading {resource.ref(namespace, name)}", "GET", resource.path(namespace, name),
-                    timeout=timeout)
+                    timeout=timeout, max_bytes=max_bytes)
 
 
 def get_or_none(resource: Resource, namespace: str | None, name: str, *, timeout: Timeout = None) -> Obj | None:
@@ -305,7 +328,7 @@ def get_or_none(resource: Resource, namespace: str | None, name: str, *, timeout
 
 def list_pages(resource: Resource, namespace: str | None = None, *, label_selector: str = "",
                field_selector: str = "", limit: int = LIST_PAGE, timeout: Timeout = None,
-               before_each: Callable[[], None] | None = None) -> Iterator[list[Obj]]:
+               before_each: Callable[[], None] | None = None, max_bytes: int | None = None) -> Iterator[list[Obj]]:
     """The objects of ``resource`` (in ``namespace``, or in all), one request per page of ``limit``.
 
     A slow reader (one that deletes between pages, say) can outlive the API server's
@@ -314,27 +337,49 @@ def list_pages(resource: Resource, namespace: str | None = None, *, label_select
     and the listing goes on with it. Objects changed meanwhile may show up or not, so a
     caller acts on each object on its own terms. A second 410 in a row raises.
     ``before_each`` runs before every request (pacing).
+
+    ``max_bytes`` bounds a page in bytes as well: the first page asks for at most
+    :data:`FIRST_BOUNDED_PAGE` objects; one whose answer passes the bound is dropped unread
+    and asked for again with a quarter of the limit (down to one object, which may be as
+    large as :data:`MAX_OBJECT_BYTES`); and each next page asks for as many objects of the
+    last page's average size as fill half of it, never more than ``limit``. So a
+    hundred objects of a megabyte each never sit in memory at once. Objects nested
+    deeper than Python's parser goes are then listed cut (:class:`~argoml.jsonread.Malformed`).
     """
     action = f"listing {resource.display}" + (f" in namespace {namespace}" if namespace else " in all namespaces")
     token: str | None = None
     resumed = False
+    asked = limit if max_bytes is None else min(limit, FIRST_BOUNDED_PAGE)
     while True:
         if before_each is not None:
             before_each()
-        query = {"labelSelector": label_selector, "fieldSelector": field_selector, "limit": limit,
+        query = {"labelSelector": label_selector, "fieldSelector": field_selector, "limit": asked,
                  "continue": token}
+        budget = None if max_bytes is None else max_bytes if asked > 1 else max(max_bytes, MAX_OBJECT_BYTES)
         try:
-            page = _request(action, "GET", resource.path(namespace), query=query, timeout=timeout)
+            page, size = _exchange(action, "GET", resource.path(namespace), query=query, body=None,
+                                   content_type="application/json", timeout=timeout, max_bytes=budget)
         except Gone as exc:
             fresh = None if resumed else _fresh_continue(exc)
             if fresh is None:
                 raise
             token, resumed = fresh, True
             continue
+        except TooLarge:
+            if asked == 1:
+                raise
+            asked = max(1, asked // 4)
+            continue
         resumed = False
-        yield page.get("items") or []
-        token = (page.get("metadata") or {}).get("continue")
-        if not token:
+        items = page.pop("items", None)
+        items = items if isinstance(items, list) else []
+        if max_bytes is not None and items:
+            asked = max(1, min(limit, max_bytes // 2 * len(items) // max(size, 1)))
+        yield items
+        del items
+        metadata = page.get("metadata")
+        token = metadata.get("continue") if isinstance(metadata, dict) else None
+        if not token or not isinstance(token, str):
             return
 
 

@@ -38,7 +38,10 @@ def parse_rfc3339(text: object) -> datetime | None:
             return None
         sign = -1 if offset[0] == "-" else 1
         zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
-    return moment.replace(tzinfo=zone).astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=zone).astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before datetime.min in UTC
+        return None
 
 
 def format_rfc3339(moment: datetime) -> str:

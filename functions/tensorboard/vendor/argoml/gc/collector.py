@@ -1,10 +1,13 @@
 """One GC run: index the workflows, stream the pods page by page, delete what the policy allows.
 
-Memory stays bounded by the page size: workflows are reduced to a small index entry
-as each page arrives, pods and TensorBoard objects are judged and dropped page by
-page. Deletions are capped by ``maxDeletions`` (dry-run would-deletes count too, so a
-dry run shows exactly what a real run would do), paced by ``requestsPerSecond`` and
-stopped after ``maxRunSeconds``, before Knative's request timeout would cut the run off.
+Memory stays bounded by the page, in objects and in bytes (:mod:`~argoml.gc.api`):
+workflows are reduced to a small index entry as each page arrives, pods and
+TensorBoard objects are judged and dropped page by page. A workflow that cannot be
+read is kept, with its pods, and named in the summary (``malformed``). Deletions are
+capped by ``maxDeletions`` (dry-run would-deletes count too, so a dry run shows exactly
+what a real run would do), paced by ``requestsPerSecond`` and stopped at
+``maxRunSeconds``: before a delete, and before any wait for the pacer that would end
+past it, so that the run answers before Knative's request timeout would cut it off.
 
 Failures: if the workflows cannot be listed, or listing fails before anything was
 deleted, the run raises :class:`~argoml.errors.UpstreamError` (503, Knative retries;
@@ -17,9 +20,8 @@ object) keeps the object.
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +30,7 @@ from argoml import argo, kube
 from argoml.errors import UpstreamError
 from argoml.gc import tensorboards
 from argoml.gc.api import PacedApi
-from argoml.gc.pacing import Clock, SystemClock, TokenBucket
+from argoml.gc.pacing import Clock, DeadlineReached, SystemClock, TokenBucket
 from argoml.gc.policy import Policy
 from argoml.gc.selection import (
     POD_FIELD_SELECTOR,
@@ -59,6 +61,8 @@ class Summary:
     stopped: str | None = None
     requests: int = 0
     paced_seconds: float = 0.0
+    malformed: list[dict[str, str]] = field(default_factory=list)
+    malformed_count: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +74,7 @@ class Summary:
             "wouldDelete": self.would_delete,
             "kept": dict(sorted(self.kept.items())),
             "errors": self.errors,
+            "malformed": {"count": self.malformed_count, "workflows": self.malformed},
             "apiRequests": self.requests,
             "pacedSeconds": round(self.paced_seconds, 3),
             "policy": self.policy.to_json(),
@@ -83,14 +88,20 @@ class _Stop(Exception):
 def collect(policy: Policy, *, now: datetime | None = None, clock: Clock | None = None) -> Summary:
     """Apply ``policy`` to the cluster once; returns the summary (raises UpstreamError, see module)."""
     clock = clock or SystemClock()
-    api = PacedApi(TokenBucket(policy.requests_per_second, clock), policy.page_size)
-    run = _Run(policy, api, now or datetime.now(UTC), Summary(policy), clock, clock.monotonic())
-    with contextlib.suppress(_Stop):
+    started = clock.monotonic()
+    bucket = TokenBucket(policy.requests_per_second, clock, deadline=started + policy.max_run_seconds)
+    api = PacedApi(bucket, policy.page_size, policy.max_page_bytes)
+    run = _Run(policy, api, now or datetime.now(UTC), Summary(policy), clock, started)
+    try:
         index = run.index_workflows()
         run.sweep(kube.PODS, index, judge_pod, label_selector=POD_LABEL_SELECTOR, field_selector=POD_FIELD_SELECTOR)
         if policy.tensorboard_ttl_hours is not None:
             run.sweep_tensorboards(index)
-    run.summary.requests, run.summary.paced_seconds = api.requests, api.bucket.waited
+    except _Stop:
+        pass
+    except DeadlineReached:
+        run.summary.stopped = run.out_of_time()
+    run.summary.requests, run.summary.paced_seconds = api.requests, bucket.waited
     return run.summary
 
 
@@ -113,13 +124,19 @@ class _Run:
 
     def index_workflows(self) -> WorkflowIndex:
         """Every workflow in scope; a failure here always raises (pods cannot be judged without it)."""
-        index = WorkflowIndex()
+        index = WorkflowIndex(malformed=self.summary.malformed)
         for scope in self.scopes:
             for page in self.api.pages(argo.WORKFLOWS, scope):
                 for workflow in page:
                     index.add(workflow, self.policy, self.now)
+                self.summary.malformed_count = index.malformed_count
         self.summary.examined["workflows"] = len(index)
         return index
+
+    def out_of_time(self) -> str:
+        # Answer before Knative's timeout would (a timed-out run is retried from the start);
+        # the next tick goes on from here.
+        return f"maxRunSeconds ({self.policy.max_run_seconds:g}) reached"
 
     def sweep(self, resource: kube.Resource, index: WorkflowIndex, judge: Judge, *, label_selector: str,
               field_selector: str = "", counted_as: str = "pods", missing_ok: bool = False,
@@ -170,7 +187,7 @@ class _Run:
         return None if orphan.still_gone(self._uids[key]) else WORKFLOW_REAPPEARED
 
     def _pages(self, resource: kube.Resource, label_selector: str, field_selector: str,
-               missing_ok: bool) -> Iterator[list[kube.Obj]]:
+               missing_ok: bool) -> Iterator[Sequence[kube.Obj]]:
         for scope in self.scopes:
             try:
                 yield from self.api.pages(resource, scope, label_selector=label_selector, field_selector=field_selector)
@@ -191,9 +208,7 @@ class _Run:
             summary.stopped = f"maxDeletions ({self.policy.max_deletions}) reached"
             raise _Stop
         if self.clock.monotonic() - self.started >= self.policy.max_run_seconds:
-            # Answer before Knative's timeout would (a timed-out run is retried from the start);
-            # the next tick goes on from here.
-            summary.stopped = f"maxRunSeconds ({self.policy.max_run_seconds:g}) reached"
+            summary.stopped = self.out_of_time()
             raise _Stop
         summary.attempted += 1
         ref = _ref(obj)

@@ -21,15 +21,24 @@ A pod's own finish time is the latest ``state.terminated.finishedAt`` of its
 containers (init containers included); failing that, the latest
 ``lastTransitionTime`` of its conditions (the kubelet flips ``Ready`` when the last
 container stops). Without either, the pod is kept.
+
+Workflows are written by their users, status included (Argo's CRD has no status
+subresource), so nothing in one is trusted to have the type Argo gives it: a workflow
+whose status cannot be read (a ``phase`` that is an object, a value nested deeper than
+:mod:`argoml.jsonread` reads) is kept, with its pods, and named in the summary with the
+reason; the run goes on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from argoml import argo
-from argoml.gc.policy import Policy
+from argoml.gc.policy import Policy, show
+from argoml.jsonread import Malformed
 from argoml.kube import Obj
 from argoml.timestamps import parse_rfc3339
 
@@ -51,6 +60,8 @@ POD_TERMINATING = "pod-terminating"
 ORPHANS_NOT_COLLECTED = "orphans-not-collected"
 ORPHAN_TOO_RECENT = "orphan-too-recent"
 WORKFLOW_REAPPEARED = "workflow-created-during-run"
+WORKFLOW_MALFORMED = "workflow-malformed"
+MALFORMED_LISTED = 20  # malformed workflows named in a summary (all are counted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,14 +90,26 @@ Verdict = str | Orphan | None  # a reason to keep, a deletion pending confirmati
 
 @dataclass
 class WorkflowIndex:
-    """Every workflow in the policy's namespaces, reduced to :class:`Indexed` (a few dozen bytes each)."""
+    """Every workflow in the policy's namespaces, reduced to :class:`Indexed` (a few dozen bytes each).
+
+    ``malformed`` names the first :data:`MALFORMED_LISTED` workflows that could not be read,
+    with the reason; ``malformed_count`` counts them all.
+    """
 
     entries: dict[tuple[str, str], Indexed] = field(default_factory=dict)
+    malformed: list[dict[str, str]] = field(default_factory=list)
+    malformed_count: int = 0
 
     def add(self, workflow: Obj, policy: Policy, now: datetime) -> None:
-        metadata = workflow.get("metadata") or {}
+        metadata = mapping(workflow.get("metadata"))
         key = (str(metadata.get("namespace", "")), str(metadata.get("name", "")))
-        self.entries[key] = Indexed(str(metadata.get("uid", "")), workflow_keep_reason(workflow, policy, now))
+        problem = workflow_problem(workflow)
+        if problem is not None:
+            self.malformed_count += 1
+            if len(self.malformed) < MALFORMED_LISTED:
+                self.malformed.append({"object": f"{argo.WORKFLOWS.display}/{key[0]}/{key[1]}", "reason": problem})
+        reason = WORKFLOW_MALFORMED if problem is not None else workflow_keep_reason(workflow, policy, now)
+        self.entries[key] = Indexed(str(metadata.get("uid", "")), reason)
 
     def get(self, namespace: str, name: str) -> Indexed | None:
         return self.entries.get((namespace, name))
@@ -95,9 +118,34 @@ class WorkflowIndex:
         return len(self.entries)
 
 
+def mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object, else an empty one: for fields that may be absent or of any type."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def workflow_problem(workflow: Obj) -> str | None:
+    """Why the fields GC reads from ``workflow`` cannot be trusted, or ``None`` when they can."""
+    if isinstance(workflow, Malformed):
+        return workflow.reason
+    labels = mapping(workflow.get("metadata")).get("labels")
+    if labels is not None and not (isinstance(labels, Mapping) and all(isinstance(v, str) for v in labels.values())):
+        return f"metadata.labels: expected an object of strings, got {show(labels)}"
+    status = workflow.get("status")
+    if status is None:
+        return None
+    if not isinstance(status, Mapping):
+        return f"status: expected an object, got {show(status)}"
+    for name in ("phase", "finishedAt"):
+        if status.get(name) is not None and not isinstance(status[name], str):
+            return f"status.{name}: expected a string, got {show(status[name])}"
+    return None
+
+
 def workflow_keep_reason(workflow: Obj, policy: Policy, now: datetime) -> str | None:
     """Why the pods of ``workflow`` must stay, or ``None`` when they may go."""
-    metadata, status = workflow.get("metadata") or {}, workflow.get("status") or {}
+    if workflow_problem(workflow) is not None:
+        return WORKFLOW_MALFORMED
+    metadata, status = mapping(workflow.get("metadata")), mapping(workflow.get("status"))
     if not policy.applies_to(str(metadata.get("name", "")), metadata.get("labels")):
         return NOT_IN_POLICY
     phase = status.get("phase")
@@ -116,13 +164,14 @@ def workflow_keep_reason(workflow: Obj, policy: Policy, now: datetime) -> str | 
 
 def judge_pod(pod: Obj, index: WorkflowIndex, policy: Policy, now: datetime) -> Verdict:
     """Why ``pod`` must stay, ``None`` when it may be deleted, or an :class:`Orphan` to confirm."""
-    metadata = pod.get("metadata") or {}
-    workflow = (metadata.get("labels") or {}).get(argo.WORKFLOW_LABEL)
-    if not workflow:
+    metadata = mapping(pod.get("metadata"))
+    workflow = mapping(metadata.get("labels")).get(argo.WORKFLOW_LABEL)
+    if not workflow or not isinstance(workflow, str):
         return UNLABELLED
     if metadata.get("deletionTimestamp"):
         return POD_TERMINATING
-    if (pod.get("status") or {}).get("phase") not in FINISHED_POD_PHASES:
+    phase = mapping(pod.get("status")).get("phase")
+    if isinstance(pod, Malformed) or not isinstance(phase, str) or phase not in FINISHED_POD_PHASES:
         return POD_NOT_FINISHED
     namespace = str(metadata.get("namespace", ""))
     owners = argo.workflow_owners(pod)
@@ -141,10 +190,15 @@ def judge_pod(pod: Obj, index: WorkflowIndex, policy: Policy, now: datetime) -> 
 
 def pod_finished_at(pod: Obj) -> datetime | None:
     """When ``pod`` finished by its own account (see the module's docstring), or ``None``."""
-    status = pod.get("status") or {}
-    statuses = (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or [])
-    times = [parse_rfc3339(((s.get("state") or {}).get("terminated") or {}).get("finishedAt")) for s in statuses]
+    status = mapping(pod.get("status"))
+    statuses = _objects(status.get("containerStatuses")) + _objects(status.get("initContainerStatuses"))
+    times = [parse_rfc3339(mapping(mapping(s.get("state")).get("terminated")).get("finishedAt")) for s in statuses]
     if not any(times):
-        times = [parse_rfc3339(c.get("lastTransitionTime")) for c in status.get("conditions") or []]
+        times = [parse_rfc3339(c.get("lastTransitionTime")) for c in _objects(status.get("conditions"))]
     return max((t for t in times if t is not None), default=None)
+
+
+def _objects(value: Any) -> list[Mapping[str, Any]]:
+    """The JSON objects in ``value`` if it is a list (anything else: none)."""
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
 
