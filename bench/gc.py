@@ -53,11 +53,9 @@ def seed_cluster(store: Store) -> None:
 LARGE_WORKFLOWS, NODES_PER_WORKFLOW = 100, 2000  # 2,000 nodes of ~500 bytes: ~1 MB of status each
 
 
-def seed_large(store: object) -> None:
+def seed_large(store: Store) -> None:
     from argoml.dev.argo_objects import seed
-    from argoml.dev.store import Store
 
-    assert isinstance(store, Store)
     workflows = store.type_of("argoproj.io", "v1alpha1", "workflows")
     finished = datetime.now(UTC) - timedelta(hours=300)
     for index in range(LARGE_WORKFLOWS):
@@ -76,7 +74,7 @@ def seed_large(store: object) -> None:
                       subresource="status")
 
 
-def serve_cluster(conn: Connection, seeder: Callable[[object], None] = seed_cluster) -> None:
+def serve_cluster(conn: Connection, seeder: Callable[[Store], None] = seed_cluster) -> None:
     """The child process: an emulator full of workflows, answering "calls" and "stop" on ``conn``."""
     from argoml.dev.emulator import Emulator
 
@@ -116,13 +114,15 @@ def large_workflows() -> Table:
                   ["approach", "wall s", "client CPU s", "peak MiB", "bound MiB", "API requests", "selected",
                    "memory vs baseline"])
     base = {"dryRun": True, "tensorboardTTLHours": None, "orphans": False}
-    approaches = {
+    approaches: dict[str, dict[str, str]] = {
         "pages bounded by count only (baseline)": {"GC_MAX_PAGE_BYTES": str(2**31)},
         f"pages bounded at {DEFAULT_PAGE_BYTES // 2**20} MiB (default)": {},
         "pages bounded at 2 MiB": {"GC_MAX_PAGE_BYTES": str(2 * 2**20)},
     }
-    results = _measure({name: (lambda env=env: paginated(parse_policy(base, env))) for name, env in approaches.items()},
-                       seed_large)
+    def run_with(env: dict[str, str]) -> Callable[[], int]:
+        return lambda: paginated(parse_policy(base, env))
+
+    results = _measure({name: run_with(env) for name, env in approaches.items()}, seed_large)
     _, _, base_peak, _, _ = results["pages bounded by count only (baseline)"]
     for name, (wall, cpu, peak, requests, selected) in results.items():
         table.add(name, wall, cpu, peak / 2**20, limit / 2**20, requests, selected, ratio(peak, base_peak))
@@ -141,7 +141,7 @@ def large_workflows() -> Table:
 
 
 def _measure(approaches: dict[str, Callable[[], int]],
-             seeder: Callable[[object], None]) -> dict[str, tuple[float, float, int, int, int]]:
+             seeder: Callable[[Store], None]) -> dict[str, tuple[float, float, int, int, int]]:
     """Run each approach against a child-process emulator seeded by ``seeder``: wall, CPU, peak, requests, selected."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
