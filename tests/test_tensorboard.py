@@ -434,10 +434,11 @@ def test_invalid_names_are_a_400(client: flask.testing.FlaskClient, path: str) -
 
 
 @pytest.mark.parametrize(("artifact", "message"), [
-    ({"gcs": {"bucket": "b", "key": "k.tgz"}}, "stored in gcs (gcs://b/k.tgz), which the log fetcher cannot download"),
-    ({"azure": {"endpoint": "https://a.blob.core.windows.net", "container": "c", "blob": "k.tgz"}},
-     "stored in azure"),
-    ({"hdfs": {"path": "/logs", "addresses": ["nn:8020"]}}, "stored in hdfs"),
+    ({"hdfs": {"path": "/logs", "addresses": ["nn:8020"]}},
+     "stored in hdfs (hdfs), which the log fetcher cannot download; it handles s3, gcs, azure, oss, artifactory, http"),
+    ({"git": {"repo": "https://github.com/x/y"}}, "stored in git"),
+    ({"oss": {"endpoint": "oss-cn-hangzhou.aliyuncs.com", "bucket": "b", "key": "k.tgz", "useSDKCreds": True}},
+     "OSS with useSDKCreds (the pod's RAM role)"),
     ({"http": {"url": "https://x.example/k.tgz", "auth": {"oauth2": {"tokenURL": "https://x.example/t"}}}},
      "needs http oauth2 authentication"),
 ])

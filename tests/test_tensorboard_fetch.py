@@ -17,7 +17,7 @@ import sys
 import tarfile
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ import flask.testing
 import pytest
 
 from argoml.dev.emulator import Emulator
-from argoml.tensorboard.fetch import CONFIG_ENV, FetchError, Plan, StoredRun, fetch
+from argoml.tensorboard.fetch import CONFIG_ENV, TERMINATION_LOG_ENV, FetchError, Plan, StoredRun, fetch
 from tests.workflow_status import key_only, pod, workflow
 
 EVENTS = b"\x18\x00\x00\x00\x00\x00\x00\x00 fake tfevents record"
@@ -145,7 +145,7 @@ def test_http_basic_auth_comes_from_the_environment(files: Any, tmp_path: Path) 
 
 
 def test_a_failed_download_names_the_run(files: Any, tmp_path: Path) -> None:
-    with pytest.raises(FetchError, match="run 'train': HTTPError: HTTP Error 404"):
+    with pytest.raises(FetchError, match=r"run 'train': there is no file at http://.*/gone.tgz \(HTTP 404\)"):
         fetch(http_plan(tmp_path, files.url + "/gone.tgz", "tgz"))
 
 
@@ -233,8 +233,8 @@ def test_unsafe_run_names_are_refused(tmp_path: Path, run: str) -> None:
 
 
 def test_storages_it_cannot_fetch_are_named(tmp_path: Path) -> None:
-    with pytest.raises(FetchError, match="cannot fetch from gcs storage"):
-        fetch(Plan(str(tmp_path), (StoredRun("train", "gcs", "tgz", {"bucket": "b", "key": "k"}),)))
+    with pytest.raises(FetchError, match="cannot fetch from hdfs storage"):
+        fetch(Plan(str(tmp_path), (StoredRun("train", "hdfs", "tgz", {"path": "/logs"}),)))
 
 
 # --- S3 -----------------------------------------------------------------------------------------------
@@ -291,11 +291,17 @@ def kubelet_env(cluster: Emulator, container: dict[str, Any], namespace: str) ->
     return env
 
 
-def run_init_container(cluster: Emulator, ksvc: dict[str, Any], logdir: Path) -> subprocess.CompletedProcess[str]:
+def run_init_container(cluster: Emulator, ksvc: dict[str, Any], logdir: Path,
+                       extra_env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the instance's init container as the kubelet would; its termination message lands in
+    ``<logdir>.termination-log`` (``extra_env``: what the test's servers need, e.g. an emulator's address)."""
     init = ksvc["spec"]["template"]["spec"]["initContainers"][0]
     env = kubelet_env(cluster, init, ksvc["metadata"]["namespace"])
     plan = json.loads(env[CONFIG_ENV])
     env[CONFIG_ENV] = json.dumps({**plan, "logdir": str(logdir)})  # the emptyDir mounted at /logs
+    assert env[TERMINATION_LOG_ENV] == init["terminationMessagePath"] == "/dev/termination-log"
+    env[TERMINATION_LOG_ENV] = str(logdir) + ".termination-log"
+    env.update(extra_env or {})
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])  # the image's /app/vendor
     assert init["command"][:3] == ["python", "-m", "argoml.tensorboard.fetch"]
     return subprocess.run([sys.executable, "-m", "argoml.tensorboard.fetch"], env={"PATH": os.environ["PATH"], **env},

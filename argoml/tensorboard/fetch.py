@@ -15,13 +15,22 @@ the key's prefix, or the single file an HTTP URL names. The plan's ``maxBytes`` 
 instance's ``emptyDir``) bounds what is written: an archive whose members add up to more, or an
 unarchived artifact larger than what is left, is refused before it fills the volume (a small
 archive can expand a thousandfold); downloads are staged in the log directory, so they count too.
-It handles ``s3`` (through boto3, imported only here) and ``http`` (urllib); :data:`FETCHABLE` is
-what the spawner checks.
+Every store Argo's artifact repositories offer is handled (:data:`FETCHABLE` is what the spawner
+checks), each by its own driver reading the credentials as Argo's driver for it does: ``s3`` and
+``oss`` through boto3 (OSS through its S3-compatible API), ``gcs`` through google-cloud-storage,
+``azure`` through azure-storage-blob (and azure-identity for ``useSDKCreds``), ``http`` and
+``artifactory`` through urllib. Each client is imported by its driver only: a plan without GCS never
+loads Google's libraries, and an image without them still fetches the other stores.
+
+On failure the reason is printed and written to the container's termination message
+(:data:`TERMINATION_LOG_ENV` names the file, Kubernetes' ``/dev/termination-log``), which is where
+the tensorboard function reads it to report why an instance does not start.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -29,16 +38,19 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 CONFIG_ENV = "ARGOML_FETCH_CONFIG"
-FETCHABLE = ("s3", "http")
+TERMINATION_LOG_ENV = "ARGOML_TERMINATION_LOG"
+MAX_TERMINATION_MESSAGE = 4096  # what the kubelet keeps of a termination message
+FETCHABLE = ("s3", "gcs", "azure", "oss", "artifactory", "http")
 _RUN = re.compile(r"^[A-Za-z0-9_(=:,+-][A-Za-z0-9._()=:,+-]{0,99}$")
 
 
@@ -48,9 +60,8 @@ class FetchError(Exception):
 
 @dataclass(frozen=True)
 class StoredRun:
-    """One run to fetch: where its logs are stored and how they are packed. ``secrets`` maps a
-    secret field's path (``accessKeySecret``, ``auth.basicAuth.passwordSecret``) to the
-    environment variable that holds its value."""
+    """One run to fetch. ``secrets`` maps a secret field's path (``accessKeySecret``,
+    ``auth.basicAuth.passwordSecret``) to the environment variable that holds its value."""
 
     run: str
     kind: str
@@ -146,44 +157,121 @@ class _Budget:
 
 
 # --- storages -----------------------------------------------------------------------------------------
+#
+# One driver per store. Object stores (s3, oss, gcs, azure) each supply an _Objects: how big one object
+# is, what lies under a prefix and how to download one; _fetch_objects applies the archive, directory and
+# budget rules to all of them alike. Each store's client is imported inside its driver only, so a plan
+# that names S3 never loads Google's or Azure's libraries (and an image without them still fetches S3).
 
 
-def _fetch_s3(source: StoredRun, target: Path, env: Mapping[str, str], budget: _Budget) -> None:
-    client, bucket, key = _s3_client(source, env), source.location["bucket"], source.location["key"]
+class _Objects(Protocol):
+    def describe(self, key: str) -> str: ...
+
+    def size(self, key: str) -> int | None:
+        """The object's size in bytes; ``None`` when there is no such object."""
+
+    def listing(self, prefix: str) -> list[tuple[str, int]]:
+        """(key, size) of every object whose key starts with ``prefix``."""
+
+    def download(self, key: str, out: IO[bytes]) -> None: ...
+
+
+def _fetch_objects(objects: _Objects, key: str, source: StoredRun, target: Path, budget: _Budget) -> None:
+    """Fetch ``key`` as Argo stored it: an archive to unpack, a directory (every object under
+    ``<key>/``) or a single file."""
     if source.archive != "none":
-        size = client.head_object(Bucket=bucket, Key=key)["ContentLength"]
+        size = objects.size(key)
+        if size is None:
+            raise FetchError(f"there is no object {objects.describe(key)}")
         budget.spend(size, "the archive")
         with tempfile.TemporaryFile(dir=target.parent) as archive:
-            client.download_fileobj(bucket, key, archive)
+            objects.download(key, archive)
             _unpack(archive, source.archive, target, budget)
         budget.used -= size  # the archive was on disk next to what it unpacked to; now it is gone
         return
     prefix = key.rstrip("/") + "/"
-    listed = [obj for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-              for obj in page.get("Contents", []) if not obj["Key"].endswith("/")]
-    target.mkdir(parents=True)
+    listed = [(name, size) for name, size in objects.listing(prefix) if not name.endswith("/")]
     if not listed:  # the artifact was a single file
-        budget.spend(client.head_object(Bucket=bucket, Key=key)["ContentLength"], "the file")
-        client.download_file(bucket, key, str(target / _safe_relative(PurePosixPath(key).name)))
-    budget.spend(sum(int(obj.get("Size") or 0) for obj in listed), f"the directory ({len(listed)} files)")
-    for object_key in (obj["Key"] for obj in listed):
-        path = target / _safe_relative(object_key[len(prefix):])
+        size = objects.size(key)
+        if size is None:
+            raise FetchError(f"there is no object or directory {objects.describe(key)}")
+        budget.spend(size, "the file")
+        listed, prefix = [(key, size)], key[:len(key) - len(PurePosixPath(key).name)]
+    else:
+        budget.spend(sum(size for _, size in listed), f"the directory ({len(listed)} files)")
+    target.mkdir(parents=True)
+    for name, _ in listed:
+        path = target / _safe_relative(name[len(prefix):])
         path.parent.mkdir(parents=True, exist_ok=True)
-        client.download_file(bucket, object_key, str(path))
+        with path.open("wb") as out:
+            objects.download(name, out)
 
 
-def _s3_client(source: StoredRun, env: Mapping[str, str]) -> Any:
+def _denied(store: str, detail: str) -> FetchError:
+    return FetchError(f"{store} refused access ({detail}): check the credentials the artifact repository names")
+
+
+# S3, and Alibaba OSS through its S3-compatible API: boto3 speaks both, so OSS needs no client of its own.
+
+
+@dataclass
+class _Boto3Objects:
+    client: Any
+    bucket: str
+    store: str  # "s3" or "oss", for messages
+
+    def describe(self, key: str) -> str:
+        return f"{self.store}://{self.bucket}/{key}"
+
+    def size(self, key: str) -> int | None:
+        with self._errors(key):
+            try:
+                return int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+            except Exception as exc:
+                if _s3_status(exc) == 404:
+                    return None
+                raise
+
+    def listing(self, prefix: str) -> list[tuple[str, int]]:
+        with self._errors(prefix):
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+            return [(obj["Key"], int(obj.get("Size") or 0)) for page in pages for obj in page.get("Contents", [])]
+
+    def download(self, key: str, out: IO[bytes]) -> None:
+        with self._errors(key):
+            self.client.download_fileobj(self.bucket, key, out)
+
+    @contextlib.contextmanager
+    def _errors(self, key: str) -> Iterator[None]:
+        from botocore.exceptions import ClientError, NoCredentialsError
+
+        try:
+            yield
+        except NoCredentialsError:
+            raise FetchError(f"no credentials for {self.describe(key)}: the artifact repository names no "
+                             "accessKeySecret and the pod has no identity of its own") from None
+        except ClientError as exc:
+            error = exc.response.get("Error") or {}
+            detail = f"{error.get('Code') or _s3_status(exc)}: {error.get('Message') or exc}"
+            if _s3_status(exc) in (401, 403):
+                raise _denied(f"{self.describe(key)}", detail) from None
+            if error.get("Code") == "NoSuchBucket":
+                raise FetchError(f"there is no bucket {self.store}://{self.bucket}") from None
+            raise FetchError(f"{self.describe(key)}: {detail}") from None
+
+
+def _s3_status(exc: Exception) -> int | None:
+    response = getattr(exc, "response", None) or {}
+    return (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+
+
+def _boto3_client(endpoint: str, region: str, style: str, source: StoredRun, env: Mapping[str, str],
+                  session_token: str | None = None) -> Any:
     import boto3
     from botocore.config import Config
 
-    location, secrets = source.location, source.secrets
-    endpoint = str(location.get("endpoint") or "s3.amazonaws.com")
-    if "://" not in endpoint:
-        endpoint = ("http://" if location.get("insecure") else "https://") + endpoint
-    style = {"path": "path", "virtual-hosted": "virtual"}.get(str(location.get("addressingStyle") or ""))
-    # Argo's S3 driver (minio-go) uses path-style requests for endpoints other than AWS's.
-    style = style or ("auto" if "amazonaws.com" in endpoint else "path")
-    options: dict[str, Any] = {"endpoint_url": endpoint, "region_name": location.get("region") or "us-east-1",
+    secrets = source.secrets
+    options: dict[str, Any] = {"endpoint_url": endpoint, "region_name": region,
                                "config": Config(s3={"addressing_style": style},
                                                 retries={"mode": "standard", "max_attempts": 5})}
     if "accessKeySecret" in secrets:
@@ -191,6 +279,8 @@ def _s3_client(source: StoredRun, env: Mapping[str, str]) -> Any:
         options["aws_secret_access_key"] = _secret(env, secrets, "secretKeySecret")
         if "sessionTokenSecret" in secrets:
             options["aws_session_token"] = _secret(env, secrets, "sessionTokenSecret")
+        elif session_token:
+            options["aws_session_token"] = session_token
     if "caSecret" in secrets:
         bundle = Path(tempfile.mkdtemp()) / "ca.crt"
         bundle.write_text(_secret(env, secrets, "caSecret"))
@@ -198,17 +288,235 @@ def _s3_client(source: StoredRun, env: Mapping[str, str]) -> Any:
     return boto3.client("s3", **options)
 
 
+def _endpoint_url(endpoint: str, insecure: bool) -> str:
+    return endpoint if "://" in endpoint else ("http://" if insecure else "https://") + endpoint
+
+
+def _fetch_s3(source: StoredRun, target: Path, env: Mapping[str, str], budget: _Budget) -> None:
+    location = source.location
+    endpoint = _endpoint_url(str(location.get("endpoint") or "s3.amazonaws.com"), bool(location.get("insecure")))
+    style = {"path": "path", "virtual-hosted": "virtual"}.get(str(location.get("addressingStyle") or ""))
+    # Argo's S3 driver (minio-go) uses path-style requests for endpoints other than AWS's.
+    style = style or ("auto" if "amazonaws.com" in endpoint else "path")
+    client = _boto3_client(endpoint, str(location.get("region") or "us-east-1"), style, source, env)
+    _fetch_objects(_Boto3Objects(client, str(location["bucket"]), "s3"), str(location["key"]), source, target,
+                   budget)
+
+
+# Alibaba's own endpoints (oss-<region>[-internal].aliyuncs.com, as Argo's OSS driver is given them) serve
+# the S3 protocol at s3.oss-<region>[-internal].aliyuncs.com, virtual-hosted only; other endpoints (an
+# OSS-compatible server, a test's) are used as they are, path-style.
+_ALIYUN = re.compile(r"^(?:s3\.)?oss-(?P<region>[a-z0-9-]+?)(?P<internal>-internal)?\.aliyuncs\.com$")
+
+
+def _fetch_oss(source: StoredRun, target: Path, env: Mapping[str, str], budget: _Budget) -> None:
+    location = source.location
+    endpoint = _endpoint_url(str(location.get("endpoint") or ""), False)
+    parts = urllib.parse.urlsplit(endpoint)
+    region, style = "us-east-1", "path"
+    if match := _ALIYUN.match(parts.hostname or ""):
+        region, style = match["region"], "virtual"
+        endpoint = f"{parts.scheme}://s3.oss-{match['region']}{match['internal'] or ''}.aliyuncs.com"
+    client = _boto3_client(endpoint, region, style, source, env, str(location.get("securityToken") or "") or None)
+    _fetch_objects(_Boto3Objects(client, str(location["bucket"]), "oss"), str(location["key"]), source, target,
+                   budget)
+
+
+# Google Cloud Storage: google-cloud-storage, with the repository's service account key, or without one
+# the pod's own identity (GKE Workload Identity, through Application Default Credentials) as Argo does.
+
+_GCS_SCOPES = ("https://www.googleapis.com/auth/devstorage.read_only",)
+
+
+@dataclass
+class _GcsObjects:
+    client: Any
+    bucket: str
+
+    def describe(self, key: str) -> str:
+        return f"gs://{self.bucket}/{key}"
+
+    def size(self, key: str) -> int | None:
+        with self._errors(key):
+            blob = self.client.bucket(self.bucket).get_blob(key)
+        return None if blob is None else int(blob.size or 0)
+
+    def listing(self, prefix: str) -> list[tuple[str, int]]:
+        with self._errors(prefix):
+            return [(blob.name, int(blob.size or 0)) for blob in self.client.list_blobs(self.bucket, prefix=prefix)]
+
+    def download(self, key: str, out: IO[bytes]) -> None:
+        with self._errors(key):
+            self.client.bucket(self.bucket).blob(key).download_to_file(out)
+
+    @contextlib.contextmanager
+    def _errors(self, key: str) -> Iterator[None]:
+        from google.api_core import exceptions
+        from google.auth.exceptions import RefreshError
+
+        try:
+            yield
+        except RefreshError as exc:
+            raise _denied(self.describe(key), f"the service account's token was refused: {exc}") from None
+        except (exceptions.Unauthorized, exceptions.Forbidden) as exc:
+            raise _denied(self.describe(key), f"{exc.code}: {exc.message}") from None
+        except exceptions.NotFound as exc:
+            raise FetchError(f"there is no bucket gs://{self.bucket} ({exc.message})") from None
+
+
+def _fetch_gcs(source: StoredRun, target: Path, env: Mapping[str, str], budget: _Budget) -> None:
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+    from google.cloud import storage
+    from google.oauth2 import service_account
+
+    project: str | None
+    if "serviceAccountKeySecret" in source.secrets:
+        text = _secret(env, source.secrets, "serviceAccountKeySecret")
+        try:
+            info = json.loads(text)
+            credentials = service_account.Credentials.from_service_account_info(info, scopes=_GCS_SCOPES)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise FetchError(f"serviceAccountKeySecret is not a service account key (a JSON key file): "
+                             f"{type(exc).__name__}: {exc}") from None
+        project = info.get("project_id")
+    else:
+        try:
+            credentials, project = google.auth.default(scopes=_GCS_SCOPES)
+        except DefaultCredentialsError as exc:
+            raise FetchError(f"the artifact repository names no serviceAccountKeySecret and the pod has no "
+                             f"workload identity: {exc}") from None
+    client = storage.Client(project=project or "-", credentials=credentials)
+    _fetch_objects(_GcsObjects(client, str(source.location["bucket"])), str(source.location["key"]), source,
+                   target, budget)
+
+
+# Azure Blob Storage: azure-storage-blob, with the account key (or a SAS token in its place, as Argo
+# accepts) from accountKeySecret, or with useSDKCreds the pod's own identity (azure-identity's
+# DefaultAzureCredential: workload identity, managed identity, environment).
+
+_SAS = re.compile(r"(\?|&)([^=]+)=([^&]+)")  # how Argo tells a SAS token from an account key
+
+
+@dataclass
+class _AzureObjects:
+    container: Any  # a ContainerClient
+    url: str
+
+    def describe(self, key: str) -> str:
+        return f"{self.url}/{key}"
+
+    def size(self, key: str) -> int | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        with self._errors(key):
+            try:
+                return int(self.container.get_blob_client(key).get_blob_properties().size)
+            except ResourceNotFoundError as exc:
+                if getattr(exc, "error_code", None) == "ContainerNotFound":
+                    raise
+                return None
+
+    def listing(self, prefix: str) -> list[tuple[str, int]]:
+        with self._errors(prefix):
+            return [(blob.name, int(blob.size or 0)) for blob in self.container.list_blobs(name_starts_with=prefix)]
+
+    def download(self, key: str, out: IO[bytes]) -> None:
+        with self._errors(key):
+            self.container.download_blob(key).readinto(out)
+
+    @contextlib.contextmanager
+    def _errors(self, key: str) -> Iterator[None]:
+        from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
+
+        try:
+            yield
+        except ResourceNotFoundError:
+            raise FetchError(f"there is no container {self.url}") from None
+        except ClientAuthenticationError as exc:
+            raise _denied(self.describe(key), _first_line(exc)) from None
+        except HttpResponseError as exc:
+            detail = f"{exc.status_code} {getattr(exc, 'error_code', '')}: {_first_line(exc)}"
+            if exc.status_code in (401, 403):
+                raise _denied(self.describe(key), detail) from None
+            raise FetchError(f"{self.describe(key)}: {detail}") from None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _azure_account(url: str) -> str:
+    """The storage account a container URL belongs to, as Argo reads it: the first label of the host,
+    or the first path segment for a local emulator (127.0.0.1 or localhost)."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if host.startswith(("127.0.0.1", "localhost")):
+        segments = [s for s in parts.path.split("/") if s]
+        if len(segments) < 2:
+            raise FetchError(f"cannot tell the storage account from {url}")
+        return segments[0]
+    return host.split(".")[0]
+
+
+def _fetch_azure(source: StoredRun, target: Path, env: Mapping[str, str], budget: _Budget) -> None:
+    from azure.storage.blob import ContainerClient
+
+    location = source.location
+    url = f"{str(location['endpoint']).rstrip('/')}/{location['container']}"
+    if location.get("useSDKCreds"):
+        from azure.identity import DefaultAzureCredential
+
+        container = ContainerClient.from_container_url(url, credential=DefaultAzureCredential())
+    else:
+        if "accountKeySecret" not in source.secrets:
+            raise FetchError("the artifact repository names no accountKeySecret and does not set useSDKCreds")
+        key = _secret(env, source.secrets, "accountKeySecret")
+        if _SAS.search(key):
+            container = ContainerClient.from_container_url(f"{url}?{key.lstrip('?')}")
+        else:
+            container = ContainerClient.from_container_url(
+                url, credential={"account_name": _azure_account(url), "account_key": key})
+    _fetch_objects(_AzureObjects(container, url), str(location["blob"]), source, target, budget)
+
+
+# HTTP(S), and Artifactory (an HTTP GET with basic auth from usernameSecret/passwordSecret, as Argo's
+# Artifactory driver does it; Argo stores one file per artifact there, so "unarchived" is that file).
+
+
 def _fetch_http(source: StoredRun, target: Path, env: Mapping[str, str], budget: _Budget) -> None:
-    url = str(source.location["url"])
-    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise FetchError(f"{url!r} is not an http(s) URL")
     headers = {h["name"]: h["value"] for h in source.location.get("headers") or []}
     if "auth.basicAuth.usernameSecret" in source.secrets:
-        user = _secret(env, source.secrets, "auth.basicAuth.usernameSecret")
-        password = _secret(env, source.secrets, "auth.basicAuth.passwordSecret")
-        headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-    request = urllib.request.Request(url, headers=headers)
-    with urllib.request.urlopen(request, timeout=60) as response:
+        headers["Authorization"] = _basic(env, source.secrets, "auth.basicAuth.usernameSecret",
+                                          "auth.basicAuth.passwordSecret")
+    _download_url(str(source.location["url"]), headers, source, target, budget)
+
+
+def _fetch_artifactory(source: StoredRun, target: Path, env: Mapping[str, str], budget: _Budget) -> None:
+    headers = {}
+    if "usernameSecret" in source.secrets:
+        headers["Authorization"] = _basic(env, source.secrets, "usernameSecret", "passwordSecret")
+    _download_url(str(source.location["url"]), headers, source, target, budget)
+
+
+def _basic(env: Mapping[str, str], secrets: Mapping[str, str], user_field: str, password_field: str) -> str:
+    user, password = _secret(env, secrets, user_field), _secret(env, secrets, password_field)
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _download_url(url: str, headers: Mapping[str, str], source: StoredRun, target: Path, budget: _Budget) -> None:
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise FetchError(f"{url!r} is not an http(s) URL")
+    request = urllib.request.Request(url, headers=dict(headers))
+    try:
+        response = urllib.request.urlopen(request, timeout=60)
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            raise _denied(f"{source.kind} {url}", f"HTTP {exc.code} {exc.reason}") from None
+        if exc.code == 404:
+            raise FetchError(f"there is no file at {url} (HTTP 404)") from None
+        raise FetchError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+    with response:
         if source.archive == "none":  # straight into place: no second copy on the volume
             name = PurePosixPath(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name or "artifact"
             path = target / _safe_relative(name)
@@ -223,7 +531,9 @@ def _fetch_http(source: StoredRun, target: Path, env: Mapping[str, str], budget:
     budget.used -= size  # the archive was on disk next to what it unpacked to; now it is gone
 
 
-_FETCHERS = {"s3": _fetch_s3, "http": _fetch_http}
+Driver = Callable[[StoredRun, Path, Mapping[str, str], _Budget], None]
+_FETCHERS: dict[str, Driver] = {"s3": _fetch_s3, "oss": _fetch_oss, "gcs": _fetch_gcs, "azure": _fetch_azure,
+                                "http": _fetch_http, "artifactory": _fetch_artifactory}
 
 
 # --- unpacking ----------------------------------------------------------------------------------------
@@ -286,7 +596,11 @@ def main() -> int:
         plan = Plan.from_json(os.environ.get(CONFIG_ENV, ""))
         fetch(plan)
     except FetchError as exc:
-        print(f"fetch failed: {exc}", file=sys.stderr, flush=True)
+        message = f"fetch failed: {exc}"
+        print(message, file=sys.stderr, flush=True)
+        if path := os.environ.get(TERMINATION_LOG_ENV):
+            with contextlib.suppress(OSError):
+                Path(path).write_text(message[:MAX_TERMINATION_MESSAGE])
         return 1
     return 0
 

@@ -20,6 +20,7 @@ Knative Service (or Deployment) says it is ready, and the URL as soon as it is k
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -34,8 +35,8 @@ from typing import Any
 from argoml import argo, kube, names, quantities
 from argoml.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from argoml.kube import DEPLOYMENTS, KNATIVE_SERVICES, SERVICES, Obj, Resource
-from argoml.tensorboard import artifacts
-from argoml.tensorboard.fetch import CONFIG_ENV, FETCHABLE, Plan, StoredRun
+from argoml.tensorboard import artifacts, startup
+from argoml.tensorboard.fetch import CONFIG_ENV, FETCHABLE, TERMINATION_LOG_ENV, Plan, StoredRun
 from argoml.tensorboard.labels import (
     INSTANCE_LABEL,
     LAST_ACCESSED_ANNOTATION,
@@ -51,6 +52,7 @@ from argoml.timestamps import now_rfc3339
 
 PORT = 6006
 LOGDIR = "/logs"
+TERMINATION_LOG = "/dev/termination-log"
 MODES = ("knative", "deployment")
 LIST_PAGE = 100  # workflows per list request when listing a namespace
 
@@ -202,10 +204,14 @@ def plan_for(workflow: Mapping[str, Any], settings: Settings) -> Fetching:
 
 
 def _check_fetchable(artifact: artifacts.NodeArtifact, location: artifacts.Location) -> None:
+    what = f"the {artifact.artifact.get('name')!r} artifact of step {artifact.run!r}"
     if location.kind not in FETCHABLE:
-        raise Unprocessable(f"the {artifact.artifact.get('name')!r} artifact of step {artifact.run!r} is stored in "
-                            f"{location.kind} ({location.describe()}), which the log fetcher cannot download; it "
-                            f"handles {', '.join(FETCHABLE)}")
+        raise Unprocessable(f"{what} is stored in {location.kind} ({location.describe()}), which the log fetcher "
+                            f"cannot download; it handles {', '.join(FETCHABLE)}")
+    if location.kind == "oss" and location.config.get("useSDKCreds") and not location.config.get("accessKeySecret"):
+        raise Unprocessable(f"{what} is in OSS with useSDKCreds (the pod's RAM role); the log fetcher reads OSS "
+                            "through its S3-compatible API and needs the repository's accessKeySecret and "
+                            "secretKeySecret")
     auth = location.config.get("auth") or {}
     if unsupported := sorted(set(auth) - {"basicAuth"}):
         raise Unprocessable(f"the {artifact.artifact.get('name')!r} artifact of step {artifact.run!r} needs http "
@@ -234,6 +240,7 @@ def _split_secrets(config: Mapping[str, Any], path: str = "") -> tuple[Obj, dict
 
 def pod_spec(plan: Fetching, settings: Settings, *, knative: bool) -> Obj:
     fetch_env = [{"name": CONFIG_ENV, "value": plan.plan.to_json()},
+                 {"name": TERMINATION_LOG_ENV, "value": TERMINATION_LOG},
                  {"name": "PYTHONPATH", "value": "/app/vendor"}, *plan.env]
     logs_mount = {"name": "logs", "mountPath": LOGDIR}
     tensorboard: Obj = {
@@ -248,8 +255,10 @@ def pod_spec(plan: Fetching, settings: Settings, *, knative: bool) -> Obj:
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "initContainers": [{
-            "name": "fetch-logs", "image": settings.fetch_image,
+            "name": startup.FETCH_CONTAINER, "image": settings.fetch_image,
             "command": ["python", "-m", "argoml.tensorboard.fetch"],
+            # Why it failed, for the instance's state (argoml.tensorboard.startup); a crash leaves its log's tail.
+            "terminationMessagePath": TERMINATION_LOG, "terminationMessagePolicy": "FallbackToLogsOnError",
             "env": fetch_env, "volumeMounts": [logs_mount], "securityContext": _CONTAINER_SECURITY,
             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
         }],
@@ -458,12 +467,13 @@ def _state(namespace: str, workflow_name: str, settings: Settings, *, touch: boo
         now = now_rfc3339()
         kube.patch(resource, namespace, name, {"metadata": {"annotations": {LAST_ACCESSED_ANNOTATION: now}}})
         obj["metadata"].setdefault("annotations", {})[LAST_ACCESSED_ANNOTATION] = now
-    return _instance_of(obj, settings.mode)
+    return _with_fetch_failures([_instance_of(obj, settings.mode)], namespace, f"{MANAGED},{INSTANCE_LABEL}={name}")[0]
 
 
 def _instances(namespace: str, settings: Settings) -> list[Instance]:
-    return [_instance_of(obj, settings.mode)
-            for page in kube.list_pages(_parts(settings)[0], namespace, label_selector=MANAGED) for obj in page]
+    instances = [_instance_of(obj, settings.mode)
+                 for page in kube.list_pages(_parts(settings)[0], namespace, label_selector=MANAGED) for obj in page]
+    return _with_fetch_failures(instances, namespace, MANAGED)
 
 
 def _instance_of(obj: Obj, mode: str) -> Instance:
@@ -486,3 +496,12 @@ def _instance_of(obj: Obj, mode: str) -> Instance:
         runs = ()
     return Instance(meta["name"], meta["namespace"], owner, mode, bool(ready), url, runs, message,
                     meta.get("creationTimestamp") or "", annotations.get(LAST_ACCESSED_ANNOTATION, ""))
+
+
+def _with_fetch_failures(instances: list[Instance], namespace: str, label_selector: str) -> list[Instance]:
+    """Instances not ready whose log fetcher failed say why (one list of pods, only when one is not ready)."""
+    if all(instance.ready for instance in instances):
+        return instances
+    failures = startup.fetch_failures(namespace, label_selector, INSTANCE_LABEL)
+    return [dataclasses.replace(instance, message=f"fetching the logs failed: {failures[instance.name]}")
+            if not instance.ready and instance.name in failures else instance for instance in instances]
