@@ -36,23 +36,6 @@ def test_values_keep_their_json_types() -> None:
     assert [type(v) for v in values] == [str, int, float, bool, bool]
 
 
-def test_decimal_range_is_exact() -> None:
-    assert column({"range": {"min": 0.1, "max": 0.5, "step": 0.1}}) == [0.1, 0.2, 0.3, 0.4, 0.5]
-
-
-def test_range_of_negative_numbers_reaches_its_end() -> None:
-    assert column({"range": {"min": -0.3, "max": -0.1, "step": 0.1}}) == [-0.3, -0.2, -0.1]
-    assert column({"range": {"min": -1, "max": 1, "step": 0.5}}) == [-1.0, -0.5, 0.0, 0.5, 1.0]
-
-
-def test_descending_range_counts_down_with_a_negative_step() -> None:
-    assert column({"range": {"min": 0.5, "max": 0.1, "step": -0.1}}) == [0.5, 0.4, 0.3, 0.2, 0.1]
-
-
-def test_range_stops_at_the_last_step_within_max() -> None:
-    assert column({"range": {"min": 0, "max": 1, "step": 0.3}}) == [0.0, 0.3, 0.6, 0.9]
-
-
 def test_integer_bounds_and_step_give_integers() -> None:
     values = column({"range": {"min": 16, "max": 128, "step": 16}})
     assert values == [16, 32, 48, 64, 80, 96, 112, 128]
@@ -72,28 +55,34 @@ def test_integral_float_values_are_the_integers_the_api_server_stores() -> None:
         "min": 0, "max": 1, "count": 3.0}}}}).max_trials == 5
 
 
-def test_count_gives_evenly_spaced_points_including_both_ends() -> None:
-    assert column({"range": {"min": 0, "max": 1, "count": 5}}) == [0.0, 0.25, 0.5, 0.75, 1.0]
-    assert column({"range": {"min": 0, "max": 10, "count": 6, "scale": "linear"}}) == [0, 2, 4, 6, 8, 10]
-    thirds = column({"range": {"min": 0, "max": 1, "count": 4}})
-    assert thirds == [0.0, 1 / 3, 2 / 3, 1.0]
+@pytest.mark.parametrize(("range_", "values"), [
+    pytest.param({"min": 0.1, "max": 0.5, "step": 0.1}, [0.1, 0.2, 0.3, 0.4, 0.5], id="decimal steps are exact"),
+    pytest.param({"min": -0.3, "max": -0.1, "step": 0.1}, [-0.3, -0.2, -0.1], id="a negative range reaches its end"),
+    pytest.param({"min": -1, "max": 1, "step": 0.5}, [-1.0, -0.5, 0.0, 0.5, 1.0], id="a range may cross zero"),
+    pytest.param({"min": 0.5, "max": 0.1, "step": -0.1}, [0.5, 0.4, 0.3, 0.2, 0.1],
+                 id="a negative step counts down"),
+    pytest.param({"min": 0, "max": 1, "step": 0.3}, [0.0, 0.3, 0.6, 0.9], id="it stops at the last step within max"),
+    pytest.param({"min": 3, "max": 3, "step": 1}, [3], id="min equal to max is one point (step)"),
+    pytest.param({"min": 0.5, "max": 0.5, "count": 1}, [0.5], id="min equal to max is one point (count)"),
+    pytest.param({"min": 0, "max": 1, "count": 5}, [0.0, 0.25, 0.5, 0.75, 1.0],
+                 id="count spaces points evenly, both ends included"),
+    pytest.param({"min": 0, "max": 10, "count": 6, "scale": "linear"}, [0, 2, 4, 6, 8, 10],
+                 id="linear is the default scale"),
+    pytest.param({"min": 0, "max": 1, "count": 4}, [0.0, 1 / 3, 2 / 3, 1.0], id="count divides the interval"),
+    pytest.param({"min": 1e-5, "max": 1e-1, "count": 5, "scale": "log"}, [1e-05, 1e-04, 1e-03, 1e-02, 1e-01],
+                 id="a log scale gives exact decades"),
+    pytest.param({"min": 1, "max": 8, "count": 4, "scale": "log"}, [1.0, 2.0, 4.0, 8.0],
+                 id="a log scale multiplies by a constant factor"),
+    pytest.param({"min": 1e-300, "max": 1e300, "count": 3, "scale": "log"}, [1e-300, 1.0, 1e300],
+                 id="a log scale stays finite at any magnitude"),
+])
+def test_a_range_expands_to(range_: dict[str, Any], values: list[Any]) -> None:
+    assert column({"range": range_}) == values
 
 
-def test_log_scale_count_gives_exact_decades() -> None:
-    assert column({"range": {"min": 1e-5, "max": 1e-1, "count": 5, "scale": "log"}}) == [
-        1e-05, 1e-04, 1e-03, 1e-02, 1e-01]
-    assert column({"range": {"min": 1, "max": 8, "count": 4, "scale": "log"}}) == [1.0, 2.0, 4.0, 8.0]
-
-
-def test_log_scale_count_is_exact_and_finite_at_any_magnitude() -> None:
+def test_log_scale_count_is_exact_between_decades() -> None:
     thirteen = column({"range": {"min": 1e-6, "max": 1, "count": 13, "scale": "log"}})
     assert thirteen[::2] == [1e-06, 1e-05, 1e-04, 1e-03, 1e-02, 1e-01, 1.0]  # no 0.00999999999999999
-    assert column({"range": {"min": 1e-300, "max": 1e300, "count": 3, "scale": "log"}}) == [1e-300, 1.0, 1e300]
-
-
-def test_a_single_point_range() -> None:
-    assert column({"range": {"min": 3, "max": 3, "step": 1}}) == [3]
-    assert column({"range": {"min": 0.5, "max": 0.5, "count": 1}}) == [0.5]
 
 
 # --- grid -------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
+from argoml import argo
 from argoml.dev.emulator import Emulator
 from argoml.errors import Unprocessable, UpstreamError
 from argoml.tensorboard import artifacts
@@ -177,7 +178,7 @@ def test_without_a_key_the_configmaps_default_annotation_picks_the_repository(cl
     other = {"s3": {**MINIO_REPOSITORY["s3"], "bucket": "other"}}
     seed_configmap(cluster, "ml", "artifact-repositories",
                    {"v1": yaml.safe_dump(other), "v2": yaml.safe_dump(MINIO_REPOSITORY)},
-                   {artifacts.DEFAULT_REPOSITORY_ANNOTATION: "v2"})
+                   {argo.DEFAULT_REPOSITORY_ANNOTATION: "v2"})
     wf = workflow("wf", "ml", pod("a", "train", key_only("k.tgz")),
                   status_extra={"artifactRepositoryRef": {"namespace": "ml"}})
     assert locate(wf)[0].config["bucket"] == "ml-artifacts"
@@ -217,7 +218,7 @@ def test_without_a_status_ref_the_spec_ref_then_the_namespace_default_then_the_c
     wf = workflow("wf", "ml", pod("a", "train", key_only("k.tgz")))
     assert locate(wf)[0].config["bucket"] == "controller"
     seed_configmap(cluster, "ml", "artifact-repositories", {"ns": bucket("namespace")},
-                   {artifacts.DEFAULT_REPOSITORY_ANNOTATION: "ns"})
+                   {argo.DEFAULT_REPOSITORY_ANNOTATION: "ns"})
     assert locate(wf)[0].config["bucket"] == "namespace"
     seed_configmap(cluster, "ml", "special", {"team": bucket("spec-ref")})
     wf["spec"]["artifactRepositoryRef"] = {"configMap": "special", "key": "team"}
