@@ -1,6 +1,7 @@
 """The local stack: the four functions, the ApiServerSource bridge and the PingSource ticker.
 
-``make run`` starts it against the cluster in ``KUBECONFIG``; ``make demo`` and the
+``make run`` starts it against the cluster in ``KUBECONFIG`` or, with none, against a local
+playground (:mod:`argoml.dev.playground`) that kubectl can use; ``make demo`` and the
 end-to-end tests start it against the emulator. The watched resources are the ones
 ``knative/`` declares ApiServerSources for. Under ``make run`` a ticker sends gc the
 policy in ``GC_POLICY`` on the cron schedule ``GC_SCHEDULE``, a dry run unless the
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from argoml.dev import FUNCTIONS, runner
+from argoml.dev import FUNCTIONS, playground, runner
 from argoml.dev.bridge import Bridge, WatchedResource
 from argoml.dev.delivery import Delivery
 from argoml.dev.ticker import Ticker
@@ -84,8 +85,9 @@ def running(kubeconfig: Path | None, *, ports: dict[str, int] | None = None,
 
 
 def main() -> None:
-    """``make run``: serve the functions on fixed ports against the cluster in KUBECONFIG."""
+    """``make run``: serve the functions on fixed ports against the cluster in KUBECONFIG, or a playground."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # the playground's every request
     ports = {name: 8081 + i for i, name in enumerate(FUNCTIONS)}
     log_dir = Path("out/logs")
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -94,9 +96,27 @@ def main() -> None:
         gc_policy = json.loads(os.environ.get("GC_POLICY") or GC_POLICY)
     except ValueError as exc:
         sys.exit(f"GC_POLICY is not JSON: {exc}")
-    with running(None, ports=ports, log_dir=log_dir) as stack:
+    try:
+        with playground.cluster() as cluster:
+            _serve(cluster, ports, log_dir, schedule, gc_policy)
+    except playground.ClusterProblem as exc:
+        sys.exit(f"make run: {exc}")
+    sys.exit(0)
+
+
+def _serve(cluster: playground.Cluster, ports: dict[str, int], log_dir: Path, schedule: str,
+           gc_policy: object) -> None:
+    if cluster.emulator is not None:
+        print(f"no cluster configured: a local playground (the argo-ml API emulator) serves {cluster.emulator.url}")
+        print(f"export KUBECONFIG={playground.KUBECONFIG}   # then: kubectl apply -f examples/hparam.yaml")
+    else:
+        print(f"cluster: {cluster.kubeconfig}")
+    with running(cluster.kubeconfig, ports=ports, log_dir=log_dir) as stack:
         for name, function in stack.functions.items():
             print(f"{name:12} {function.url}   (log: {log_dir / name}.log)")
+        if cluster.emulator is not None:
+            print(f"TensorBoard page: {stack.url('tensorboard')}/ (bearer token: {playground.TOKEN}); "
+                  f"gc now: .venv/bin/argoml ping {stack.url('gc')} --data '{{\"dryRun\": true}}'")
         try:
             ticker = Ticker(schedule, gc_policy, stack.url("gc"), name="gc-local").start()
         except ValueError as exc:
@@ -108,7 +128,6 @@ def main() -> None:
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
         ticker.stop()
-    sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -34,17 +34,40 @@ from argoml.selectors import parse_field_selector, parse_label_selector
 from argoml.timestamps import now_rfc3339
 
 Key = tuple[str, str | None, str]  # (resource id, namespace, name)
+NAMESPACES = "v1/namespaces"
 
+
+@dataclass(frozen=True)
+class Column:
+    """One printer column of ``kubectl get`` (a CRD's ``additionalPrinterColumns`` entry)."""
+
+    name: str
+    type: str
+    json_path: str
+    format: str = ""
+    description: str = ""
+    priority: int = 0
+
+
+AGE = Column("Age", "date", ".metadata.creationTimestamp")
 
 
 @dataclass(frozen=True)
 class ResourceType:
+    """A served resource and what discovery says about it (names, categories, printer columns)."""
+
     group: str
     version: str
     plural: str
     kind: str
     namespaced: bool = True
     status_subresource: bool = True
+    singular: str = ""
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    columns: tuple[Column, ...] = (AGE,)
+    # The structural schema (a CRD's openAPIV3Schema); None for the built-in kinds, served schemaless.
+    schema: Obj | None = field(default=None, compare=False)
 
     @property
     def id(self) -> str:
@@ -55,24 +78,28 @@ class ResourceType:
         return f"{self.group}/{self.version}" if self.group else self.version
 
 
+# The kinds a cluster has before anything is installed. Argo's, Knative's and argoml's kinds come
+# from their CRDs (argoml.dev.crds), installed into every emulator.
 BUILTIN_TYPES = (
-    ResourceType("", "v1", "namespaces", "Namespace", namespaced=False),
-    ResourceType("", "v1", "pods", "Pod"),
-    ResourceType("", "v1", "services", "Service"),
-    ResourceType("", "v1", "configmaps", "ConfigMap", status_subresource=False),
-    ResourceType("", "v1", "secrets", "Secret", status_subresource=False),
-    ResourceType("", "v1", "serviceaccounts", "ServiceAccount", status_subresource=False),
-    ResourceType("", "v1", "events", "Event", status_subresource=False),
-    ResourceType("apps", "v1", "deployments", "Deployment"),
-    ResourceType("argoproj.io", "v1alpha1", "workflows", "Workflow"),
-    ResourceType("argoproj.io", "v1alpha1", "workflowtemplates", "WorkflowTemplate", status_subresource=False),
-    ResourceType("argoproj.io", "v1alpha1", "clusterworkflowtemplates", "ClusterWorkflowTemplate",
-                 namespaced=False, status_subresource=False),
-    ResourceType("argoproj.io", "v1alpha1", "cronworkflows", "CronWorkflow"),
-    ResourceType("argoml.io", "v1alpha1", "hyperparamworkflows", "HyperparamWorkflow"),
-    ResourceType("serving.knative.dev", "v1", "services", "Service"),
+    ResourceType("", "v1", "namespaces", "Namespace", namespaced=False, short_names=("ns",),
+                 columns=(Column("Status", "string", ".status.phase"), AGE)),
+    ResourceType("", "v1", "pods", "Pod", short_names=("po",), categories=("all",),
+                 columns=(Column("Status", "string", ".status.phase"), AGE)),
+    ResourceType("", "v1", "services", "Service", short_names=("svc",), categories=("all",),
+                 columns=(Column("Type", "string", ".spec.type"), Column("Cluster-IP", "string", ".spec.clusterIP"),
+                          AGE)),
+    ResourceType("", "v1", "configmaps", "ConfigMap", status_subresource=False, short_names=("cm",)),
+    ResourceType("", "v1", "secrets", "Secret", status_subresource=False,
+                 columns=(Column("Type", "string", ".type"), AGE)),
+    ResourceType("", "v1", "serviceaccounts", "ServiceAccount", status_subresource=False, short_names=("sa",)),
+    ResourceType("", "v1", "events", "Event", status_subresource=False, short_names=("ev",),
+                 columns=(Column("Type", "string", ".type"), Column("Reason", "string", ".reason"),
+                          Column("Object", "string", ".involvedObject.name"),
+                          Column("Message", "string", ".message"), AGE)),
+    ResourceType("apps", "v1", "deployments", "Deployment", short_names=("deploy",), categories=("all",)),
     ResourceType("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
-                 namespaced=False),
+                 namespaced=False, short_names=("crd", "crds"),
+                 columns=(Column("Created At", "date", ".metadata.creationTimestamp"),)),
 )
 
 
@@ -106,9 +133,15 @@ class Store:
     listeners: list[Callable[[], None]] = field(default_factory=list)
     _order: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # per resource: sorted (ns, name)
     revision: int = 0  # the newest resourceVersion handed out; never reset
+    # As a cluster: objects go only into namespaces that exist (off for tests, which use any namespace).
+    namespaces_must_exist: bool = False
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # --- types --------------------------------------------------------------------------------------
+
+    def register(self, resource: ResourceType) -> None:
+        """Serve ``resource`` from now on (a CRD was created)."""
+        self.types[resource.id] = resource
 
     def type_of(self, group: str, version: str, plural: str) -> ResourceType:
         resource_id = f"{group}/{version}/{plural}" if group else f"{version}/{plural}"
@@ -176,14 +209,24 @@ class Store:
     # --- writes -------------------------------------------------------------------------------------
 
     def create(self, resource: ResourceType, namespace: str | None, body: Obj, *, dry_run: bool = False,
-               keep_status: bool = False) -> Obj:
-        """POST to a collection. ``keep_status`` seeds an object as a controller would have left it."""
+               keep_status: bool = False, field_validation: str = "Ignore",
+               warnings: builtins.list[str] | None = None) -> Obj:
+        """POST to a collection. ``keep_status`` seeds an object as a controller would have left it.
+
+        Fields the resource's schema does not know are dropped (as the API server prunes them),
+        with a warning (``field_validation="Warn"``) or refused (``"Strict"``).
+        """
         if not isinstance(body, dict):
             raise ApiError(400, "BadRequest", "the request body is not a JSON object")
-        obj = copy.deepcopy(body)
+        obj = _checked_fields(resource, copy.deepcopy(body), field_validation, warnings)
         metadata = obj.setdefault("metadata", {})
+        if not isinstance(metadata, dict):
+            raise ApiError(400, "BadRequest", "metadata must be an object")
         namespace = self._namespace_for(resource, namespace, metadata)
         with self._lock:
+            if namespace and self.namespaces_must_exist and (NAMESPACES, None, namespace) not in self.objects:
+                raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found',
+                               {"name": namespace, "kind": "namespaces"})
             if not metadata.get("name"):
                 if not metadata.get("generateName"):
                     raise _invalid(resource, "", "metadata.name: Required value: name or generateName is required")
@@ -201,26 +244,58 @@ class Store:
                 metadata.pop(transient, None)
             if resource.status_subresource and not keep_status:
                 obj.pop("status", None)
+            if resource.id == NAMESPACES:
+                obj.setdefault("status", {"phase": "Active"})
+            elif resource.id == "v1/secrets":
+                obj.setdefault("type", "Opaque")
             if dry_run:
                 return obj
             return self._write(key, obj, "ADDED")
 
     def replace(self, resource: ResourceType, namespace: str | None, name: str, body: Obj, *,
-                subresource: str | None = None) -> Obj:
+                subresource: str | None = None, dry_run: bool = False, field_validation: str = "Ignore",
+                warnings: builtins.list[str] | None = None) -> Obj:
         """PUT an object (or its ``/status``)."""
+        if not isinstance(body, dict):
+            raise ApiError(400, "BadRequest", "the request body is not a JSON object")
         with self._lock:
             current = self._existing(resource, namespace, name)
-            return self._update(resource, current, copy.deepcopy(body), subresource)
+            new = _checked_fields(resource, copy.deepcopy(body), field_validation, warnings)
+            return self._update(resource, current, new, subresource, dry_run=dry_run)
 
     def patch(self, resource: ResourceType, namespace: str | None, name: str, patch: Any, content_type: str,
-              *, subresource: str | None = None) -> Obj:
+              *, subresource: str | None = None, dry_run: bool = False, field_validation: str = "Ignore",
+              warnings: builtins.list[str] | None = None, field_manager: str = "") -> Obj:
+        """PATCH: JSON, merge, strategic merge (as a merge) or server-side apply (which creates)."""
+        kind = content_type.split(";")[0].strip()
         with self._lock:
+            if kind == APPLY_PATCH:
+                if not field_manager:
+                    raise ApiError(400, "BadRequest", "fieldManager is required for apply requests")
+                if not isinstance(patch, dict):
+                    raise ApiError(400, "BadRequest", "an apply patch must be an object")
+                if (resource.id, namespace if resource.namespaced else None, name) not in self.objects:
+                    body = dict(patch, metadata=dict(patch.get("metadata") or {}, name=name))
+                    return self.create(resource, namespace, body, dry_run=dry_run, field_validation=field_validation,
+                                       warnings=warnings)
             current = self._existing(resource, namespace, name)
             patched = _apply_patch(copy.deepcopy(current), patch, content_type)
-            return self._update(resource, current, patched, subresource)
+            patched = _checked_fields(resource, patched, field_validation, warnings)
+            return self._update(resource, current, patched, subresource, dry_run=dry_run)
+
+    def delete_collection(self, resource: ResourceType, namespace: str | None, *, label_selector: str = "",
+                          field_selector: str = "", dry_run: bool = False) -> Obj:
+        """DELETE on a collection: every selected object, as a list of what was deleted."""
+        with self._lock:
+            listing = self.list(resource, namespace, label_selector=label_selector, field_selector=field_selector)
+            if not dry_run:
+                listing["items"] = [self.delete(resource, item["metadata"].get("namespace"), item["metadata"]["name"])
+                                    for item in listing["items"]]
+            return listing
 
     def delete(self, resource: ResourceType, namespace: str | None, name: str, *,
-               propagation: str = "Background", preconditions: Mapping[str, Any] | None = None) -> Obj:
+               propagation: str = "Background", preconditions: Mapping[str, Any] | None = None,
+               dry_run: bool = False) -> Obj:
         """DELETE; ``preconditions`` (``uid``, ``resourceVersion``) must match the stored object."""
         with self._lock:
             obj = self._existing(resource, namespace, name)
@@ -230,7 +305,11 @@ class Store:
                     raise ApiError(409, "Conflict", f"Precondition failed: {label} in precondition: {wanted}, "
                                    f"{label} in object meta: {actual}",
                                    {"name": name, "group": resource.group, "kind": resource.plural})
-            return self._delete((resource.id, namespace, name), obj, propagation)
+            if dry_run:
+                return copy.deepcopy(obj)
+            if resource.id == NAMESPACES:
+                self._empty_namespace(name)
+            return self._delete((resource.id, namespace if resource.namespaced else None, name), obj, propagation)
 
     def clear(self) -> None:
         with self._lock:
@@ -248,7 +327,14 @@ class Store:
             raise ApiError(404, "NotFound", f'{_qualified(resource)} "{name}" not found',
                            {"name": name, "group": resource.group, "kind": resource.plural}) from None
 
-    def _update(self, resource: ResourceType, current: Obj, new: Obj, subresource: str | None) -> Obj:
+    def _empty_namespace(self, namespace: str) -> None:
+        """What the namespace controller does once a namespace is deleted: delete what it held."""
+        for key, obj in list(self.objects.items()):
+            if key[1] == namespace and key in self.objects:
+                self._delete(key, obj, "Background")
+
+    def _update(self, resource: ResourceType, current: Obj, new: Obj, subresource: str | None, *,
+                dry_run: bool = False) -> Obj:
         if not isinstance(new, dict):
             raise ApiError(400, "BadRequest", "the request body is not a JSON object")
         meta, new_meta = current["metadata"], new.setdefault("metadata", {})
@@ -278,8 +364,8 @@ class Store:
             if _spec_of(updated) != _spec_of(current):
                 new_meta["generation"] = meta.get("generation", 1) + 1
         key = (resource.id, meta.get("namespace"), meta["name"])
-        if updated == current:
-            return copy.deepcopy(current)
+        if updated == current or dry_run:
+            return copy.deepcopy(updated)
         if meta.get("deletionTimestamp") and not updated["metadata"].get("finalizers"):
             return self._delete(key, updated, "Background")
         return self._write(key, updated, "MODIFIED")
@@ -403,6 +489,61 @@ def _decode_continue(token: str) -> tuple[str, str]:
         raise ApiError(400, "BadRequest", f"invalid continue token {token!r}") from None
 
 
+APPLY_PATCH = "application/apply-patch+yaml"
+
+
+FieldPath = tuple[str | int, ...]
+
+
+def unknown_fields(schema: Obj | None, value: Any, path: FieldPath = ()) -> list[FieldPath]:
+    """The fields in ``value`` that a structural ``schema`` does not declare (what the API server prunes)."""
+    if not isinstance(schema, dict) or schema.get("x-kubernetes-preserve-unknown-fields"):
+        return []
+    found: list[FieldPath] = []
+    if isinstance(value, dict):
+        properties, extra = schema.get("properties"), schema.get("additionalProperties")
+        if properties is None and extra is None:
+            return []
+        for key, item in value.items():
+            if properties is not None and key in properties:
+                found += unknown_fields(properties[key], item, (*path, key))
+            elif isinstance(extra, dict):
+                found += unknown_fields(extra, item, (*path, key))
+            elif not (path == () and key in ("apiVersion", "kind", "metadata")) and extra is not True:
+                found.append((*path, key))
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for index, item in enumerate(value):
+            found += unknown_fields(schema["items"], item, (*path, index))
+    return found
+
+
+def field_path(path: FieldPath) -> str:
+    """``spec.templates[0].name``, as the API server names a field."""
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
+    return text
+
+
+def _checked_fields(resource: ResourceType, obj: Obj, validation: str, warnings: list[str] | None) -> Obj:
+    if resource.schema is None or not isinstance(obj, dict):
+        return obj
+    unknown = unknown_fields(resource.schema, {k: v for k, v in obj.items() if k != "metadata"})
+    if not unknown:
+        return obj
+    if validation == "Strict":
+        listed = ", ".join(f'unknown field "{field_path(path)}"' for path in unknown)
+        raise ApiError(400, "BadRequest", f"strict decoding error: {listed}")
+    if validation == "Warn" and warnings is not None:
+        warnings.extend(f'unknown field "{field_path(path)}"' for path in unknown)
+    for path in unknown:
+        parent: Any = obj
+        for step in path[:-1]:
+            parent = parent[step]
+        parent.pop(path[-1], None)
+    return obj
+
+
 def _apply_patch(obj: Obj, patch: Any, content_type: str) -> Obj:
     kind = content_type.split(";")[0].strip()
     if kind == "application/json-patch+json":
@@ -416,7 +557,7 @@ def _apply_patch(obj: Obj, patch: Any, content_type: str) -> Obj:
             return patched
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as exc:
             raise ApiError(422, "Invalid", f"the JSON patch could not be applied: {exc}") from None
-    if kind in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+    if kind in ("application/merge-patch+json", "application/strategic-merge-patch+json", APPLY_PATCH):
         # Strategic merge differs only for lists with merge keys, which nothing here patches.
         if not isinstance(patch, dict):
             raise ApiError(400, "BadRequest", "a merge patch must be a JSON object")
