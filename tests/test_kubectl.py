@@ -26,7 +26,7 @@ MERGE = "application/merge-patch+json"
 
 @pytest.fixture(scope="module")
 def playground() -> Iterator[Emulator]:
-    with Emulator(namespaces=["default"]) as emulator:
+    with Emulator(namespaces=["default"], crds=True) as emulator:
         yield emulator
 
 
@@ -149,6 +149,12 @@ def test_watch_prints_each_change_as_a_row(kubectl: Kubectl, playground: Emulato
 def test_explain_reads_the_crd_schema(kubectl: Kubectl) -> None:
     explained = kubectl("explain", "hparam.spec.algorithm").stdout
     assert "How trials are drawn from the search space." in explained and "ENUM:\n    grid\n" in explained
+
+
+def test_get_crd_lists_the_installed_crds(kubectl: Kubectl) -> None:
+    names = kubectl("get", "crd", "-o", "name").stdout.split()
+    assert "customresourcedefinition.apiextensions.k8s.io/hyperparamworkflows.argoml.io" in names
+    assert "customresourcedefinition.apiextensions.k8s.io/workflows.argoproj.io" in names
 
 
 def test_an_unknown_kind_and_an_unknown_path_answer_as_an_api_server(kubectl: Kubectl) -> None:

@@ -171,13 +171,14 @@ class ClusterEmulator(kmock.KubernetesEmulator):
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
-        self.install_crds()
-
-    def install_crds(self, documents: Iterable[Obj] | None = None) -> None:
-        """Create CRDs (by default the product's: argoml's, Argo's, Knative Serving's) and serve their kinds."""
-        crd_type = self.store.type_of(CRD_GROUP, CRD_VERSION, CRD_PLURAL)
-        for crd in crds.product_crds() if documents is None else documents:
+        for crd in crds.product_crds():
             self._serve_crd(crd)
+
+    def install_crds(self) -> None:
+        """Store the product's CRDs (argoml's, Argo's, Knative Serving's) as a cluster has them; their kinds are
+        served either way (tests of what a function does without a CRD object leave it out)."""
+        crd_type = self.store.type_of(CRD_GROUP, CRD_VERSION, CRD_PLURAL)
+        for crd in crds.product_crds():
             self.store.create(crd_type, None, crd)
 
     def _serve_crd(self, crd: Any) -> None:
@@ -479,13 +480,15 @@ class Emulator:
     Use as a context manager; ``kubeconfig`` is a file that points the ``kubernetes``
     client and kubectl at it (set ``KUBECONFIG`` to it): a temporary one unless given. ``port``
     0 picks a free one. ``namespaces`` are created at the start; with them, as on a cluster,
-    objects go only into namespaces that exist.
+    objects go only into namespaces that exist. ``crds`` stores the product's CRD objects too.
     """
 
-    def __init__(self, *, port: int = 0, kubeconfig: Path | None = None, namespaces: Iterable[str] = ()) -> None:
+    def __init__(self, *, port: int = 0, kubeconfig: Path | None = None, namespaces: Iterable[str] = (),
+                 crds: bool = False) -> None:
         self.handler = ClusterEmulator()
         self._port = port
         self._namespaces = tuple(namespaces)
+        self._crds = crds
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._failed: BaseException | None = None
@@ -494,9 +497,11 @@ class Emulator:
         self._tmp = tempfile.TemporaryDirectory(prefix="argoml-emulator-")
         self.url = ""
         self.kubeconfig = kubeconfig or Path(self._tmp.name) / "kubeconfig"
-        self._seed_namespaces()
+        self._seed()
 
-    def _seed_namespaces(self) -> None:
+    def _seed(self) -> None:
+        if self._crds:
+            self.handler.install_crds()
         if self._namespaces:
             self.store.namespaces_must_exist = True
             namespaces = self.store.type_of("", "v1", "namespaces")
@@ -523,8 +528,7 @@ class Emulator:
 
     def reset(self) -> None:
         self.store.clear()
-        self.handler.install_crds()
-        self._seed_namespaces()
+        self._seed()
         self.calls.clear()
         self.handler.failures.clear()
         self.access.tokens.clear()

@@ -84,7 +84,7 @@ def cluster() -> Iterator[Cluster]:
         return
     port = _port()
     try:
-        emulator = Emulator(port=port, kubeconfig=KUBECONFIG, namespaces=NAMESPACES)
+        emulator = Emulator(port=port, kubeconfig=KUBECONFIG, namespaces=NAMESPACES, crds=True)
         with emulator:
             _admit_the_developer(emulator)
             yield Cluster(KUBECONFIG.resolve(), emulator)
