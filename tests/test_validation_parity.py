@@ -291,3 +291,142 @@ def test_a_name_too_long_is_counted_in_bytes_as_go_counts_it() -> None:
         "{name: wf}", f"{{name: {name}}}"))
     assert ("metadata.name", f'workflow name "{name}" must not be more than 63 characters long (currently 64)') \
         in errors(report)
+
+
+# -- what Argo refuses ----------------------------------------------------------------------------
+
+def test_pod_level_resources_take_cpu_memory_and_hugepages_only() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        podResources: {limits: {cpu: "2", memory: 4Gi, hugepages-2Mi: 1Gi}, requests: {nvidia.com/gpu: "1"}}
+        templates:
+        - {name: main, podResources: {limits: {ephemeral-storage: 1Gi}}, container: {image: alpine}}
+    """))
+    assert sorted(errors(report)) == [
+        ("spec.podResources.requests.nvidia.com/gpu", "podResources.requests: resource 'nvidia.com/gpu' is not "
+                                                      "supported at pod level: only cpu, memory and hugepages-* are"),
+        ("spec.templates[0].podResources.limits.ephemeral-storage",
+         "templates.main.podResources.limits: resource 'ephemeral-storage' is not supported at pod level: only cpu, "
+         "memory and hugepages-* are")]
+
+
+def test_pod_level_resources_take_no_claims() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        podResources: {claims: [{name: gpu}]}
+        templates: [{name: main, container: {image: alpine}}]
+    """))
+    assert errors(report) == [("spec.podResources.claims",
+                               "podResources.claims: resource claims are not supported at pod level")]
+
+
+def test_sidecars_and_container_set_containers_may_not_take_argos_container_names() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        templates:
+        - {name: main, sidecars: [{name: wait, image: a}, {name: proxy, image: a}], container: {image: alpine}}
+        - name: set
+          containerSet: {containers: [{name: supervisor, image: a}, {name: artifact-plugin-s3, image: a}]}
+    """))
+    reserved = "is reserved for Argo's own containers (wait, supervisor and artifact-plugin-*)"
+    assert errors(report) == [
+        ("spec.templates[0].sidecars[0].name", f"templates.main.sidecars[0].name 'wait' {reserved}"),
+        ("spec.templates[1].containerSet.containers[0].name",
+         f"templates.set.containerSet.containers[0].name 'supervisor' {reserved}"),
+        ("spec.templates[1].containerSet.containers[1].name",
+         f"templates.set.containerSet.containers[1].name 'artifact-plugin-s3' {reserved}")]
+
+
+def test_an_executor_plugin_needs_a_name() -> None:
+    manifest = """
+        entrypoint: main
+        executorPlugins: [{METADATA spec: {sidecar: {container: {name: plugin, image: p}}}}]
+        templates: [{name: main, container: {image: alpine}}]
+    """
+    assert errors(check(workflow(manifest.replace("METADATA", "metadata: {name: hello},")))) == []
+    assert errors(check(workflow(manifest.replace("METADATA", "")))) == [
+        ("spec.executorPlugins[0].metadata.name", "executorPlugins[0].metadata.name is required")]
+
+
+def pod_gc(selector: str) -> list[tuple[str, str]]:
+    return errors(check(workflow(f"""
+        entrypoint: main
+        podGC: {{strategy: OnPodSuccess, labelSelector: {selector}}}
+        templates: [{{name: main, container: {{image: alpine}}}}]
+    """)))
+
+
+def test_a_pod_gc_label_selector_with_an_unknown_operator_is_refused_in_kubernetes_words() -> None:
+    assert pod_gc("{matchExpressions: [{key: app, operator: Equals, values: [a]}]}") == [
+        ("spec.podGC.labelSelector", 'podGC.labelSelector invalid: "Equals" is not a valid label selector operator')]
+
+
+def test_a_pod_gc_label_selector_set_operator_needs_values() -> None:
+    assert pod_gc("{matchExpressions: [{key: app, operator: In}]}") == [
+        ("spec.podGC.labelSelector", "podGC.labelSelector invalid: values: Invalid value: []string(nil): for 'in', "
+                                     "'notin' operators, values set can't be empty")]
+
+
+def test_a_pod_gc_label_selector_exists_takes_no_values() -> None:
+    assert pod_gc("{matchExpressions: [{key: app, operator: Exists, values: [a]}]}") == [
+        ("spec.podGC.labelSelector", 'podGC.labelSelector invalid: values: Invalid value: []string{"a"}: values set '
+                                     'must be empty for exists and does not exist')]
+
+
+def test_a_pod_gc_label_selector_key_and_value_follow_label_syntax() -> None:
+    [(path, message)] = pod_gc("{matchLabels: {'bad key': 'bad value'}}")
+    assert path == "spec.podGC.labelSelector"
+    assert message.startswith('podGC.labelSelector invalid: [key: Invalid value: "bad key": name part must consist of '
+                              "alphanumeric characters")
+    assert 'values[0]: Invalid value: "bad value": a valid label must be an empty string' in message
+
+
+def test_a_valid_pod_gc_label_selector_is_accepted() -> None:
+    assert pod_gc("{matchLabels: {example.com/team: ml}, matchExpressions: [{key: tier, operator: NotIn, "
+                  "values: [db]}, {key: gpu, operator: DoesNotExist}]}") == []
+
+
+def test_label_and_annotation_values_must_be_strings_as_go_decodes_them() -> None:
+    report = check(workflow("entrypoint: main\ntemplates: [{name: main, container: {image: a}}]").replace(
+        "{name: wf}", "{name: wf, labels: {replicas: 3}, annotations: {enabled: true}}"))
+    assert errors(report) == [("metadata.labels.replicas", "must be of type string, got integer"),
+                              ("metadata.annotations.enabled", "must be of type string, got boolean")]
+
+
+def test_an_artifact_path_may_not_climb_out_of_its_directory() -> None:
+    manifest = """
+        entrypoint: main
+        templates:
+        - name: main
+          container: {image: alpine}
+          outputs: {artifacts: [{name: out, path: PATH}]}
+    """
+    assert errors(check(workflow(manifest.replace("PATH", "/tmp/safe/../x")))) == [
+        ("spec.templates[0].outputs.artifacts[0].path", "error in templates.main.outputs.artifacts.out: Artifact "
+                                                        "'out' attempted to use a path containing '..'. Directory "
+                                                        "traversal is not permitted")]
+    assert errors(check(workflow(manifest.replace("PATH", "/tmp/safe/a..b/x")))) == []
+
+
+def test_an_hdfs_artifact_needs_its_location() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        templates:
+        - name: main
+          inputs: {artifacts: [{name: data, path: /d, hdfs: {addresses: [nn:8020], path: relative/file}}]}
+          container: {image: alpine}
+    """))
+    assert errors(report) == [("spec.templates[0].inputs.artifacts[0].hdfs.path",
+                               "templates.main.inputs.artifacts.data.hdfs.path must be a absolute file path")]
+
+
+def test_dag_sorting_failures_carry_argos_sentence_first() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        templates:
+        - name: main
+          dag: {tasks: [{name: a, template: leaf, depends: b}, {name: b, template: leaf, depends: a}]}
+        - {name: leaf, container: {image: alpine}}
+    """))
+    assert [message.split(" (")[0] for _, message in errors(report)] == [
+        "templates.main sorting failed: graph with cycle"]

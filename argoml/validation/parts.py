@@ -8,6 +8,7 @@ Argo has one.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -32,6 +33,10 @@ TYPES = {
     "plugin": "Plugin",
 }
 RESOURCE_ACTIONS = ("get", "create", "apply", "delete", "replace", "patch")
+# The containers Argo adds to a pod: a sidecar or a containerSet container may not take their names.
+RESERVED_CONTAINERS = ("wait", "supervisor")
+RESERVED_CONTAINER_PREFIX = "artifact-plugin-"
+POD_LEVEL_RESOURCES = ("cpu", "memory")
 _WORKFLOW_PARAMETER = re.compile(r"\{\{\s*workflow\.parameters\.([^{}\s]+)\s*\}\}")
 
 
@@ -86,6 +91,79 @@ def container_set(template: dict[str, Any], name: str, path: str) -> Problems:
             and "main" not in defined:
         yield (f"{where}.containers",
                f'templates.{name}.containerSet.containers must have a container named "main" for input or output')
+
+
+def artifact_path_error(artifact: dict[str, Any], name: str) -> str | None:
+    """Argo's ``Artifact.CleanPath``: a path, and no ``..`` leaving the directory before it."""
+    path = artifact.get("path")
+    if not isinstance(path, str) or not path:
+        return f"Artifact '{name}' did not specify a path"
+    safe = ""
+    if "/../" in path:
+        safe = path[:path.index("/../")]
+    elif path.endswith("/.."):
+        safe = path[:-3]
+    cleaned = posixpath.normpath(path)
+    if safe and (not cleaned.startswith(safe + "/") or len(cleaned) <= len(safe) + 1):
+        return f"Artifact '{name}' attempted to use a path containing '..'. Directory traversal is not permitted"
+    return None
+
+
+def artifact_location(location: Any, where: str, prefix: str) -> Problems:
+    """Argo's ``validateArtifactLocation``: a git repository, and a complete HDFS location."""
+    location = as_dict(location)
+    if location.get("git") is not None and not as_dict(location["git"]).get("repo"):
+        yield f"{where}.git.repo", f"{prefix}.git.repo is required"
+    if location.get("hdfs") is not None:
+        hdfs, at = as_dict(location["hdfs"]), f"{prefix}.hdfs"
+        keytab, ccache = hdfs.get("krbKeytabSecret") is not None, hdfs.get("krbCCacheSecret") is not None
+        if not as_list(hdfs.get("addresses")):
+            yield f"{where}.hdfs.addresses", f"{at}.addresses is required"
+        elif not hdfs.get("path"):
+            yield f"{where}.hdfs.path", f"{at}.path is required"
+        elif not str(hdfs["path"]).startswith("/") and not at_run_time(hdfs["path"]):
+            yield f"{where}.hdfs.path", f"{at}.path must be a absolute file path"
+        elif not hdfs.get("hdfsUser") and not keytab and not ccache:
+            yield (f"{where}.hdfs", f"either {at}.hdfsUser, {at}.krbCCacheSecret or {at}.krbKeytabSecret is required")
+        elif keytab and not all(hdfs.get(k) for k in ("krbServicePrincipalName", "krbConfigConfigMap", "krbUsername",
+                                                      "krbRealm")):
+            yield (f"{where}.hdfs", f"{at}.krbServicePrincipalName, {at}.krbConfigConfigMap, {at}.krbUsername and "
+                                    f"{at}.krbRealm are required with {at}.krbKeytabSecret")
+        elif ccache and not all(hdfs.get(k) for k in ("krbServicePrincipalName", "krbConfigConfigMap")):
+            yield (f"{where}.hdfs", f"{at}.krbServicePrincipalName and {at}.krbConfigConfigMap are required with "
+                                    f"{at}.krbCCacheSecret")
+
+
+def reserved_container_names(template: dict[str, Any], name: str, path: str) -> Problems:
+    """Sidecars and containerSet containers may not take the names of the containers Argo adds."""
+    groups = [("sidecars", template.get("sidecars")),
+              ("containerSet.containers", as_dict(template.get("containerSet")).get("containers"))]
+    for group, containers in groups:
+        for index, _, container_name in named(containers):
+            if container_name in RESERVED_CONTAINERS or container_name.startswith(RESERVED_CONTAINER_PREFIX):
+                yield (f"{path}.{group}[{index}].name",
+                       f"templates.{name}.{group}[{index}].name '{container_name}' is reserved for Argo's own "
+                       f"containers ({', '.join(RESERVED_CONTAINERS)} and {RESERVED_CONTAINER_PREFIX}*)")
+
+
+def pod_resources(resources: Any, path: str, prefix: str) -> Problems:
+    """Pod-level resources (Kubernetes' PodLevelResources): cpu, memory and hugepages-* only, no claims."""
+    if not isinstance(resources, dict):
+        return
+    for field_name in ("limits", "requests"):
+        for key in as_dict(resources.get(field_name)):
+            if str(key) not in POD_LEVEL_RESOURCES and not str(key).startswith("hugepages-"):
+                yield (f"{path}.{field_name}.{key}",
+                       f"{prefix}podResources.{field_name}: resource '{key}' is not supported at pod level: only cpu, "
+                       "memory and hugepages-* are")
+    if as_list(resources.get("claims")):
+        yield f"{path}.claims", f"{prefix}podResources.claims: resource claims are not supported at pod level"
+
+
+def executor_plugins(plugins: Any, path: str) -> Problems:
+    for index, plugin in enumerate(as_list(plugins)):
+        if isinstance(plugin, dict) and not as_dict(plugin.get("metadata")).get("name"):
+            yield f"{path}[{index}].metadata.name", f"executorPlugins[{index}].metadata.name is required"
 
 
 def resource(template: dict[str, Any], name: str, path: str) -> Problems:
@@ -156,7 +234,7 @@ def global_name(item: dict[str, Any], where: str, ref: str) -> Problems:
 def output_parameter(parameter: dict[str, Any], ref: str, where: str, kind: str | None) -> Problems:
     value_from = parameter.get("valueFrom")
     if value_from is not None and parameter.get("value") is not None:
-        yield (where, f"{ref} has both valueFrom and value specified. Choose one.")
+        yield (where, f"{ref} has both valueFrom and value specified, choose one")
         return
     if parameter.get("value") is not None:
         return
@@ -207,15 +285,20 @@ def metrics(template: dict[str, Any], name: str, path: str) -> Problems:
             yield (f"{where}.help",
                    f"templates.{name} metric '{metric_name}' must contain a help string under 'help: ' field")
         error = f"templates.{name} metric '{metric_name}' error: "
-        kinds = [k for k in ("gauge", "counter", "histogram") if metric.get(k) is not None]
-        if not kinds:  # ours: Argo only fails when the metric is emitted
-            yield where, f"{error}one of gauge, counter or histogram is required"
-        for kind in kinds:
+        for kind in [k for k in ("gauge", "counter", "histogram") if metric.get(k) is not None]:
             body = as_dict(metric[kind])
             if not body.get("value"):
                 yield f"{where}.{kind}.value", f"{error}missing {kind}.value"
             elif kind == "gauge" and body.get("realtime") is True and "resourcesDuration." in str(body["value"]):
                 yield f"{where}.gauge.value", f"{error}'resourcesDuration.*' metrics cannot be used in real-time"
+
+
+def metric_kinds(template: dict[str, Any], name: str, path: str) -> Problems:
+    """A metric is a gauge, a counter or a histogram (ours: Argo only fails when the metric is emitted)."""
+    for index, metric, metric_name in named(as_dict(template.get("metrics")).get("prometheus")):
+        if not any(metric.get(k) is not None for k in ("gauge", "counter", "histogram")):
+            yield (f"{path}.metrics.prometheus[{index}]",
+                   f"templates.{name} metric '{metric_name}' error: one of gauge, counter or histogram is required")
 
 
 def synchronization(sync: Any, path: str) -> Problems:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from argoml.validation import dag, names, parts, versions
+from argoml.validation import dag, labels, names, parts, versions
 from argoml.validation.parts import TYPES, as_dict, as_list, has_location, named
 from argoml.validation.report import Report
 from argoml.validation.resolver import Resolver
@@ -105,6 +105,7 @@ class SpecValidator:
                                   "workflow.status"}
         self.done: set[str] = set()
         self.placeholders = Placeholders()
+        self.lenient = False  # while set, errors are reported as warnings (rules that are ours, not Argo's)
         # Values of globals known before run time (workflow parameters with a value, priority).
         self.values: dict[str, str] = {}
         self.bases: dict[str, Base | None] = {}
@@ -114,7 +115,10 @@ class SpecValidator:
     # -- reporting ---------------------------------------------------------------------------
 
     def error(self, base: Base | None, path: str, message: str) -> None:
-        self.report.error(*self._locate(base, path, message))
+        if self.lenient:
+            self.warning(base, path, message)
+        else:
+            self.report.error(*self._locate(base, path, message))
 
     def warning(self, base: Base | None, path: str, message: str) -> None:
         self.report.warning(*self._locate(base, path, message, prefix=""))
@@ -192,7 +196,12 @@ class SpecValidator:
         strategy = str(as_dict(spec.get("podGC")).get("strategy") or "")
         if strategy not in POD_GC_STRATEGIES:
             self.error(None, f"{spec_path}.podGC.strategy", f"podGC.strategy unknown strategy '{strategy}'")
-        self._emit(None, parts.synchronization(spec.get("synchronization"), f"{spec_path}.synchronization"))
+        if problem := labels.selector_error(as_dict(spec.get("podGC")).get("labelSelector")):
+            self.error(None, f"{spec_path}.podGC.labelSelector", f"podGC.labelSelector invalid: {problem}")
+        self._emit(None, parts.pod_resources(spec.get("podResources"), f"{spec_path}.podResources", ""))
+        self._emit(None, parts.executor_plugins(spec.get("executorPlugins"), f"{spec_path}.executorPlugins"))
+        self._emit(None, parts.synchronization(spec.get("synchronization"), f"{spec_path}.synchronization"),
+                   warn=True)
         self._version_forms(None, spec.get("synchronization"), f"{spec_path}.synchronization")
 
         if referred is not None:
@@ -217,8 +226,8 @@ class SpecValidator:
             sources.append(as_dict(referred.spec.get("workflowMetadata")))
         for source in sources:
             self.globals |= {f"workflow.annotations.{key}" for key in as_dict(source.get("annotations"))}
-            for labels in ("labels", "labelsFrom"):
-                self.globals |= {f"workflow.labels.{key}" for key in as_dict(source.get(labels))}
+            for field_name in ("labels", "labelsFrom"):
+                self.globals |= {f"workflow.labels.{key}" for key in as_dict(source.get(field_name))}
         if spec.get("priority") is not None:
             self.globals.add("workflow.priority")
             self.values["workflow.priority"] = as_text(spec["priority"])
@@ -250,7 +259,7 @@ class SpecValidator:
         if ref is not None:
             ref = as_dict(ref)
             if name:
-                self.error(base, path, f"{prefix}template name cannot be specified with templateRef.")
+                self.error(base, path, f"{prefix}template name cannot be specified with templateRef")
                 return None
             if not ref.get("name"):
                 self.error(base, f"{path}.templateRef.name", f"{prefix}resource name is required")
@@ -303,12 +312,21 @@ class SpecValidator:
 
     def _handlers(self, base: Base, holder: dict[str, Any], path: str, prefix: str) -> None:
         """The templates a step's or task's ``onExit`` and the ``hooks`` of a step, task or workflow
-        run must exist, or Argo only finds out when the handler is due."""
+        run: one that does not exist is a warning (ours: Argo only finds out when the handler is due)."""
+        handlers: list[tuple[dict[str, Any], str, str]] = []
         if holder is not base.spec and holder.get("onExit"):
-            self._call(base, {"template": holder["onExit"]}, f"{path}.onExit", f"{prefix}.onExit ", None)
+            handlers.append(({"template": holder["onExit"]}, f"{path}.onExit", f"{prefix}.onExit "))
         for hook_name, hook in as_dict(holder.get("hooks")).items():
             if isinstance(hook, dict) and (hook.get("template") or hook.get("templateRef") is not None):
-                self._call(base, hook, f"{path}.hooks.{hook_name}", f"{prefix}.{hook_name} ", None)
+                handlers.append((hook, f"{path}.hooks.{hook_name}", f"{prefix}.{hook_name} "))
+        for handler, where, tag in handlers:
+            self.lenient = True
+            try:
+                resolved = self._resolve(base, handler, where, tag)
+            finally:
+                self.lenient = False
+            if resolved is not None:
+                self._validate_template(resolved)
 
     def _supplied(self, base: Base, template: dict[str, Any], arguments: dict[str, Any], path: str,
                   prefix: str) -> None:
@@ -364,8 +382,10 @@ class SpecValidator:
         if timeout not in (None, ""):
             if kind and not leaf:
                 self.error(base, f"{path}.timeout", f"{TYPES[kind]} template doesn't support timeout field")
-            elif str(timeout).lstrip("-").isdigit() or not parts.duration_or_variable(timeout):
+            elif str(timeout).lstrip("+-").isdigit():
                 self.error(base, f"{path}.timeout", f"{name} has invalid duration format in timeout")
+            elif not parts.duration_or_variable(timeout):  # ours: Argo only finds out when the pod is due
+                self.warning(base, f"{path}.timeout", f"{name} has invalid duration format in timeout")
         scope.globals = self.globals
         if kind == "steps":
             self._steps(base, template, name, path, scope)
@@ -374,11 +394,13 @@ class SpecValidator:
         elif kind is not None:
             self._leaf(base, template, name, path, scope, kind)
         self._outputs(base, template, name, path, scope, kind)
-        location = template.get("archiveLocation")
-        if isinstance(location, dict) and location.get("git") is not None and not as_dict(location["git"]).get("repo"):
-            self.error(base, f"{path}.archiveLocation.git.repo",
-                       f"templates.{name}.archiveLocation.git.repo is required")
+        self._emit(base, parts.artifact_location(template.get("archiveLocation"), f"{path}.archiveLocation",
+                                                 f"templates.{name}.archiveLocation"))
+        self._emit(base, parts.reserved_container_names(template, name, path))
+        self._emit(base, parts.pod_resources(template.get("podResources"), f"{path}.podResources",
+                                             f"templates.{name}."))
         self._emit(base, parts.metrics(template, name, path))
+        self._emit(base, parts.metric_kinds(template, name, path), warn=True)
         retry = as_dict(template.get("retryStrategy"))
         policy = str(retry.get("retryPolicy") or "")
         if policy not in RETRY_POLICIES:
@@ -386,20 +408,21 @@ class SpecValidator:
         limit = retry.get("limit")
         if limit is not None and not at_run_time(limit) and not (
                 str(limit).isdigit() and not isinstance(limit, bool | float)):
-            self.error(base, f"{path}.retryStrategy.limit",
-                       f"templates.{name}.retryStrategy.limit '{limit}' must be a non-negative integer or a "
+            self.warning(base, f"{path}.retryStrategy.limit",
+                         f"templates.{name}.retryStrategy.limit '{limit}' must be a non-negative integer or a "
                        "{{...}} reference")
         backoff = as_dict(retry.get("backoff"))
         for key in ("duration", "maxDuration"):
             value = backoff.get(key)
             if value is not None and not (parts.seconds(value) or parts.duration_or_variable(value)):
-                self.error(base, f"{path}.retryStrategy.backoff.{key}",
-                           f"templates.{name}.retryStrategy.backoff.{key} '{value}' is not a duration (e.g. 30s, 5m)")
+                self.warning(base, f"{path}.retryStrategy.backoff.{key}",
+                             f"templates.{name}.retryStrategy.backoff.{key} '{value}' is not a duration (e.g. 30s, 5m)")
         duration = as_dict(template.get("suspend")).get("duration")
         if duration is not None and not (parts.seconds(duration) or parts.duration_or_variable(duration)):
-            self.error(base, f"{path}.suspend.duration",
-                       f"templates.{name}.suspend.duration '{duration}' is not a duration (e.g. 30s, 5m, or seconds)")
-        self._emit(base, parts.synchronization(template.get("synchronization"), f"{path}.synchronization"))
+            self.warning(base, f"{path}.suspend.duration",
+                         f"templates.{name}.suspend.duration '{duration}' is not a duration (e.g. 30s, 5m, or "
+                         "seconds)")
+        self._emit(base, parts.synchronization(template.get("synchronization"), f"{path}.synchronization"), warn=True)
         self._version_forms(base, template.get("synchronization"), f"{path}.synchronization")
 
     def _replacements(self, template: dict[str, Any], kind: str | None,
@@ -455,15 +478,14 @@ class SpecValidator:
             scope.names.add(ref)
             if leaf:
                 scope.names.add(f"{ref}.path")
-                if not artifact.get("path"):
-                    self.error(base, f"{art_path}.path", f"templates.{name}.{ref}.path not specified")
+                if problem := parts.artifact_path_error(artifact, art_name):
+                    self.error(base, f"{art_path}.path", f"error in templates.{name}.{ref}: {problem}")
             elif artifact.get("path"):
                 self.error(base, f"{art_path}.path", f"templates.{name}.{ref}.path only valid in container/script "
                                                      "templates")
             if artifact.get("from"):
                 self.error(base, f"{art_path}.from", f"templates.{name}.{ref}.from not valid in inputs")
-            if artifact.get("git") is not None and not as_dict(artifact["git"]).get("repo"):
-                self.error(base, f"{art_path}.git.repo", f"templates.{name}.{ref}.git.repo is required")
+            self._emit(base, parts.artifact_location(artifact, art_path, f"templates.{name}.{ref}"))
 
     def _leaf(self, base: Base, template: dict[str, Any], name: str, path: str, scope: Scope, kind: str) -> None:
         for where, message in scope.unresolved(template, path):
@@ -520,9 +542,9 @@ class SpecValidator:
             if not leaf and artifact.get("path"):
                 self.error(base, f"{path}.outputs.artifacts[{index}].path",
                            f"templates.{name}.{ref}.path only valid in container/script templates")
-            elif leaf and not artifact.get("path"):
+            elif leaf and (problem := parts.artifact_path_error(artifact, art_name)):
                 self.error(base, f"{path}.outputs.artifacts[{index}].path",
-                           f"templates.{name}.{ref}.path not specified")
+                           f"error in templates.{name}.{ref}: {problem}")
             self._emit(base, parts.global_name(artifact, f"{path}.outputs.artifacts[{index}]",
                                                f"templates.{name}.{ref}"))
         for index, parameter, param_name in named(outputs.get("parameters")):
@@ -592,7 +614,7 @@ class SpecValidator:
             keys = self.item_keys.get(parts.workflow_parameter(param) or "")
             scope.names |= {"item", ANY_ITEM} if keys is None else {"item", *(f"item.{key}" for key in keys)}
             if not at_run_time(param) and not parts.json_list(param):
-                self.error(base, f"{path}.withParam", f"{prefix}withParam value could not be parsed as a JSON list: "
+                self.warning(base, f"{path}.withParam", f"{prefix}withParam value could not be parsed as a JSON list: "
                                                       f"{param}")
         elif isinstance(sequence, dict):
             if sequence.get("count") is not None and sequence.get("end") is not None:
@@ -600,7 +622,7 @@ class SpecValidator:
             for key in ("start", "end", "count"):
                 value = sequence.get(key)
                 if value is not None and not at_run_time(value) and not str(value).lstrip("-").isdigit():
-                    self.error(base, f"{path}.withSequence.{key}",
+                    self.warning(base, f"{path}.withSequence.{key}",
                                f"{prefix}withSequence.{key} '{value}' must be an integer or a {{{{...}}}} reference")
             scope.names.add("item")
 
@@ -660,8 +682,13 @@ class SpecValidator:
         if not tasks:
             self.error(base, f"{path}.dag.tasks", f"templates.{name} must have at least one task")
             return
+        sorting = f"templates.{name} sorting failed: "  # Argo sorts the tasks before any other check
         for index, message in names.list_name_problems(body.get("tasks")):
-            self.error(base, f"{path}.dag.tasks[{index}].name", f"templates.{name}.tasks{message}")
+            if message.endswith("is not unique"):
+                message = f"{sorting}duplicated nodeName {tasks[index][2]} (templates.{name}.tasks{message})"
+            else:
+                message = f"templates.{name}.tasks{message}"
+            self.error(base, f"{path}.dag.tasks[{index}].name", message)
         by_name = {task_name: task for _, task, task_name in tasks}
         graph = {task_name: list(dag.dependencies(task)) for _, task, task_name in tasks}
         using_depends = any(task.get("depends") for _, task, _ in tasks)
@@ -688,15 +715,16 @@ class SpecValidator:
                 other = by_name.get(dependency)
                 field_name = "depends" if task.get("depends") else "dependencies"
                 if other is None:
-                    self.error(base, f"{where}.{field_name}", f"{prefix}dependency '{dependency}' not defined")
+                    self.error(base, f"{where}.{field_name}", f"{sorting}invalid dependency {dependency} "
+                                                              f"({prefix}dependency '{dependency}' not defined)")
                 elif items_based and not any(other.get(k) for k in ("withItems", "withParam", "withSequence")):
                     self.error(base, f"{where}.depends", f"{prefix}dependency '{dependency}' uses an items-based "
                                                          "condition such as .AnySucceeded or .AllFailed but does not "
                                                          "contain any items")
         cycle = dag.first_cycle({n: [d for d in deps if d in by_name] for n, deps in graph.items()})
         if cycle:
-            self.error(base, f"{path}.dag.tasks", f"templates.{name}.tasks dependency cycle detected: "
-                                                  f"{'->'.join(cycle)}")
+            self.error(base, f"{path}.dag.tasks", f"{sorting}graph with cycle (templates.{name}.tasks dependency "
+                                                  f"cycle detected: {'->'.join(cycle)})")
         target = body.get("target")
         if target:
             for where, message in scope.unresolved(target, f"{path}.dag.target"):
