@@ -9,9 +9,14 @@ from __future__ import annotations
 
 
 class ArgomlError(Exception):
-    """Base of every error argoml turns into an HTTP answer."""
+    """Base of every error argoml turns into an HTTP answer; a subclass names its status in its header."""
 
     status: int = 500
+
+    def __init_subclass__(cls, status: int | None = None, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
 
     def __init__(self, message: str, *, details: object | None = None) -> None:
         super().__init__(message)
@@ -19,39 +24,29 @@ class ArgomlError(Exception):
         self.details = details
 
 
-class InvalidInput(ArgomlError):
+class InvalidInput(ArgomlError, status=400):
     """The caller sent something malformed: a broken event, request or policy."""
 
-    status = 400
+
+class Unauthenticated(ArgomlError, status=401):
+    """The caller did not say who they are, or the cluster does not know the credentials."""
 
 
-class Unauthenticated(ArgomlError):
-    status = 401
+class Forbidden(ArgomlError, status=403):
+    """The caller is known but may not do this (RBAC says no, or a policy of the function's)."""
 
 
-class Forbidden(ArgomlError):
-    status = 403
-
-
-class NotFound(ArgomlError):
+class NotFound(ArgomlError, status=404):
     """A thing the caller named does not exist (only for synchronous HTTP callers)."""
 
-    status = 404
 
-
-class Conflict(ArgomlError):
+class Conflict(ArgomlError, status=409):
     """The name the caller's request needs belongs to something else (only for synchronous HTTP callers)."""
 
-    status = 409
 
-
-class Unprocessable(ArgomlError):
+class Unprocessable(ArgomlError, status=422):
     """Well-formed, but cannot be acted on: retrying will not help."""
 
-    status = 422
 
-
-class UpstreamError(ArgomlError):
+class UpstreamError(ArgomlError, status=503):
     """The Kubernetes API failed or was unreachable; a retry may succeed."""
-
-    status = 503

@@ -109,10 +109,9 @@ class ApiError(UpstreamError):
     """A request to the Kubernetes API failed: ``code`` is the API's status (0: no answer at all).
 
     ``body`` is the API server's ``Status`` object (``reason``, ``message``, ``details`` with
-    per-field ``causes`` for an Invalid object), empty when there was none.
+    per-field ``causes`` for an Invalid object), empty when there was none. The subclasses
+    name the statuses callers handle; any other failure is a plain ApiError.
     """
-
-    code: int = 0
 
     def __init__(self, action: str, code: int, reason: str, message: str, body: Mapping[str, Any] | None = None):
         super().__init__(f"{action}: the Kubernetes API answered {code} {reason}: {message}" if code else
@@ -122,53 +121,35 @@ class ApiError(UpstreamError):
 
 
 class BadRequest(ApiError):
-    code = 400
-
-
-class Unauthorized(ApiError):
-    """The function's own credentials were refused (not the caller's: see argoml.identity)."""
-
-    code = 401
+    """400: the request itself is malformed (a body the API server cannot decode, say)."""
 
 
 class Forbidden(ApiError):
-    """RBAC, or an admission webhook or policy, refused the request."""
-
-    code = 403
+    """403: RBAC, or an admission webhook or policy, refused the request."""
 
 
 class NotFound(ApiError):
-    code = 404
+    """404: no such object, or no such kind (its CRD is not installed)."""
 
 
 class Conflict(ApiError):
-    """A precondition (uid, resourceVersion) no longer holds: the object changed meanwhile."""
-
-    code = 409
+    """409: a precondition (uid, resourceVersion) no longer holds, or the name is taken."""
 
 
 class AlreadyExists(Conflict):
-    """A create found the name taken."""
+    """409 AlreadyExists: a create found the name taken."""
 
 
 class Gone(ApiError):
     """410: a list's continue token expired (etcd compacted); the answer may carry a fresh one."""
 
-    code = 410
-
 
 class Invalid(ApiError):
     """422: the object breaks the kind's schema or rules; ``causes`` says where."""
 
-    code = 422
-
     @property
     def causes(self) -> list[Obj]:
         return [c for c in (self.body.get("details") or {}).get("causes") or [] if isinstance(c, dict)]
-
-
-class TooManyRequests(ApiError):
-    code = 429
 
 
 class ServerError(ApiError):
@@ -186,8 +167,8 @@ class TooLarge(UpstreamError):
         super().__init__(f"{action}: the answer is larger than {max_bytes:,} bytes")
 
 
-_BY_CODE: dict[int, type[ApiError]] = {cls.code: cls for cls in (BadRequest, Unauthorized, Forbidden, NotFound,
-                                                                  Conflict, Gone, Invalid, TooManyRequests)}
+_BY_CODE: dict[int, type[ApiError]] = {400: BadRequest, 403: Forbidden, 404: NotFound, 409: Conflict, 410: Gone,
+                                       422: Invalid}
 
 
 def error_for(action: str, code: int, body: bytes | bytearray | str | None, reason: str = "") -> ApiError:
