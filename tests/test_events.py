@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from argoml import events
 from argoml.dev import knative
@@ -108,7 +111,7 @@ def test_unknown_action_is_named() -> None:
 def test_data_that_is_not_json_is_named() -> None:
     headers, _ = knative.resource_event("add", HPW)
     with pytest.raises(InvalidInput, match="is not JSON"):
-        events.parse(headers, b"\xff not json")
+        events.parse(headers, b"{not json")
 
 
 @pytest.mark.parametrize(("data", "message"), [
@@ -141,3 +144,44 @@ def test_each_function_kind_rejects_the_other_kind_of_event() -> None:
         events.parse_ping_event(*knative.resource_event("add", HPW))
     with pytest.raises(InvalidInput, match="expected an ApiServerSource event"):
         events.parse_resource_event(*knative.ping_event({}))
+
+
+# --- properties: whatever arrives is an event or InvalidInput (a 400), never anything else -------
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+                    | st.text(max_size=10),
+                    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children,
+                                                                                       max_size=4),
+                    max_leaves=20)
+# Bodies near what is valid: JSON texts, then the same with bytes damaged, cut or nested deeper.
+NUMBERS = st.sampled_from([b"1e400", b"-1e400", b"9" * 400, b"NaN", b"Infinity", b"1e308", b"0.1"])
+BODIES = st.one_of(
+    JSON.map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=64),
+    st.tuples(JSON.map(lambda v: json.dumps(v).encode()), st.binary(max_size=4), st.integers(0, 64)).map(
+        lambda t: t[0][:t[2]] + t[1] + t[0][t[2]:]),
+    st.integers(1, 2_000).map(lambda n: b'{"a":' + b"[" * n + b"]" * n + b"}"),
+    NUMBERS.map(lambda n: b'{"maxAgeHours": ' + n + b"}"),
+)
+
+
+def _outcome(headers: dict[str, str], body: bytes) -> None:
+    with contextlib.suppress(InvalidInput):
+        events.parse(headers, body)
+
+
+@pytest.mark.fuzz
+@given(data=BODIES, kind=st.sampled_from(["ping", "resource"]))
+def test_any_binary_mode_data_is_an_event_or_invalid_input(data: bytes, kind: str) -> None:
+    headers, _ = knative.ping_event({}) if kind == "ping" else knative.resource_event("add", HPW)
+    _outcome(headers, data)
+
+
+@pytest.mark.fuzz
+@given(data=BODIES, attributes=st.dictionaries(st.sampled_from(["specversion", "id", "source", "type", "time",
+                                                                 "datacontenttype"]), JSON, max_size=6))
+def test_any_structured_mode_body_is_an_event_or_invalid_input(data: bytes, attributes: dict[str, object]) -> None:
+    envelope = {"specversion": "1.0", "id": "1", "source": "/s", "type": events.PING_TYPE, **attributes}
+    body = json.dumps({**envelope, "data": "DATA"}).encode().replace(b'"DATA"', data)
+    _outcome({"content-type": "application/cloudevents+json"}, body)
+    _outcome({"content-type": "application/cloudevents+json"}, data)

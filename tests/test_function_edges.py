@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -114,3 +115,38 @@ contexts: [{{name: gone, context: {{cluster: gone, user: gone}}}}]
     ''')
     response = client.post("/")
     assert response.status_code == 503 and "unreachable" in response.get_json()["error"]["message"]
+
+
+MALFORMED_JSON = [
+    pytest.param(b"\xff\xfe{}", "is not UTF-8", id="not UTF-8"),
+    pytest.param(b"[" * 3_000 + b"]" * 3_000, "nested more than 100 levels deep", id="3,000 deep"),
+    pytest.param(b'{"maxAgeHours": 1e400}', "beyond the range", id="float beyond float64"),
+    pytest.param(b'{"maxAgeHours": ' + b"1" * 400 + b"}", "beyond the range", id="integer beyond float64"),
+]
+
+
+def _event_with_data(name: str, data: bytes) -> tuple[dict[str, str], bytes]:
+    if name == "gc":
+        return ping_event(data)
+    headers, _ = resource_event("update", {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+                                           "metadata": {"name": "w", "namespace": "ml"}})
+    return headers, data
+
+
+@pytest.mark.parametrize("name", ["hyperparam", "gc"])
+@pytest.mark.parametrize(("data", "message"), MALFORMED_JSON)
+def test_event_data_that_is_malformed_json_is_a_400_in_binary_mode(serve: Serve, name: str, data: bytes,
+                                                                   message: str) -> None:
+    response = serve(name).post("/", headers=_event_with_data(name, data)[0], data=data)
+    assert response.status_code == 400 and message in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("name", ["hyperparam", "gc"])
+@pytest.mark.parametrize(("data", "message"), MALFORMED_JSON)
+def test_event_data_that_is_malformed_json_is_a_400_in_structured_mode(serve: Serve, name: str, data: bytes,
+                                                                       message: str) -> None:
+    headers, _ = _event_with_data(name, b"{}")
+    envelope = json.dumps({key.removeprefix("ce-"): value for key, value in headers.items()
+                           if key.startswith("ce-")} | {"data": "DATA"}).encode().replace(b'"DATA"', data)
+    response = serve(name).post("/", headers={"content-type": "application/cloudevents+json"}, data=envelope)
+    assert response.status_code == 400 and message in response.get_json()["error"]["message"]

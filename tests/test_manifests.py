@@ -336,11 +336,12 @@ def test_no_role_grants_wildcards_secrets_or_privilege_escalation() -> None:
             assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"]), name
 
 
-def test_validate_only_reads_templates_and_argos_cronworkflow_crd() -> None:
+def test_validate_only_reads_templates_and_argos_cronworkflow_crd_and_asks_what_users_may_do() -> None:
     rules = rules_for(render("knative"), "argoml-validate")
     assert {(g, r, v) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]} \
         == {("argoproj.io", r, "get") for r in ("workflowtemplates", "clusterworkflowtemplates")} \
-        | {("apiextensions.k8s.io", "customresourcedefinitions", "get")}
+        | {("apiextensions.k8s.io", "customresourcedefinitions", "get"),
+           ("authorization.k8s.io", "subjectaccessreviews", "create")}
     [crd_rule] = [rule for rule in rules if rule["apiGroups"] == ["apiextensions.k8s.io"]]
     assert crd_rule["resourceNames"] == ["cronworkflows.argoproj.io"]
 

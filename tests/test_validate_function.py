@@ -35,8 +35,16 @@ SWEEP: dict[str, Any] = {
 }
 
 
+@pytest.fixture(autouse=True)
+def alice_works_in_ml(cluster: Emulator) -> None:
+    """alice, who sends the reviews below, may run workflows and read templates in ml (as an editor may)."""
+    cluster.access.grants |= {("alice", "create", "argoproj.io", "workflows", "ml"),
+                              ("alice", "get", "argoproj.io", "workflowtemplates", "ml"),
+                              ("alice", "get", "argoproj.io", "clusterworkflowtemplates", "*")}
+
+
 def review(obj: dict[str, Any] | None, *, operation: str = "CREATE", old: dict[str, Any] | None = None,
-           api_version: str = "admission.k8s.io/v1", dry_run: bool = False) -> dict[str, Any]:
+           api_version: str = "admission.k8s.io/v1", dry_run: bool = False, user: str = "alice") -> dict[str, Any]:
     source = obj or old or {}
     group, _, version = source.get("apiVersion", "argoproj.io/v1alpha1").rpartition("/")
     return {"apiVersion": api_version, "kind": "AdmissionReview", "request": {
@@ -44,7 +52,7 @@ def review(obj: dict[str, Any] | None, *, operation: str = "CREATE", old: dict[s
         "kind": {"group": group, "version": version, "kind": source.get("kind", "Workflow")},
         "resource": {"group": group, "version": version, "resource": "workflows"},
         "name": source.get("metadata", {}).get("name"), "namespace": "ml", "operation": operation,
-        "userInfo": {"username": "alice"}, "object": obj, "oldObject": old, "dryRun": dry_run}}
+        "userInfo": {"username": user}, "object": obj, "oldObject": old, "dryRun": dry_run}}
 
 
 def post(serve: Serve, path: str, body: Any) -> tuple[int, dict[str, Any]]:
@@ -108,13 +116,17 @@ def test_a_valid_sweep_is_allowed_with_a_warning_about_its_scale(serve: Serve) -
     assert response["warnings"] == ["spec.parallelism: 2 trials, at most 1 running at a time (about 2 rounds)"]
 
 
-def test_template_refs_are_resolved_in_the_cluster_as_the_function(cluster: Emulator, serve: Serve) -> None:
+def test_template_refs_are_resolved_in_the_cluster_once_the_user_may_read_them(cluster: Emulator,
+                                                                               serve: Serve) -> None:
     cluster.store.create(cluster.store.type_of("argoproj.io", "v1alpha1", "workflowtemplates"), "ml", LIBRARY)
     calling = with_spec(WORKFLOW, templates=[{"name": "main", "steps": [[
         {"name": "fit", "templateRef": {"name": "library", "template": "fit"}}]]}])
     assert post(serve, "/validate", review(calling))[1]["response"]["allowed"] is True
     assert {(c.agent, c.verb, c.resource, c.namespace, c.name) for c in cluster.calls} == {
+        ("argoml-validate", "create", "subjectaccessreviews", None, None),
         ("argoml-validate", "get", "workflowtemplates", "ml", "library")}
+    assert cluster.access.reviews == [{"user": "alice", "groups": [], "resourceAttributes": {
+        "verb": "get", "group": "argoproj.io", "resource": "workflowtemplates", "namespace": "ml"}}]
 
     missing = copy.deepcopy(calling)
     missing["spec"]["templates"][0]["steps"][0][0]["templateRef"]["template"] = "predict"
@@ -131,7 +143,7 @@ def test_cluster_scoped_template_refs_are_resolved_in_the_cluster(cluster: Emula
         {"name": "fit", "templateRef": {"name": "shared-library", "template": "fit", "clusterScope": True}}]]}])
     assert post(serve, "/validate", review(calling))[1]["response"]["allowed"] is True
     assert {(c.verb, c.resource, c.name) for c in cluster.calls} == {
-        ("get", "clusterworkflowtemplates", "shared-library")}
+        ("create", "subjectaccessreviews", None), ("get", "clusterworkflowtemplates", "shared-library")}
 
 
 def test_an_api_failure_while_resolving_is_a_503_not_a_denial(cluster: Emulator, serve: Serve) -> None:
@@ -215,7 +227,7 @@ def test_warnings_fit_what_the_api_server_passes_on_and_say_what_did_not(serve: 
 
 @pytest.mark.parametrize(("body", "message"), [
     (b"{not json", "the body is not JSON"),
-    (b"[" * 100_000, "the body is nested too deeply to read"),
+    (b"[" * 100_000, "the body (below 102 levels) is not JSON"),
     ([], "expected an AdmissionReview object"),
     ({"apiVersion": "v1", "kind": "Pod"}, "expected kind AdmissionReview"),
     ({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}, "the AdmissionReview has no request"),

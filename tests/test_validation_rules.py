@@ -806,6 +806,8 @@ def cron(spec: str) -> str:
      ("spec.startingDeadlineSeconds", "startingDeadlineSeconds must be positive")),
     ("schedules: ['0 * * * *']\ntimezone: Mars/Olympus",
      ("spec.timezone", 'invalid timezone "Mars/Olympus": unknown time zone Mars/Olympus')),
+    ("schedules: ['0 * * * *']\ntimezone: America",  # a directory of the zone database, not a zone
+     ("spec.timezone", 'invalid timezone "America": unknown time zone America')),
 ])
 def test_cron_workflow_rule(spec: str, problem: tuple[str, str]) -> None:
     assert problem in errors(validate(cron(spec)))

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from argoml import jsontypes, quantities
+from argoml.validation import budget
 from argoml.validation.report import Report
 
 SCHEMA_FILE = Path(__file__).with_name("argo-schema.json")
@@ -30,7 +31,9 @@ OBJECT_META = frozenset({"name", "generateName", "namespace", "labels", "annotat
                          "ownerReferences", "finalizers", "managedFields", "selfLink"})
 API_VERSION = "argoproj.io/v1alpha1"
 # Resource quantities (cpu: 500m, memory: 4Gi): the pod would be refused for "4GB" or "1 core".
-_QUANTITY_FIELD = re.compile(r"\.(limits|requests)\.[^\[\]]+$|\.sizeLimit$")  # keys hold dots: nvidia.com/gpu
+# They are the values of a `limits` or `requests` map (keys hold dots: nvidia.com/gpu) and
+# `sizeLimit`: found by the parent's key, never by matching the path (a path can be megabytes).
+_QUANTITY_MAP_SUFFIXES = (".limits", ".requests")
 # Kubernetes enums the CRD leaves as plain strings (the API server checks them only when the
 # controller creates the pod): by field name, where the name means one thing in Argo's schema.
 K8S_ENUMS = {
@@ -86,16 +89,18 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _check(value: Any, index: int, path: str, nodes: list[dict[str, Any]], template: int, report: Report) -> None:
+def _check(value: Any, index: int, path: str, nodes: list[dict[str, Any]], template: int, report: Report, *,
+           quantity: bool = False) -> None:
     if value is None:
         return
+    budget.spend(1 + (len(path) >> 8))  # building paths costs too: a long key is copied into every child's
     node = nodes[index]
     if "s" in node:  # int-or-string; a float too, since quantities (cpu: 0.5) are written so and Argo reads them
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             report.error(path, f"must be an integer or a string, got {jsontypes.type_name(value)}")
-        elif isinstance(value, str) and "{{" not in value and _QUANTITY_FIELD.search(path) \
-                and not quantities.is_quantity(value):
-            report.error(path, f"{value!r}: quantities must match the regular expression "
+        elif isinstance(value, str) and quantity and "{{" not in value and not quantities.is_quantity(value):
+            shown = value if len(value) <= quantities.MAX_LENGTH else value[:quantities.MAX_LENGTH] + "..."
+            report.error(path, f"{shown!r}: quantities must match the regular expression "
                                "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' (e.g. 500m, 4Gi, 0.5)")
         return
     expected = node.get("t")
@@ -104,12 +109,13 @@ def _check(value: Any, index: int, path: str, nodes: list[dict[str, Any]], templ
             report.error(path, f"must be of type object, got {jsontypes.type_name(value)}")
             return
         properties: dict[str, int] = node.get("p", {})
+        holds_quantities = path.endswith(_QUANTITY_MAP_SUFFIXES)
         for key, item in value.items():
             child = _join(path, str(key))
             if key in properties:
-                _check(item, properties[key], child, nodes, template, report)
+                _check(item, properties[key], child, nodes, template, report, quantity=key == "sizeLimit")
             elif "a" in node:
-                _check(item, node["a"], child, nodes, template, report)
+                _check(item, node["a"], child, nodes, template, report, quantity=holds_quantities)
             elif "x" not in node and properties:
                 report.error(child, f'unknown field "{key}"')
         for key in node.get("r", ()):

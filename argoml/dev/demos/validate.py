@@ -1,6 +1,7 @@
 """Demo step: the admission webhook denies an invalid HyperparamWorkflow with every problem
-(search space and Argo's rules), allows the example sweep, checks a Workflow's templateRef in
-the cluster, and fills a HyperparamWorkflow's defaults."""
+(search space and Argo's rules), allows the example sweep, denies a sweep to a user who may not
+create Workflows, checks a Workflow's templateRef in the cluster with the user's rights, and fills
+a HyperparamWorkflow's defaults."""
 
 from __future__ import annotations
 
@@ -30,9 +31,10 @@ def workflow(step: dict[str, Any], **extra: Any) -> dict[str, Any]:
             "spec": {"entrypoint": "main", "templates": [{"name": "main", "steps": [[step]]}], **extra}}
 
 
-def post(url: str, obj: dict[str, Any]) -> dict[str, Any]:
+def post(url: str, obj: dict[str, Any], user: str = "alice") -> dict[str, Any]:
     review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
               "request": {"uid": str(uuid.uuid4()), "operation": "CREATE", "namespace": "demo",
+                          "userInfo": {"username": user, "groups": ["system:authenticated"]},
                           "name": obj["metadata"]["name"], "object": obj,
                           "kind": {"group": obj["apiVersion"].split("/")[0], "version": "v1alpha1",
                                    "kind": obj["kind"]}}}
@@ -45,6 +47,9 @@ def post(url: str, obj: dict[str, Any]) -> dict[str, Any]:
 
 def run(demo: Demo) -> None:
     url = demo.stack.url("validate")
+    grants = demo.emulator.access.grants
+    grants |= {("alice", "create", "argoproj.io", "workflows", "demo"),
+               ("alice", "get", "argoproj.io", "workflowtemplates", "demo")}
     sweep_example = manifests.load_all((ROOT / "examples" / "hparam.yaml").read_text())[0]
     sweep_example["metadata"]["namespace"] = "demo"
     broken_sweep = copy.deepcopy(sweep_example)
@@ -62,6 +67,12 @@ def run(demo: Demo) -> None:
              f"warnings={allowed.get('warnings', [])}")
     if not allowed["allowed"]:
         raise AssertionError(f"the example sweep was denied: {allowed.get('status')}")
+    deputy = post(url + "/validate", sweep_example, user="mallory")
+    demo.say(f"POST /validate: the same sweep from mallory, who may not create Workflows in demo -> "
+             f"allowed={deputy['allowed']}")
+    demo.show("message", deputy.get("status", {}).get("message", ""))
+    if deputy["allowed"]:
+        raise AssertionError("a sweep from a user who may not create Workflows was allowed")
     demo.emulator.store.create(demo.emulator.store.type_of("argoproj.io", "v1alpha1", "workflowtemplates"),
                                "demo", LIBRARY)
     fit = {"name": "fit", "templateRef": {"name": "training-library", "template": "fit"},

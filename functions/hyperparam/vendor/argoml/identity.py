@@ -31,12 +31,18 @@ class User:
 
     @classmethod
     def from_user_info(cls, info: Mapping[str, Any]) -> User:
-        """The user of a UserInfo object (TokenReview status, AdmissionReview ``request.userInfo``)."""
-        extra = info.get("extra")
-        extra = extra if isinstance(extra, Mapping) else {}
-        return cls(str(info.get("username") or ""), tuple(str(g) for g in info.get("groups") or ()),
-                   str(info.get("uid") or ""),
-                   tuple(sorted((str(k), tuple(str(v) for v in values or ())) for k, values in extra.items())))
+        """The user of a UserInfo object (TokenReview status, AdmissionReview ``request.userInfo``).
+
+        Entries of the wrong type are dropped: an AdmissionReview can be sent by anyone who reaches
+        the webhook, not only by the API server.
+        """
+        groups, extra = info.get("groups"), info.get("extra")
+        return cls(info["username"] if isinstance(info.get("username"), str) else "",
+                   tuple(g for g in groups if isinstance(g, str)) if isinstance(groups, list) else (),
+                   info["uid"] if isinstance(info.get("uid"), str) else "",
+                   tuple(sorted((k, tuple(v for v in values if isinstance(v, str)))
+                                for k, values in extra.items() if isinstance(k, str) and isinstance(values, list)))
+                   if isinstance(extra, Mapping) else ())
 
 
 def authenticate(authorization: str | None, audience: str | None = None) -> User:
@@ -62,8 +68,11 @@ def authenticate(authorization: str | None, audience: str | None = None) -> User
 
 
 def may(user: User, verb: str, resource: kube.Resource, namespace: str | None = None, *,
-        name: str | None = None, subresource: str | None = None) -> bool:
-    """Whether ``user`` may ``verb`` ``resource`` (in ``namespace``; one object when ``name`` is given)."""
+        name: str | None = None, subresource: str | None = None, timeout: kube.Timeout = None) -> bool:
+    """Whether ``user`` may ``verb`` ``resource`` (in ``namespace``; one object when ``name`` is given).
+
+    ``timeout`` is for callers that must answer within a deadline (an admission webhook).
+    """
     attributes: dict[str, object] = {"verb": verb, "group": resource.group, "resource": resource.plural}
     if namespace is not None:
         attributes["namespace"] = namespace
@@ -78,5 +87,5 @@ def may(user: User, verb: str, resource: kube.Resource, namespace: str | None = 
         spec["extra"] = {key: list(values) for key, values in user.extra}
     review = {"apiVersion": kube.SUBJECT_ACCESS_REVIEWS.api_version, "kind": kube.SUBJECT_ACCESS_REVIEWS.kind,
               "spec": spec}
-    status = kube.create(kube.SUBJECT_ACCESS_REVIEWS, None, review).get("status") or {}
+    status = kube.create(kube.SUBJECT_ACCESS_REVIEWS, None, review, timeout=timeout).get("status") or {}
     return bool(status.get("allowed"))

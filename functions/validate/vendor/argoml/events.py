@@ -8,18 +8,18 @@ Both arrive over HTTP in binary or structured content mode. Everything is checke
 here, at the boundary, so that the core sees only :class:`ResourceEvent` and
 :class:`PingEvent`; anything malformed raises :class:`~argoml.errors.InvalidInput`
 with a message that names the problem (the functions answer it with a 400, which
-Knative does not retry).
+Knative does not retry). JSON is read by :mod:`argoml.jsonbody`: a body that is not
+UTF-8, nests more than its depth limit or holds a number beyond float64 is malformed too.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from argoml import jsontypes
+from argoml import jsonbody, jsontypes
 from argoml.errors import InvalidInput
 
 RESOURCE_PREFIX = "dev.knative.apiserver.resource."
@@ -84,8 +84,17 @@ def parse(headers: Mapping[str, str], body: bytes) -> Event:
     from cloudevents.exceptions import GenericException
     from cloudevents.http import from_http
 
+    headers = {key.lower(): value for key, value in headers.items()}
+    if "ce-specversion" not in headers and body:
+        # Structured mode: the SDK would read the body with Python's json, which fails with a 500
+        # on the malformed bodies jsonbody refuses (too deep, not UTF-8) or lets `inf` through.
+        try:
+            envelope = jsonbody.loads(body, "the body", envelope=1)
+        except InvalidInput as exc:
+            raise InvalidInput(f"not a CloudEvent: {exc.message}") from None
+        _check_envelope(envelope)
     try:
-        cloud_event = from_http(dict(headers), body, data_unmarshaller=lambda raw: raw)
+        cloud_event = from_http(headers, body, data_unmarshaller=lambda raw: raw)
     except GenericException as exc:
         raise InvalidInput(f"not a CloudEvent: {exc}") from exc
     attributes = cloud_event.get_attributes()
@@ -102,6 +111,20 @@ def parse(headers: Mapping[str, str], body: bytes) -> Event:
             return ResourceEvent(id=event_id, source=source, action=action, ref=ref, obj=obj)
     raise InvalidInput(f"unexpected event type {event_type!r}: expected {RESOURCE_PREFIX}*, "
                        f"{REFERENCE_PREFIX}* or {PING_TYPE}")
+
+
+# The attributes the SDK reads as text in structured mode: anything else there makes it fail oddly.
+_TEXT_ATTRIBUTES = ("specversion", "id", "source", "type", "time", "subject", "datacontenttype", "dataschema",
+                    "data_base64")
+
+
+def _check_envelope(envelope: Any) -> None:
+    if not isinstance(envelope, dict):
+        raise InvalidInput(f"not a CloudEvent: a structured CloudEvent is a JSON object, got {_kind_of(envelope)}")
+    for attribute in _TEXT_ATTRIBUTES:
+        if attribute in envelope and not isinstance(envelope[attribute], str):
+            got = _kind_of(envelope[attribute])
+            raise InvalidInput(f"not a CloudEvent: its {attribute} must be a string, got {got}")
 
 
 def parse_resource_event(headers: Mapping[str, str], body: bytes) -> ResourceEvent:
@@ -130,12 +153,7 @@ def _action(event_type: str, prefix: str) -> Action:
 def _json_data(data: Any, event_type: str) -> Any:
     if data is None or data in (b"", ""):
         return None
-    try:
-        return json.loads(data)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput(f"the data of the {event_type or 'untyped'} event is not JSON: {exc}") from None
-    except RecursionError:
-        raise InvalidInput(f"the data of the {event_type or 'untyped'} event is nested too deep to read") from None
+    return jsonbody.loads(data, f"the data of the {event_type or 'untyped'} event")
 
 
 def _resource(data: Any) -> tuple[ObjectRef, Mapping[str, Any]]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from argoml.validation import dag, labels, names, parts, versions
+from argoml.validation import budget, dag, labels, names, parts, versions
 from argoml.validation.parts import TYPES, as_dict, as_list, has_location, named
 from argoml.validation.report import Report
 from argoml.validation.resolver import Resolver
@@ -745,6 +745,7 @@ class SpecValidator:
             self._add_outputs(resolved, f"tasks.{task_name}", scope, aggregate=False)
             task_scope = scope.child()
             ancestors = ancestry.get(task_name, set())
+            budget.spend(len(ancestors) >> 4)  # a long chain of tasks gives each of them all the others
             for ancestor in ancestors:
                 if ancestor not in as_ancestor:
                     other = by_name.get(ancestor, {})

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from argoml.identity import User
     from argoml.kube import Resource
 
 # Seconds to connect and to read: a stalled API server makes the webhook answer 503 (and the
@@ -70,10 +71,17 @@ class ClusterResolver:
     A missing template is ``None``; any other API failure raises
     :class:`~argoml.errors.UpstreamError`, so the webhook answers 5xx rather than denying a
     resource because the API server hiccuped.
+
+    ``on_behalf_of`` is the user whose request is being checked: a template that user may not
+    ``get`` (a SubjectAccessReview says) is ``None`` too, exactly like a missing one, and is
+    never read. The webhook's own account may read every template; without this, anyone could
+    learn through its answers whether a template exists in another team's namespace, and
+    the names and ``{{...}}`` tags inside it.
     """
 
-    def __init__(self, default_namespace: str | None = None) -> None:
+    def __init__(self, default_namespace: str | None = None, *, on_behalf_of: User | None = None) -> None:
         self._default_namespace = default_namespace
+        self._user = on_behalf_of
         self._cache: dict[tuple[str, str | None, str], dict[str, Any] | None] = {}
 
     def workflow_template(self, namespace: str | None, name: str) -> dict[str, Any] | None:
@@ -86,10 +94,15 @@ class ClusterResolver:
 
         return self._get(CLUSTER_WORKFLOW_TEMPLATES, None, name)
 
-    def _get(self, resource: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
-        from argoml import kube
+    def _get(self, resource: Resource, namespace: Any, name: Any) -> dict[str, Any] | None:
+        from argoml import identity, kube, names
 
+        if (namespace is not None and not names.is_dns_label(namespace)) or not names.is_dns_subdomain(name):
+            return None  # no object can be named so; and nothing unchecked goes into an API path
         key = (resource.plural, namespace, name)
         if key not in self._cache:
-            self._cache[key] = kube.get_or_none(resource, namespace, name, timeout=REQUEST_TIMEOUT)
+            readable = self._user is None or identity.may(self._user, "get", resource, namespace,
+                                                              timeout=REQUEST_TIMEOUT)
+            self._cache[key] = kube.get_or_none(resource, namespace, name, timeout=REQUEST_TIMEOUT) if readable \
+                else None
         return self._cache[key]

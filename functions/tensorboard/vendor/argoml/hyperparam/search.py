@@ -20,9 +20,11 @@ Order and exactness, which users can rely on (docs/hyperparam.md):
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import random
 import re
+import sys
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,6 +56,7 @@ MAX_RANGE_POINTS = 10**15
 DRAWS_PER_TRIAL = 64
 # SciPy's Sobol' direction numbers cover this many dimensions (one per hyperparameter).
 SOBOL_MAX_DIMENSIONS = 21_201
+SOBOL_FIRST_BLOCK = 10  # 2**10 points
 
 _HYPERPARAM_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
 _PARAMETER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # the CRD's maxLength too
@@ -206,16 +209,32 @@ class SearchSpace:
         sizes = [axis.size for axis in self.axes]
         return None if None in sizes else math.prod(s for s in sizes if s is not None)
 
-    def trials(self) -> list[Trial]:
-        """Every trial, in the order documented for the algorithm."""
+    def trials(self, max_bytes: int | None = None) -> list[Trial]:
+        """Every trial, in the order documented for the algorithm.
+
+        With ``max_bytes``, the trials are built one at a time and :class:`InvalidSpec` is raised as
+        soon as they pass ``max_bytes`` as JSON inside the Workflow's JSON, so a space far too large
+        to store costs what storing would, not what building every trial would.
+        """
+        found = self._trials()
+        return list(found) if max_bytes is None else _within(found, max_bytes, self.wanted)
+
+    @property
+    def wanted(self) -> int:
+        """How many trials :meth:`trials` gives (fewer only when sampling runs out of distinct ones)."""
+        size = self.size
+        return size if self.algorithm == "grid" and size is not None else min(self.max_trials, size or self.max_trials)
+
+    def _trials(self) -> Iterator[Trial]:
         if self.algorithm == "grid":
             return grid(self.axes)
         size = self.size
         if size is not None and size <= self.max_trials:
-            # Sampling cannot beat trying everything: every combination, once.
-            everything = grid(self.axes)
-            return random.Random(self.seed).sample(everything, len(everything)) if self.algorithm == "random" \
-                else everything
+            # Sampling cannot beat trying everything: every combination, once (for random, in an order
+            # drawn as random.sample draws a list of them all, without building that list).
+            order = random.Random(self.seed).sample(range(size), size) if self.algorithm == "random" else range(size)
+            discrete = [axis for axis in self.axes if isinstance(axis, Points)]  # all of them: the size is known
+            return (_combination(discrete, index) for index in order)
         if self.algorithm == "random":
             rng = random.Random(self.seed)
             return _distinct(([rng.random() for _ in self.axes] for _ in itertools.count()), self.axes,
@@ -223,18 +242,43 @@ class SearchSpace:
         return _distinct(_sobol_points(len(self.axes), self.seed, self.max_trials), self.axes, self.max_trials)
 
 
-def grid(axes: Sequence[Axis]) -> list[Trial]:
+def grid(axes: Sequence[Axis]) -> Iterator[Trial]:
     """The cartesian product of discrete axes, last axis fastest; a continuous axis has no grid (ValueError)."""
     names = [axis.name for axis in axes]
     columns = [axis.values if isinstance(axis, Points) else _no_grid(axis) for axis in axes]
-    return [dict(zip(names, combination, strict=True)) for combination in itertools.product(*columns)]
+    return (dict(zip(names, combination, strict=True)) for combination in itertools.product(*columns))
 
 
 def _no_grid(axis: Interval) -> NoReturn:
     raise ValueError(f"hyperparams.{axis.name} is continuous: it has no grid")
 
 
-def _distinct(points: Iterator[Sequence[float]], axes: Sequence[Axis], wanted: int) -> list[Trial]:
+def _combination(axes: Sequence[Points], index: int) -> Trial:
+    """Trial ``index`` of the grid of discrete ``axes`` (the last axis fastest), without the others."""
+    values: list[Scalar] = []
+    for axis in reversed(axes):
+        index, position = divmod(index, len(axis.values))
+        values.append(axis.values[position])
+    return dict(zip((axis.name for axis in axes), reversed(values), strict=True))
+
+
+def _within(trials: Iterator[Trial], max_bytes: int, wanted: int) -> list[Trial]:
+    """``trials`` while their JSON list, as a string inside the Workflow's JSON, fits ``max_bytes``."""
+    kept: list[Trial] = []
+    used = 2  # the list's brackets
+    for trial in trials:
+        text = json.dumps(trial, separators=(",", ":"))
+        used += len(json.dumps(text)) - 2 + (1 if kept else 0)  # escaped as the value of a string; a comma
+        if used > max_bytes:
+            raise InvalidSpec([SpecError("spec.hyperparams", (
+                f"the generated Workflow would be more than {max_bytes:,} bytes: its trials alone pass that after "
+                f"{len(kept):,} of {wanted:,} trials: use fewer or shorter values, or algorithm: random with a smaller "
+                "maxTrials"))])
+        kept.append(trial)
+    return kept
+
+
+def _distinct(points: Iterator[Sequence[float]], axes: Sequence[Axis], wanted: int) -> Iterator[Trial]:
     """Map unit-cube points onto the axes, skipping trials already drawn, until ``wanted``.
 
     Gives up after ``DRAWS_PER_TRIAL`` draws per wanted trial: a space with few distinct
@@ -242,26 +286,29 @@ def _distinct(points: Iterator[Sequence[float]], axes: Sequence[Axis], wanted: i
     """
     names = [axis.name for axis in axes]
     seen: set[tuple[tuple[type, Scalar], ...]] = set()
-    trials: list[Trial] = []
     for point in itertools.islice(points, wanted * DRAWS_PER_TRIAL):
         values = tuple(axis.at(u) for axis, u in zip(axes, point, strict=True))
         key = tuple((type(v), v) for v in values)
         if key not in seen:
             seen.add(key)
-            trials.append(dict(zip(names, values, strict=True)))
-            if len(trials) == wanted:
-                break
-    return trials
+            yield dict(zip(names, values, strict=True))
+            if len(seen) == wanted:
+                return
 
 
 def _sobol_points(dimensions: int, seed: int, wanted: int) -> Iterator[Sequence[float]]:
-    """A scrambled Sobol' sequence, drawn in powers of two (which keep its balance properties)."""
+    """A scrambled Sobol' sequence, drawn in powers of two (which keep its balance properties).
+
+    Drawn in blocks that double, from at most ``SOBOL_FIRST_BLOCK``: the same sequence as one
+    draw of them all, but only as much of it is held as a caller has asked for.
+    """
     from scipy.stats import qmc  # only sobol needs SciPy; it is an optional extra
 
     sampler = qmc.Sobol(d=dimensions, scramble=True, seed=seed)
-    block = sampler.random_base2(max(0, math.ceil(math.log2(wanted))))
+    block = sampler.random_base2(min(max(0, math.ceil(math.log2(wanted))), SOBOL_FIRST_BLOCK))
     while True:
-        yield from block.tolist()
+        for row in block:
+            yield row.tolist()
         block = sampler.random(sampler.num_generated)  # doubling keeps the total a power of two
 
 
@@ -392,7 +439,7 @@ def _values(name: str, values: Any, errors: list[SpecError], path: str) -> Point
     seen: dict[tuple[type, Any], int] = {}
     ok = True
     for index, value in enumerate(values):
-        if not isinstance(value, str | int | float) or (isinstance(value, float) and not math.isfinite(value)):
+        if not isinstance(value, str | int | float) or (not isinstance(value, str) and not _finite(value)):
             errors.append(SpecError(f"{path}[{index}]", f"expected a string, number or boolean, got {_show(value)}"))
             ok = False
         elif (key := (int, value) if _integral(value) else (type(value), value)) in seen:
@@ -496,10 +543,15 @@ def _number(spec: Mapping[str, Any], key: str, errors: list[SpecError], path: st
             errors.append(SpecError(f"{path}.{key}", "required"))
         return None
     value = spec[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
         errors.append(SpecError(f"{path}.{key}", f"expected a number, got {_show(value)}"))
         return None
     return value
+
+
+def _finite(value: int | float) -> bool:
+    """A number a Kubernetes object can hold: within float64's range (the API server refuses others)."""
+    return abs(value) <= sys.float_info.max if isinstance(value, int) else math.isfinite(value)
 
 
 def _decimal(value: int | float) -> Decimal:

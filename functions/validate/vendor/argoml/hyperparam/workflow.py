@@ -51,7 +51,7 @@ def generate(sweep: Mapping[str, Any]) -> Generated:
     space = search.read(spec, errors)
     if errors or space is None or not isinstance(spec, Mapping):
         raise search.InvalidSpec(errors)
-    trials = space.trials()
+    trials = space.trials(max_bytes=MAX_WORKFLOW_BYTES)  # stops as soon as they cannot fit
     workflow_spec = {key: value for key, value in spec.items() if key not in search.SEARCH_FIELDS}
     arguments = dict(workflow_spec.get("arguments") or {})
     arguments["parameters"] = [*(arguments.get("parameters") or []),

@@ -113,7 +113,7 @@ def _structure(obj: dict[str, Any], report: Report) -> dict[str, Any] | None:
 def _prefer_argo_wording(report: Report) -> Report:
     """Where the schema and an Argo rule reject the same field, keep Argo's message only."""
     argo = {p.path for p in report.problems if not p.message.startswith(_SCHEMA_WORDING)}
-    report.problems = [p for p in report.problems if not (p.message.startswith(_SCHEMA_WORDING) and p.path in argo)]
+    report.discard(lambda p: p.message.startswith(_SCHEMA_WORDING) and p.path in argo)
     return report
 
 

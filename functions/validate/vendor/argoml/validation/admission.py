@@ -22,10 +22,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from argoml import argo, identity, jsonbody, names
 from argoml.errors import InvalidInput
 from argoml.hyperparam import defaults
 from argoml.hyperparam.workflow import KIND
-from argoml.validation import ClusterResolver, Problem, Report, Resolver, validate_object, versions
+from argoml.identity import User
+from argoml.validation import ClusterResolver, NoResolver, Problem, Report, Resolver, budget, validate_object, versions
+from argoml.validation.parts import as_dict
+from argoml.validation.resolver import REQUEST_TIMEOUT
 
 API_VERSIONS = ("admission.k8s.io/v1", "admission.k8s.io/v1beta1")
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
@@ -33,12 +37,19 @@ OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
 # A denial lists at most this many problems: kubectl prints the message whole, and a sweep with
 # thousands of bad values would otherwise answer with megabytes.
 MAX_LISTED_PROBLEMS = 50
+# ... each cut at this many characters (its path at MAX_PATH): a problem may quote a megabyte-long
+# value, or sit under a megabyte-long key.
+MAX_PROBLEM = 1024
+MAX_PATH = 256
 # The API server's limits on the warnings it passes on (k8s.io/apiserver's warning recorder):
 # a warning holding a control character is dropped; once all warnings together pass 4096
 # characters, each is cut at 256 and those past 4096 are dropped. Kept within both here, with
 # a last warning saying how many did not fit, so that none is lost without a word.
 MAX_WARNING = 256
 MAX_WARNINGS_TOTAL = 4096
+
+# The AdmissionReview's own levels (review, request) above the object, which may nest MAX_DEPTH.
+ENVELOPE_DEPTH = 2
 
 log = logging.getLogger("argoml.validation.admission")
 
@@ -54,6 +65,8 @@ class AdmissionRequest:
     object: dict[str, Any] | None
     old_object: dict[str, Any] | None
     dry_run: bool = False
+    user: User | None = None
+    unreadable: str | None = None  # why the objects could not be read whole (too deep, ...): a denial
 
 
 @dataclass
@@ -65,14 +78,15 @@ class Decision:
 
 
 def parse_review(body: bytes | str | Any) -> AdmissionRequest:
-    """Read an AdmissionReview; :class:`InvalidInput` names what is wrong with a malformed one."""
+    """Read an AdmissionReview; :class:`InvalidInput` names what is wrong with a malformed one.
+
+    An AdmissionReview whose object nests too deeply or holds a number beyond float64 is
+    still read (its deepest parts cut off): it is answered with a denial, see :func:`validate`.
+    """
+    unreadable = None
     if isinstance(body, bytes | str):
-        try:
-            body = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"the body is not JSON: {exc}") from exc
-        except RecursionError as exc:
-            raise InvalidInput("the body is nested too deeply to read") from exc
+        read = jsonbody.read(body, envelope=ENVELOPE_DEPTH)
+        body, unreadable = read.value, read.problem
     if not isinstance(body, dict):
         raise InvalidInput("expected an AdmissionReview object")
     if body.get("kind") != "AdmissionReview" or body.get("apiVersion") not in API_VERSIONS:
@@ -97,7 +111,14 @@ def parse_review(body: bytes | str | Any) -> AdmissionRequest:
     kind_name = (obj or {}).get("kind") or (kind.get("kind") if isinstance(kind, dict) else None) or ""
     return AdmissionRequest(api_version=body["apiVersion"], uid=uid, operation=operation, kind=str(kind_name),
                             namespace=_text(request.get("namespace")), name=_text(request.get("name")),
-                            object=obj, old_object=old, dry_run=request.get("dryRun") is True)
+                            object=obj, old_object=old, dry_run=request.get("dryRun") is True,
+                            user=_user(request.get("userInfo")), unreadable=unreadable)
+
+
+def _user(info: Any) -> User | None:
+    """``request.userInfo``: who asked the API server (absent only from requests it did not send)."""
+    user = User.from_user_info(info) if isinstance(info, dict) else None
+    return user if user is not None and user.username else None
 
 
 def _text(value: Any) -> str | None:
@@ -111,21 +132,36 @@ def validate(request: AdmissionRequest, resolver: Resolver | None = None, *, enf
     allowed and every problem comes back as a warning, except for HyperparamWorkflows: the
     hyperparam function would refuse an invalid sweep anyway, so those are always enforced.
     Rules that differ between Argo versions follow the cluster's (:func:`versions.of_cluster`).
+
+    Referenced templates are read with the rights of the user who made the request (see
+    :class:`~argoml.validation.resolver.ClusterResolver`), a HyperparamWorkflow is admitted only
+    from a user who may create Workflows (:func:`launch_refusal`), and the work is bounded by
+    :mod:`~argoml.validation.budget`: past it, the resource is refused as too large to validate.
     """
     if request.operation in ("DELETE", "CONNECT") or request.object is None:
         return Decision(True)
+    enforce = enforce or request.kind == KIND
+    if request.unreadable:
+        return _refused(request, request.unreadable, enforce)
     if (request.operation == "UPDATE" and request.old_object is not None
             and request.old_object.get("spec") == request.object.get("spec")):
         return Decision(True)
-    namespace = request.namespace or (request.object.get("metadata") or {}).get("namespace")
-    resolver = resolver or ClusterResolver(namespace)
-    report = validate_object(request.object, resolver, argo_version=versions.of_cluster)
-    if not enforce and request.kind != KIND:
+    namespace = request.namespace or _text(as_dict(request.object.get("metadata")).get("namespace"))
+    if request.kind == KIND and (refusal := launch_refusal(request.user, namespace)):
+        return _refused(request, refusal, enforce)
+    if resolver is None:
+        resolver = ClusterResolver(namespace, on_behalf_of=request.user) if request.user else NoResolver()
+    try:
+        with budget.limited():
+            report = validate_object(request.object, resolver, argo_version=versions.of_cluster)
+            kept = _kept_problems(request, report, resolver) if enforce else []
+    except budget.TooCostly as exc:
+        return _refused(request, str(exc), enforce)
+    if not enforce:
         log.info("%s %s %s/%s (warn only): %d errors, %d warnings", request.operation, request.kind,
                  namespace or "-", request.name or "-", len(report.errors), len(report.warnings))
         return Decision(True, warnings=admission_warnings([f"error: {p}" for p in report.errors]
                                                           + [str(p) for p in report.warnings]))
-    kept = _kept_problems(request, report, resolver)
     warnings = admission_warnings([str(p) for p in report.warnings]
                                   + [f"{p} (already there before this update)" for p in kept])
     log.info("%s%s %s %s/%s: %d errors (%d kept from before), %d warnings", "dry run: " if request.dry_run else "",
@@ -139,6 +175,35 @@ def validate(request: AdmissionRequest, resolver: Resolver | None = None, *, enf
 def warn(request: AdmissionRequest) -> Decision:
     """:func:`validate` for namespaces in warn mode: problems are warnings, nothing is denied."""
     return validate(request, enforce=False)
+
+
+def launch_refusal(user: User | None, namespace: str | None) -> str | None:
+    """Why ``user`` may not create or change a HyperparamWorkflow in ``namespace``; None if they may.
+
+    The hyperparam function creates the sweep's Workflows with its own rights, so the Workflow
+    runs whatever service account, volumes and pod patches the sweep names. Whoever writes a
+    sweep must therefore be someone who could have created that Workflow themselves.
+    """
+    if user is None:
+        return (f"the AdmissionReview names no user (request.userInfo), so it cannot be checked that they may "
+                f"create {argo.WORKFLOWS.display}")
+    if not names.is_dns_label(namespace):
+        return "the AdmissionReview names no namespace (request.namespace)"
+    if identity.may(user, "create", argo.WORKFLOWS, namespace, timeout=REQUEST_TIMEOUT):
+        return None
+    return (f"user {user.username!r} may not create {argo.WORKFLOWS.display} in namespace {namespace!r}: a "
+            f"HyperparamWorkflow runs its trials as a Workflow created for it, so writing one needs that right too")
+
+
+def _refused(request: AdmissionRequest, reason: str, enforce: bool) -> Decision:
+    """Denied for ``reason``; in warn mode, allowed with ``reason`` as the warning."""
+    message = f"{request.kind or 'the object'} {_name(request)} is invalid: {reason}"
+    return Decision(False, message=message) if enforce else Decision(True, warnings=admission_warnings([message]))
+
+
+def _name(request: AdmissionRequest) -> str:
+    metadata = as_dict((request.object or {}).get("metadata"))
+    return request.name or _text(metadata.get("name")) or "(generated name)"
 
 
 def _kept_problems(request: AdmissionRequest, report: Report, resolver: Resolver) -> list[Problem]:
@@ -156,13 +221,19 @@ def _kept_problems(request: AdmissionRequest, report: Report, resolver: Resolver
 
 
 def denial_message(request: AdmissionRequest, report: Report) -> str:
-    name = request.name or ((request.object or {}).get("metadata") or {}).get("name") or "(generated name)"
     problems = report.errors
-    lines = [f"{request.kind} {name} is invalid ({len(problems)} problem{'s' if len(problems) != 1 else ''}):"]
-    lines += [f"  {problem}" for problem in problems[:MAX_LISTED_PROBLEMS]]
+    plural = "s" if len(problems) != 1 else ""
+    lines = [f"{request.kind} {_name(request)} is invalid ({len(problems)} problem{plural}):"]
+    lines += [f"  {_shown(problem)}" for problem in problems[:MAX_LISTED_PROBLEMS]]
     if len(problems) > MAX_LISTED_PROBLEMS:
         lines.append(f"  ... and {len(problems) - MAX_LISTED_PROBLEMS} more (`argoml validate FILE` lists them all)")
     return "\n".join(lines)
+
+
+def _shown(problem: Problem) -> str:
+    """``problem`` as one line of a denial, its path and message each cut to a readable length."""
+    message = _clip(problem.message, MAX_PROBLEM - MAX_PATH - 2)
+    return f"{_clip(problem.path, MAX_PATH)}: {message}" if problem.path else message
 
 
 def admission_warnings(texts: list[str]) -> list[str]:
@@ -184,8 +255,8 @@ def _printable(text: str) -> str:
     return "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_WARNING else text[:MAX_WARNING - 3] + "..."
+def _clip(text: str, limit: int = MAX_WARNING) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _not_shown(count: int) -> str:

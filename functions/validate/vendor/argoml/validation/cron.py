@@ -89,7 +89,7 @@ def timezone_error(zone: str) -> str | None:
     """Why ``zone`` is not an IANA time zone; ``None`` if it is, or if no zone database is installed."""
     try:
         zoneinfo.ZoneInfo(zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory of the database (America)
         try:
             zoneinfo.ZoneInfo("UTC")
         except zoneinfo.ZoneInfoNotFoundError:

@@ -7,6 +7,7 @@ where Argo has a message, so users who know ``argo lint`` recognise it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -28,6 +29,7 @@ class Report:
     """Every problem of one resource, in the order found (errors and warnings together)."""
 
     problems: list[Problem] = field(default_factory=list)
+    _seen: set[Problem] = field(default_factory=set, init=False, repr=False, compare=False)
 
     def error(self, path: str, message: str) -> None:
         self._add(Problem(path, message, "error"))
@@ -35,9 +37,18 @@ class Report:
     def warning(self, path: str, message: str) -> None:
         self._add(Problem(path, message, "warning"))
 
+    def __post_init__(self) -> None:
+        self._seen = set(self.problems)
+
     def _add(self, problem: Problem) -> None:
-        if problem not in self.problems:
+        if problem not in self._seen:
+            self._seen.add(problem)
             self.problems.append(problem)
+
+    def discard(self, unwanted: Callable[[Problem], bool]) -> None:
+        """Drop every problem ``unwanted`` picks."""
+        self.problems = [p for p in self.problems if not unwanted(p)]
+        self._seen = set(self.problems)
 
     @property
     def errors(self) -> list[Problem]:

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from argoml.validation import budget
+
 ROOTS = ("item.", "steps.", "inputs.", "outputs.", "pod.", "workflow.", "tasks.")
 # Resolved at run time whatever the template says (Argo's resolveAllVariables).
 _RUNTIME_PREFIXES = ("outputs.", "workflow.creationTimestamp", "workflow.scheduledTime", "workflow.duration",
@@ -39,43 +41,63 @@ def tags(text: str) -> Iterator[str]:
         start = text.find("{{", end + 2)
 
 
-def tagged_strings(value: Any, path: str = "") -> list[tuple[str, str]]:
-    """Every string holding ``{{`` in a decoded YAML/JSON value (map keys included), with its path.
+class Located:
+    """Strings found in a document, each with its place; a place's path is formatted only when asked for.
+
+    Formatting every path up front costs the document's depth per string found: a
+    megabyte of tagged strings nested deep took tens of seconds, and only the few strings
+    with a problem ever need theirs.
+    """
+
+    def __init__(self, root: str) -> None:
+        self._links: list[tuple[int, str | int]] = [(-1, root)]
+        self._paths: dict[int, str] = {0: root}
+        self.found: list[tuple[int, str]] = []
+
+    def link(self, parent: int, label: str | int) -> int:
+        self._links.append((parent, label))
+        return len(self._links) - 1
+
+    def path(self, link: int) -> str:
+        """The path of ``link``; each place's path is built once, from its parent's."""
+        chain = []
+        while link not in self._paths:
+            chain.append(link)
+            link = self._links[link][0]
+        path = self._paths[link]
+        for step in reversed(chain):
+            label = self._links[step][1]
+            path = f"{path}[{label}]" if isinstance(label, int) else f"{path}.{label}" if path else label
+            self._paths[step] = path
+        budget.spend(1 + (len(path) >> 8))
+        return path
+
+
+def tagged_strings(value: Any, path: str = "") -> Located:
+    """Every string holding ``{{`` in a decoded YAML/JSON value (map keys included), with its place.
 
     An explicit stack with parent links keeps this walk cheap on large workflows: a path is
-    only formatted for the strings found.
+    only formatted for the strings asked about (:meth:`Located.path`).
     """
-    links: list[tuple[int, str | int]] = [(-1, path)]
+    located = Located(path)
     stack: list[tuple[Any, int]] = [(value, 0)]
-    found: list[tuple[str, str]] = []
     while stack:
         item, link = stack.pop()
+        budget.spend()
         if isinstance(item, str):
             if "{{" in item:
-                found.append((_format(links, link), item))
+                located.found.append((link, item))
         elif isinstance(item, dict):
             for key, child in reversed(item.items()):
                 if isinstance(child, str | dict | list):
-                    links.append((link, str(key)))
-                    stack.append((child, len(links) - 1))
+                    stack.append((child, located.link(link, str(key))))
                 if isinstance(key, str) and "{{" in key:
-                    links.append((link, key))
-                    stack.append((key, len(links) - 1))
+                    stack.append((key, located.link(link, key)))
         elif isinstance(item, list):
             for index in range(len(item) - 1, -1, -1):
                 if isinstance(item[index], str | dict | list):
-                    links.append((link, index))
-                    stack.append((item[index], len(links) - 1))
-    return found
-
-
-def _format(links: list[tuple[int, str | int]], link: int) -> str:
-    parts = []
-    while link > 0:
-        link, label = links[link]
-        parts.append(f"[{label}]" if isinstance(label, int) else f".{label}")
-    root = links[0][1]
-    return (str(root) + "".join(reversed(parts))).lstrip(".")
+                    stack.append((item[index], located.link(link, index)))
+    return located
 
 
 def is_parameter(text: str) -> bool:
@@ -116,11 +138,12 @@ class Scope:
     def unresolved(self, value: Any, path: str) -> Iterator[tuple[str, str]]:
         """The tags in ``value`` (found at ``path``) this scope cannot resolve: (path, Argo's message)."""
         any_item = ANY_ITEM in self
-        for where, text in tagged_strings(value, path):
+        located = tagged_strings(value, path)
+        for where, text in located.found:
             try:
                 found = list(tags(text))
             except UnclosedTag as exc:
-                yield where, str(exc)
+                yield located.path(where), str(exc)
                 continue
             for tag in found:
                 if tag.startswith("="):
@@ -139,12 +162,13 @@ class Scope:
                     continue
                 if name.startswith("workflow.parameters") and self.workflow_template:
                     continue
-                yield where, f"failed to resolve {{{{{tag}}}}}"
+                yield located.path(where), f"failed to resolve {{{{{tag}}}}}"
 
 
 def loop_items_outside_loop(value: Any, path: str) -> Iterator[tuple[str, str]]:
     """``{{item}}`` / ``{{item.x}}`` tags in a step or task that has no loop: (path, message)."""
-    for where, text in tagged_strings(value, path):
+    located = tagged_strings(value, path)
+    for where, text in located.found:
         try:
             found = list(tags(text))
         except UnclosedTag:
@@ -152,4 +176,4 @@ def loop_items_outside_loop(value: Any, path: str) -> Iterator[tuple[str, str]]:
         for tag in found:
             name = tag.strip()
             if name == "item" or name.startswith("item."):
-                yield where, f"failed to resolve {{{{{tag}}}}}"
+                yield located.path(where), f"failed to resolve {{{{{tag}}}}}"
