@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from argoml.hyperparam import reconcile, search
+from argoml.hyperparam import search, workflow
 
 
 def sweep(spec: dict[str, Any]) -> dict[str, Any]:
@@ -26,7 +26,7 @@ def peak_of(spec: dict[str, Any]) -> tuple[int, str]:
     tracemalloc.start()
     try:
         with pytest.raises(search.InvalidSpec) as caught:
-            reconcile.generate(sweep(spec))
+            workflow.generate(sweep(spec))
         return tracemalloc.get_traced_memory()[1], caught.value.message
     finally:
         tracemalloc.stop()
@@ -76,9 +76,9 @@ SPECS = st.fixed_dictionaries(
 @given(spec=SPECS)
 def test_any_search_space_gives_trials_that_fit_or_an_invalid_spec(spec: dict[str, Any]) -> None:
     try:
-        generated = reconcile.generate(sweep(spec))
+        generated = workflow.generate(sweep(spec))
     except search.InvalidSpec as exc:
         assert exc.errors
         return
-    assert len(json.dumps(generated.workflow, separators=(",", ":"))) <= reconcile.MAX_WORKFLOW_BYTES
+    assert len(json.dumps(generated.workflow, separators=(",", ":"))) <= workflow.MAX_WORKFLOW_BYTES
     assert 1 <= generated.trials <= search.MAX_TRIALS_LIMIT
