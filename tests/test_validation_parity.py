@@ -430,3 +430,26 @@ def test_dag_sorting_failures_carry_argos_sentence_first() -> None:
     """))
     assert [message.split(" (")[0] for _, message in errors(report)] == [
         "templates.main sorting failed: graph with cycle"]
+
+
+def test_a_workflow_looping_over_a_literal_list_may_use_any_item_key_as_in_argo() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        arguments: {parameters: [{name: rows, value: '[{"idx": 1}]'}]}
+        templates:
+        - name: main
+          steps: [[{name: s, template: leaf, withParam: "{{workflow.parameters.rows}}",
+                    arguments: {parameters: [{name: x, value: "{{item.other}}"}]}}]]
+        - {name: leaf, inputs: {parameters: [{name: x}]}, container: {image: alpine}}
+    """))
+    assert report.problems == []
+
+
+def test_a_label_no_one_declares_is_a_warning_since_the_controllers_defaults_may_add_it() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        templates: [{name: main, container: {image: alpine, args: ["{{workflow.labels.team}}"]}}]
+    """))
+    assert errors(report) == []
+    assert warnings(report) == [("spec.templates[0].container.args[0]",
+                                 "templates.main: failed to resolve {{workflow.labels.team}}")]

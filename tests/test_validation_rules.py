@@ -615,19 +615,6 @@ CASES: list[tuple[str, str, tuple[str, str], str]] = [
                  "  container: {image: a}"),
     ),
     (
-        "withParam over a literal list of objects offers only their keys as {{item.<key>}}",
-        workflow("entrypoint: main\narguments: {parameters: [{name: shards, value: '[{\"id\": 1}, {\"id\": 2}]'}]}\n"
-                 "templates:\n- name: main\n  steps: [[{name: s, template: leaf, withParam: "
-                 "'{{workflow.parameters.shards}}', arguments: {parameters: [{name: x, value: '{{item.idx}}'}]}}]]\n"
-                 + LEAF),
-        ("spec.templates[0].steps[0][0].arguments.parameters[0].value", "templates.main.steps failed to resolve "
-                                                                        "{{item.idx}}"),
-        workflow("entrypoint: main\narguments: {parameters: [{name: shards, value: '[{\"id\": 1}, {\"id\": 2}]'}]}\n"
-                 "templates:\n- name: main\n  steps: [[{name: s, template: leaf, withParam: "
-                 "'{{workflow.parameters.shards}}', arguments: {parameters: [{name: x, value: '{{item.id}}'}]}}]]\n"
-                 + LEAF),
-    ),
-    (
         "a number where Kubernetes wants a string (only Argo's parameter values take any scalar)",
         workflow("entrypoint: main\narguments: {parameters: [{name: epochs, value: 3}]}\nnodeSelector: {gpu: true}\n"
                  "templates:\n- name: main\n  container: {image: a, env: [{name: EPOCHS, value: 3}]}"),

@@ -60,7 +60,8 @@ def validate_object(obj: Any, resolver: Resolver | None = None, *,
 
 def validate_spec(spec: dict[str, Any], resolver: Resolver, *, report: Report, spec_path: str = "spec",
                   metadata: dict[str, Any] | None = None, kind: str = "Workflow", lint: bool = False,
-                  message_prefix: str = "", argo_version: versions.VersionSource | None = None) -> None:
+                  message_prefix: str = "", argo_version: versions.VersionSource | None = None,
+                  strict_items: bool = False) -> None:
     """Argo's semantic rules for one workflow spec (as a ``kind`` resource would carry it).
 
     ``lint`` allows arguments without values, as ``argo lint`` does; a Workflow about to
@@ -70,7 +71,7 @@ def validate_spec(spec: dict[str, Any], resolver: Resolver, *, report: Report, s
     template = kind in ("WorkflowTemplate", "ClusterWorkflowTemplate")
     validator = SpecValidator(report, resolver, metadata.get("namespace"), workflow_template=template,
                               allow_empty_arguments=lint or template, message_prefix=message_prefix,
-                              argo_version=argo_version)
+                              argo_version=argo_version, strict_items=strict_items)
     validator.validate(spec, spec_path, metadata, kind, str(metadata.get("name") or metadata.get("generateName") or ""))
 
 
@@ -87,7 +88,7 @@ def validate_workflow_spec(spec: Any, resolver: Resolver, report: Report, *, spe
         return
     structure.check_workflow_spec(spec, spec_path, report, ignore=own_fields)
     validate_spec({k: v for k, v in spec.items() if k not in own_fields}, resolver, report=report,
-                  spec_path=spec_path, metadata=metadata, argo_version=argo_version)
+                  spec_path=spec_path, metadata=metadata, argo_version=argo_version, strict_items=True)
     _prefer_argo_wording(report)
 
 

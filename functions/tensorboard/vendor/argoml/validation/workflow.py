@@ -91,9 +91,12 @@ class SpecValidator:
 
     def __init__(self, report: Report, resolver: Resolver, namespace: str | None, *, workflow_template: bool,
                  allow_empty_arguments: bool, message_prefix: str = "",
-                 argo_version: versions.VersionSource | None = None) -> None:
+                 argo_version: versions.VersionSource | None = None, strict_items: bool = False) -> None:
+        """``strict_items``: a loop over a literal list of objects in the workflow's arguments offers
+        only their keys as ``{{item.<key>}}`` (ours, for sweeps; Argo accepts any ``{{item.*}}``)."""
         self.report = report
         self.argo_version = versions.source(argo_version)
+        self.strict_items = strict_items
         self.resolver = resolver
         self.namespace = namespace
         self.workflow_template = workflow_template
@@ -218,7 +221,7 @@ class SpecValidator:
             self.globals |= {"workflow.parameters", "workflow.parameters.json"}
         self.globals |= {f"workflow.parameters.{name}" for _, _, name in parameters if name}
         self.values.update(_parameter_values(arguments))
-        if not self.workflow_template:  # a WorkflowTemplate's values are defaults that callers replace
+        if self.strict_items and not self.workflow_template:  # a WorkflowTemplate's values are callers' defaults
             self.item_keys = {name: keys for _, parameter, name in parameters
                               if (keys := parts.item_keys(parameter.get("value"))) is not None}
         sources = [metadata, as_dict(spec.get("workflowMetadata"))]
@@ -488,8 +491,7 @@ class SpecValidator:
             self._emit(base, parts.artifact_location(artifact, art_path, f"templates.{name}.{ref}"))
 
     def _leaf(self, base: Base, template: dict[str, Any], name: str, path: str, scope: Scope, kind: str) -> None:
-        for where, message in scope.unresolved(template, path):
-            self.error(base, where, f"templates.{name}: {message}")
+        self._unresolved(base, scope, template, path, f"templates.{name}: ")
         defaults = as_dict(base.spec.get("templateDefaults"))
         if kind in ("container", "script"):
             body = as_dict(template.get(kind))
@@ -534,8 +536,7 @@ class SpecValidator:
         if kind in LEAF_TYPES or kind is None:
             pass  # a leaf's outputs were checked with the whole template
         else:
-            for where, message in scope.unresolved(outputs, f"{path}.outputs"):
-                self.error(base, where, f"templates.{name}.outputs {message}")
+            self._unresolved(base, scope, outputs, f"{path}.outputs", f"templates.{name}.outputs ")
         leaf = kind in LEAF_TYPES
         for index, artifact, art_name in named(outputs.get("artifacts")):
             ref = f"outputs.artifacts.{art_name}"
@@ -626,11 +627,18 @@ class SpecValidator:
                                f"{prefix}withSequence.{key} '{value}' must be an integer or a {{{{...}}}} reference")
             scope.names.add("item")
 
+    def _unresolved(self, base: Base, scope: Scope, value: Any, path: str, prefix: str) -> None:
+        """Every ``{{...}}`` in ``value`` that ``scope`` cannot resolve. A workflow label or annotation
+        nobody declared is a warning: the controller's ``workflowDefaults`` may add it, unseen here."""
+        for where, message in scope.unresolved(value, path):
+            by_defaults = message.startswith(("failed to resolve {{workflow.labels.",
+                                              "failed to resolve {{workflow.annotations."))
+            (self.warning if by_defaults else self.error)(base, where, prefix + message)
+
     def _references(self, base: Base, holder: dict[str, Any], path: str, prefix: str, scope: Scope) -> None:
         """The step's or task's own ``{{...}}`` references; an inline template is checked as a template."""
         body = {k: v for k, v in holder.items() if k != "inline"}
-        for where, message in scope.unresolved(body, path):
-            self.error(base, where, f"{prefix}{message}")
+        self._unresolved(base, scope, body, path, prefix)
         if not any(holder.get(key) for key in ("withItems", "withParam", "withSequence")):
             for where, message in loop_items_outside_loop(body, path):
                 self.error(base, where, f"{prefix}{message}")
@@ -727,8 +735,7 @@ class SpecValidator:
                                                   f"cycle detected: {'->'.join(cycle)})")
         target = body.get("target")
         if target:
-            for where, message in scope.unresolved(target, f"{path}.dag.target"):
-                self.error(base, where, f"templates.{name}.targets {message}")
+            self._unresolved(base, scope, target, f"{path}.dag.target", f"templates.{name}.targets ")
             for target_name in str(target).split(" "):
                 if not is_parameter(target_name) and target_name not in by_name:
                     self.error(base, f"{path}.dag.target",
