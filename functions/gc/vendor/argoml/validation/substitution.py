@@ -12,9 +12,13 @@ valid, as in Argo. Expression tags (``{{=...}}``) are left alone.
 from __future__ import annotations
 
 import itertools
+import json
+import re
+from collections.abc import Callable
 from typing import Any
 
 PLACEHOLDER_PREFIX = "placeholder-"
+_TAG = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)  # fasttemplate's: up to the first }} after {{
 
 
 class Placeholders:
@@ -44,30 +48,25 @@ def as_text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def substitute(value: Any, replacements: dict[str, str]) -> Any:
-    """``value`` with every simple ``{{tag}}`` named in ``replacements`` replaced; shares what is unchanged."""
-    if isinstance(value, str):
-        return _replace(value, replacements) if "{{" in value else value
-    if isinstance(value, dict):
-        changed = {key: substitute(item, replacements) for key, item in value.items()}
-        return value if all(changed[key] is item for key, item in value.items()) else changed
-    if isinstance(value, list):
-        items = [substitute(item, replacements) for item in value]
-        return value if all(new is old for new, old in zip(items, value, strict=True)) else items
-    return value
+def substitute(value: Any, lookup: Callable[[str], str | None]) -> Any:
+    """``value`` with every simple ``{{tag}}`` that ``lookup`` knows replaced (``value`` itself if none is).
 
+    As Argo does it, on the JSON text: one C-speed encoding, a scan for tags, and a decoding
+    only when something was replaced.
+    """
+    text = json.dumps(value, default=str)
+    if "{{" not in text:
+        return value
+    replaced = False
 
-def _replace(text: str, replacements: dict[str, str]) -> str:
-    out: list[str] = []
-    position = 0
-    while (start := text.find("{{", position)) != -1:
-        end = text.find("}}", start + 2)
-        if end == -1:
-            break
-        tag = text[start + 2:end].strip()
-        replacement = None if tag.startswith("=") else replacements.get(tag)
-        out.append(text[position:start])
-        out.append(text[start:end + 2] if replacement is None else replacement)
-        position = end + 2
-    out.append(text[position:])
-    return "".join(out)
+    def replace(match: re.Match[str]) -> str:
+        nonlocal replaced
+        tag = match.group(1).strip()
+        found = None if tag.startswith("=") else lookup(tag)
+        if found is None:
+            return match.group(0)
+        replaced = True
+        return json.dumps(found)[1:-1]
+
+    text = _TAG.sub(replace, text)
+    return json.loads(text) if replaced else value

@@ -12,6 +12,7 @@ problems inside them are reported at the reference that pulled them in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,7 +155,7 @@ class SpecValidator:
             if as_list(spec.get("templates")):
                 self.error(None, f"{spec_path}.templates",
                            "Templates is invalid field in spec if workflow referred WorkflowTemplate reference")
-            ref_name = substitute(str(ref.get("name") or ""), _parameter_values(arguments))
+            ref_name = substitute(str(ref.get("name") or ""), _parameter_values(arguments).get)
             if "{{" in ref_name:  # resolved when the workflow is submitted, as in Argo
                 self._emit(None, parts.arguments(arguments, f"{spec_path}.arguments", "spec.arguments.",
                                                  self.allow_empty_arguments))
@@ -429,20 +430,18 @@ class SpecValidator:
         self._version_forms(base, template.get("synchronization"), f"{path}.synchronization")
 
     def _replacements(self, template: dict[str, Any], kind: str | None,
-                      values: dict[str, Any] | None) -> dict[str, str]:
-        """What Argo's ``ProcessArgs`` substitutes in ``template`` before checking it.
+                      values: dict[str, Any] | None) -> Callable[[str], str | None]:
+        """What Argo's ``ProcessArgs`` substitutes in ``template`` before checking it, as a lookup.
 
         ``values`` are the caller's arguments; ``None`` stands for any caller (Argo's
-        ``FakeArguments``), every input then being a placeholder.
+        ``FakeArguments``), every input then being a placeholder. Globals are looked up only
+        for the tags the template has; each gets one placeholder, as in Argo's map.
         """
-        # A literal list of objects looped over keeps its reference, so its item keys stay known.
-        keep = {f"workflow.parameters.{name}" for name in self.item_keys}
-        replacements = {name: self.values.get(name) or self.placeholders.next() for name in self.globals
-                        if not name.endswith("*") and name not in keep}
+        local: dict[str, str] = {}
         if kind in POD_TYPES:
-            replacements["pod.name"] = self.placeholders.next()
+            local["pod.name"] = self.placeholders.next()
         if template.get("retryStrategy") is not None:
-            replacements.update({name: self.placeholders.next() for name in RETRY_VARIABLES})
+            local.update({name: self.placeholders.next() for name in RETRY_VARIABLES})
         inputs = as_dict(template.get("inputs"))
         given = {} if values is None else {name: item for _, item, name in named(values.get("parameters"))}
         for _, parameter, name in named(inputs.get("parameters")):
@@ -452,18 +451,29 @@ class SpecValidator:
             elif given.get(name, {}).get("value") is not None:
                 value = given[name]["value"]
             if value is not None:
-                replacements[f"inputs.parameters.{name}"] = as_text(value)
+                local[f"inputs.parameters.{name}"] = as_text(value)
         if as_list(inputs.get("parameters")):
-            replacements["inputs.parameters"] = self.placeholders.next()
+            local["inputs.parameters"] = self.placeholders.next()
         outputs = as_dict(template.get("outputs"))
         for prefix, holder in (("inputs", inputs), ("outputs", outputs)):
             for _, artifact, name in named(holder.get("artifacts")):
                 if isinstance(artifact.get("path"), str) and artifact["path"]:
-                    replacements[f"{prefix}.artifacts.{name}.path"] = artifact["path"]
+                    local[f"{prefix}.artifacts.{name}.path"] = artifact["path"]
         for _, parameter, name in named(outputs.get("parameters")):
             if isinstance(source := as_dict(parameter.get("valueFrom")).get("path"), str) and source:
-                replacements[f"outputs.parameters.{name}.path"] = source
-        return replacements
+                local[f"outputs.parameters.{name}.path"] = source
+
+        def lookup(tag: str) -> str | None:
+            if tag in local:
+                return local[tag]
+            # A literal list of objects looped over keeps its reference, so its item keys stay known.
+            looped = tag.startswith("workflow.parameters.") and tag[len("workflow.parameters."):] in self.item_keys
+            if tag not in self.globals or tag.endswith("*") or looped:
+                return None
+            local[tag] = self.values.get(tag) or self.placeholders.next()
+            return local[tag]
+
+        return lookup
 
     def _inputs(self, base: Base, template: dict[str, Any], name: str, path: str, leaf: bool, scope: Scope) -> None:
         inputs = as_dict(template.get("inputs"))
