@@ -14,7 +14,7 @@ import functools
 import json
 from typing import Any
 
-from argoml.tensorboard import instances
+from argoml.tensorboard import artifacts, instances
 from bench.table import Table, peak_memory, ratio, timed
 
 REPOSITORY = {"s3": {"bucket": "ml", "endpoint": "minio:9000", "insecure": True,
@@ -38,7 +38,9 @@ def sweep(trials: int) -> dict[str, Any]:
 
 def plan(workflow: dict[str, Any]) -> list[Any]:
     settings = instances.Settings()
-    return instances.resources_for(workflow, instances.plan_for(workflow, settings), settings, "now")
+    locator = artifacts.Locator(workflow)
+    locator._repository = (REPOSITORY, "bench")  # as read from the namespace's ConfigMap, without the API
+    return instances.resources_for(workflow, instances.plan_for(workflow, settings, locator), settings, "now")
 
 
 def run() -> Table:
@@ -53,5 +55,5 @@ def run() -> Table:
                   peak_memory(functools.partial(json.loads, text)) / 2**20, "")
         table.add("find, resolve, plan, build the spec", trials, planning * 1000, ratio(planning, decode),
                   peak_memory(functools.partial(plan, workflow)) / 2**20, "<= 6.00x")
-    table.notes.append("no API calls: the repository is the one recorded in status.artifactRepositoryRef")
+    table.notes.append("no API calls: the repository is given, as if read from the namespace's ConfigMap")
     return table

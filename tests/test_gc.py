@@ -22,6 +22,7 @@ from argoml.dev.emulator import Emulator
 from argoml.dev.store import Store
 from argoml.tensorboard.labels import LAST_ACCESSED_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, WORKFLOW_LABEL
 from argoml.timestamps import format_rfc3339
+from tests import workflow_status
 from tests.clock import FakeClock
 from tests.workflow_status import MINIO_REPOSITORY, key_only, pod, workflow
 
@@ -257,7 +258,7 @@ def test_the_instance_of_a_workflow_whose_name_is_too_long_for_a_label_stays_whi
     store, name = cluster.store, "nightly-hyperparameter-sweep-of-the-vision-team-resnet50-imagenet-42"
     assert len(name) > 63  # the instance's workflow label is shortened with a hash
     wf = workflow(name, "ml", pod("a", "train", key_only("t.tgz")), repository=MINIO_REPOSITORY)
-    store.create(store.type_of("argoproj.io", "v1alpha1", "workflows"), "ml", wf, keep_status=True)
+    workflow_status.seed(cluster, wf)  # with the repository's ConfigMap, which the function reads
     assert serve("tensorboard").put(f"/tensorboards/ml/{name}").status_code == 200
     status, summary = ping(serve, {"tensorboardTTLHours": 24})
     assert status == 200 and summary["deleted"] == {} and summary["kept"]["tensorboard-in-use"] == 1

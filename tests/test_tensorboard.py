@@ -18,7 +18,7 @@ from argoml.tensorboard import instances
 from argoml.tensorboard.fetch import CONFIG_ENV, Plan
 from tests.conftest import ROOT, SHARED
 from tests.schemas import SchemaRegistry
-from tests.workflow_status import MINIO_REPOSITORY, key_only, pod, workflow
+from tests.workflow_status import MINIO_REPOSITORY, key_only, pod, seed, workflow
 
 KSVC = ("serving.knative.dev", "v1", "services")
 WORKFLOWS = ("argoproj.io", "v1alpha1", "workflows")
@@ -38,10 +38,11 @@ Serve = Callable[[str], flask.testing.FlaskClient]
 
 @pytest.fixture
 def client(cluster: Emulator, serve: Serve, monkeypatch: pytest.MonkeyPatch) -> flask.testing.FlaskClient:
-    """The function in its default configuration (Knative mode, auth on); alice may read workflows in ml."""
+    """The function in its default configuration (Knative mode, auth on); alice may read and run workflows in ml."""
     monkeypatch.delenv("TENSORBOARD_AUTH", raising=False)
     cluster.access.tokens[TOKEN] = {"username": "alice", "groups": ["ml-team", "system:authenticated"]}
     cluster.access.grants.add(("alice", "get", "argoproj.io", "workflows", "ml"))
+    cluster.access.grants.add(("alice", "create", "argoproj.io", "workflows", "ml"))
     return serve("tensorboard")
 
 
@@ -49,7 +50,7 @@ def seed_workflow(cluster: Emulator, wf: dict[str, Any] | None = None) -> dict[s
     wf = wf or workflow("train-mnist", "ml", pod("a", "train", key_only("train-mnist/a/tensorboard.tgz")),
                         pod("b", "evaluate", key_only("train-mnist/b/tensorboard.tgz")),
                         repository=MINIO_REPOSITORY)
-    return cluster.store.create(cluster.store.type_of(*WORKFLOWS), wf["metadata"]["namespace"], wf, keep_status=True)
+    return seed(cluster, wf)
 
 
 def ksvc(cluster: Emulator, name: str = "tb-train-mnist", namespace: str = "ml") -> dict[str, Any]:
@@ -77,10 +78,13 @@ def test_put_spawns_a_knative_service_that_fetches_every_run_and_serves_tensorbo
     assert response.status_code == 200, response.json
     assert response.json | {"created": "", "lastAccessed": ""} == {
         "name": "tb-train-mnist", "namespace": "ml", "workflow": "train-mnist", "mode": "knative", "ready": False,
-        "url": None, "runs": ["evaluate", "train"], "message": "starting", "created": "", "lastAccessed": ""}
+        "url": "/tensorboards/ml/train-mnist/ui/", "runs": ["evaluate", "train"], "message": "starting",
+        "created": "", "lastAccessed": ""}
     service = ksvc(cluster)
     assert_valid(service)
     meta = service["metadata"]
+    assert meta["labels"]["networking.knative.dev/visibility"] == "cluster-local"
+    assert "networking.knative.dev/visibility" not in service["spec"]["template"]["metadata"]["labels"]
     assert meta["labels"]["app.kubernetes.io/managed-by"] == "argoml-tensorboard"
     assert meta["labels"]["argoml.io/tensorboard-workflow"] == "train-mnist"
     assert meta["annotations"]["argoml.io/last-accessed"] == response.json["lastAccessed"]
@@ -91,7 +95,9 @@ def test_put_spawns_a_knative_service_that_fetches_every_run_and_serves_tensorbo
     spec = template["spec"]
     init, tensorboard_container = spec["initContainers"][0], spec["containers"][0]
     assert init["command"] == ["python", "-m", "argoml.tensorboard.fetch"]
-    assert tensorboard_container["args"][:3] == ["--logdir=/logs", "--host=0.0.0.0", "--port=6006"]
+    assert tensorboard_container["args"][:4] == ["--logdir=/logs", "--host=0.0.0.0", "--port=6006",
+                                                  "--path_prefix=/tensorboards/ml/train-mnist/ui"]
+    assert tensorboard_container["readinessProbe"]["httpGet"]["path"] == "/tensorboards/ml/train-mnist/ui/"
     assert {m["name"] for m in init["volumeMounts"]} == {v["name"] for v in spec["volumes"]} == {"logs"}
     plan = plan_of(spec)
     assert [(s.run, s.kind, s.archive, s.location["key"]) for s in plan.sources] == [
@@ -202,18 +208,19 @@ def test_key_only_artifacts_use_the_controllers_default_repository(
                                              if c.agent == "argoml-tensorboard"}
 
 
-def test_state_is_not_ready_until_knative_says_so_then_carries_the_url(
+def test_state_is_not_ready_until_knative_says_so_and_the_url_is_always_the_proxy_path(
         client: flask.testing.FlaskClient, cluster: Emulator) -> None:
     seed_workflow(cluster)
     client.put("/tensorboards/ml/train-mnist", headers=AUTH)
-    url = "http://tb-train-mnist.ml.example.com"
+    internal = "http://tb-train-mnist.ml.svc.cluster.local"
+    url = "/tensorboards/ml/train-mnist/ui/"
     waiting = {"type": "Ready", "status": "Unknown", "reason": "RevisionMissing",
                "message": "Configuration is waiting for a Revision"}
-    set_status(cluster, KSVC, "tb-train-mnist", {"observedGeneration": 1, "url": url, "conditions": [waiting]})
+    set_status(cluster, KSVC, "tb-train-mnist", {"observedGeneration": 1, "url": internal, "conditions": [waiting]})
     state = client.get("/tensorboards/ml/train-mnist", headers=AUTH).json
     assert (state["ready"], state["url"], state["message"]) == (
         False, url, "Configuration is waiting for a Revision")
-    set_status(cluster, KSVC, "tb-train-mnist", {"observedGeneration": 1, "url": url,
+    set_status(cluster, KSVC, "tb-train-mnist", {"observedGeneration": 1, "url": internal,
                                                  "conditions": [{"type": "Ready", "status": "True"}]})
     state = client.get("/tensorboards/ml/train-mnist", headers=AUTH).json
     assert (state["ready"], state["url"], state["message"]) == (True, url, "")
@@ -264,8 +271,7 @@ def test_deployment_mode_spawns_a_deployment_and_a_cluster_ip_service(
     client = serve("tensorboard")
     wf = seed_workflow(cluster)
     state = client.put("/tensorboards/ml/train-mnist").json
-    assert (state["mode"], state["ready"], state["url"]) == (
-        "deployment", False, "http://tb-train-mnist.ml.svc.cluster.local:6006")
+    assert (state["mode"], state["ready"], state["url"]) == ("deployment", False, "/tensorboards/ml/train-mnist/ui/")
     store = cluster.store
     deployment = store.get(store.type_of(*DEPLOYMENTS), "ml", "tb-train-mnist")
     service = store.get(store.type_of(*SERVICES), "ml", "tb-train-mnist")
@@ -277,7 +283,7 @@ def test_deployment_mode_spawns_a_deployment_and_a_cluster_ip_service(
     assert service["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "registry.local/tensorboard:2.16"
-    assert container["args"][3:] == ["--reload_interval=60", "--samples_per_plugin=images=100"]
+    assert container["args"][4:] == ["--reload_interval=60", "--samples_per_plugin=images=100"]
     assert container["resources"] == {"limits": {"memory": "4Gi"}}
     assert client.put("/tensorboards/ml/train-mnist").status_code == 200  # idempotent with both objects there
     set_status(cluster, DEPLOYMENTS, "tb-train-mnist", {"observedGeneration": 1, "replicas": 1, "readyReplicas": 1,

@@ -11,7 +11,7 @@ from argoml import argo
 from argoml.dev.emulator import Emulator
 from argoml.errors import Unprocessable, UpstreamError
 from argoml.tensorboard import artifacts
-from tests.workflow_status import MINIO_REPOSITORY, group, key_only, pod, workflow
+from tests.workflow_status import MINIO_REPOSITORY, group, key_only, pod, seed, workflow
 
 CONFIGMAPS = ("", "v1", "configmaps")
 
@@ -91,24 +91,76 @@ def test_a_workflow_without_status_has_no_artifacts() -> None:
 # --- storage kinds ------------------------------------------------------------------------------------
 
 
-def test_an_inline_s3_location_is_complete_on_its_own() -> None:
-    s3 = {"bucket": "b", "endpoint": "s3.eu-west-1.amazonaws.com", "region": "eu-west-1", "key": "runs/x.tgz",
-          "accessKeySecret": {"name": "aws", "key": "id"}, "secretKeySecret": {"name": "aws", "key": "secret"}}
+MINIO_CREDENTIALS = {"accessKeySecret": {"name": "minio-creds", "key": "accesskey"},
+                     "secretKeySecret": {"name": "minio-creds", "key": "secretkey"}}
+
+
+def test_an_inline_s3_location_without_credentials_is_used_as_given(cluster: Emulator) -> None:
+    s3 = {"bucket": "b", "endpoint": "s3.eu-west-1.amazonaws.com", "region": "eu-west-1", "key": "runs/x.tgz"}
     wf = workflow("wf", "ml", pod("a", "train", {"name": "tensorboard", "s3": s3}))
-    [location] = locate(wf)  # no repository is consulted (none exists in this test)
-    assert location == artifacts.Location("s3", s3, "tgz")
+    [location] = locate(wf)
+    assert location == artifacts.Location("s3", s3, "tgz", {})
     assert location.describe() == "s3://b/runs/x.tgz"
 
 
+def test_an_inline_location_in_the_repositorys_store_gets_the_repositorys_credentials(cluster: Emulator) -> None:
+    # What Argo 2.x recorded: the whole location, the repository's secret references copied in.
+    s3 = {"bucket": "ml-artifacts", "endpoint": "minio.argo:9000", "key": "runs/x.tgz", **MINIO_CREDENTIALS}
+    wf = seed(cluster, workflow("wf", "ml", pod("a", "train", {"name": "tensorboard", "s3": s3}),
+                                repository=MINIO_REPOSITORY))
+    [location] = locate(wf)
+    assert dict(location.config) == {"bucket": "ml-artifacts", "endpoint": "minio.argo:9000", "key": "runs/x.tgz"}
+    assert location.secrets == MINIO_CREDENTIALS
+
+
+@pytest.mark.parametrize("s3", [
+    {"bucket": "ml-artifacts", "endpoint": "attacker.example:9000", "key": "x.tgz", **MINIO_CREDENTIALS},
+    {"bucket": "other-team", "endpoint": "minio.argo:9000", "key": "x.tgz", **MINIO_CREDENTIALS},
+    {"bucket": "ml-artifacts", "endpoint": "minio.argo:9000", "key": "x.tgz",
+     "accessKeySecret": {"name": "prod-db-root", "key": "password"}},
+])
+def test_credentials_a_forged_status_names_itself_are_refused(cluster: Emulator, s3: dict) -> None:
+    # Regression (issue 11): a status naming any Secret of the namespace, or the repository's Secret for
+    # another store, would have put secretKeyRefs to it into an instance's init container.
+    wf = seed(cluster, workflow("wf", "ml", pod("a", "train", {"name": "tensorboard", "s3": s3}),
+                                repository=MINIO_REPOSITORY))
+    if s3["bucket"] == "ml-artifacts" and s3["endpoint"] == "minio.argo:9000":
+        [location] = locate(wf)  # the repository's own store: its credentials, never the named one
+        assert location.secrets == MINIO_CREDENTIALS
+        return
+    with pytest.raises(Unprocessable, match="names its own credentials"):
+        locate(wf)
+
+
+def test_the_repository_copy_in_the_status_is_never_trusted(cluster: Emulator) -> None:
+    # Regression (issue 11): status.artifactRepositoryRef.artifactRepository is user-writable.
+    forged = {"s3": {"bucket": "evil", "endpoint": "attacker.example", "accessKeySecret": {"name": "prod-db-root",
+                                                                                            "key": "password"}}}
+    seed(cluster, workflow("real", "ml", repository=MINIO_REPOSITORY))  # the namespace's real repository
+    wf = workflow("wf", "ml", pod("a", "train", key_only("k.tgz")), repository=forged)
+    [location] = locate(wf)
+    assert (location.config["bucket"], location.config["endpoint"]) == ("ml-artifacts", "minio.argo:9000")
+    assert location.secrets == MINIO_CREDENTIALS
+
+
+def test_a_key_only_artifact_keeps_only_its_key(cluster: Emulator) -> None:
+    # An endpoint beside the key must not send the repository's credentials elsewhere.
+    artifact = {"name": "tensorboard", "s3": {"key": "k.tgz", "endpoint": "attacker.example", "region": "x"}}
+    wf = seed(cluster, workflow("wf", "ml", pod("a", "train", artifact), repository=MINIO_REPOSITORY))
+    [location] = locate(wf)
+    assert location.config["endpoint"] == "minio.argo:9000" and location.config["key"] == "k.tgz"
+    assert "region" not in location.config
+
+
 @pytest.mark.parametrize(("kind", "config", "described"), [
-    ("gcs", {"bucket": "ml", "key": "tb/x.tgz", "serviceAccountKeySecret": {"name": "gcp", "key": "json"}},
-     "gcs://ml/tb/x.tgz"),
-    ("azure", {"endpoint": "https://acct.blob.core.windows.net", "container": "ml", "blob": "tb/x.tgz",
-               "accountKeySecret": {"name": "az", "key": "key"}}, "azure https://acct.blob.core.windows.net/ml/tb/x.tgz"),
+    ("gcs", {"bucket": "ml", "key": "tb/x.tgz"}, "gcs://ml/tb/x.tgz"),
+    ("azure", {"endpoint": "https://acct.blob.core.windows.net", "container": "ml", "blob": "tb/x.tgz"},
+     "azure https://acct.blob.core.windows.net/ml/tb/x.tgz"),
     ("http", {"url": "https://files.example/tb/x.tgz", "headers": [{"name": "X-Team", "value": "vision"}]},
      "http https://files.example/tb/x.tgz"),
 ])
-def test_inline_gcs_azure_and_http_locations_resolve_as_given(kind: str, config: dict, described: str) -> None:
+def test_inline_gcs_azure_and_http_locations_resolve_as_given(cluster: Emulator, kind: str, config: dict,
+                                                              described: str) -> None:
     wf = workflow("wf", "ml", pod("a", "train", {"name": "tensorboard", kind: config}))
     [location] = locate(wf)
     assert (location.kind, dict(location.config), location.describe()) == (kind, config, described)
@@ -116,21 +168,25 @@ def test_inline_gcs_azure_and_http_locations_resolve_as_given(kind: str, config:
 
 @pytest.mark.parametrize(("archive", "expected"), [(None, "tgz"), ({"tar": {"compressionLevel": 9}}, "tgz"),
                                                    ({"none": {}}, "none"), ({"zip": {}}, "zip")])
-def test_archiving_follows_the_artifacts_archive_field(archive: dict | None, expected: str) -> None:
+def test_archiving_follows_the_artifacts_archive_field(cluster: Emulator, archive: dict | None,
+                                                      expected: str) -> None:
     extra: dict[str, Any] = {"archive": archive} if archive is not None else {}
     artifact = key_only("wf/a/tensorboard", **extra)
-    wf = workflow("wf", "ml", pod("a", "train", artifact), repository=MINIO_REPOSITORY)
+    wf = seed(cluster, workflow("wf", "ml", pod("a", "train", artifact), repository=MINIO_REPOSITORY))
     assert locate(wf)[0].archive == expected
 
 
 # --- key-only artifacts and artifact repositories -----------------------------------------------------
 
 
-def test_a_key_only_artifact_takes_bucket_and_credentials_from_the_recorded_repository() -> None:
-    wf = workflow("wf", "ml", pod("a", "train", key_only("wf/a/tensorboard.tgz")), repository=MINIO_REPOSITORY)
+def test_a_key_only_artifact_takes_bucket_and_credentials_from_the_recorded_repository(cluster: Emulator) -> None:
+    wf = seed(cluster, workflow("wf", "ml", pod("a", "train", key_only("wf/a/tensorboard.tgz")),
+                                repository=MINIO_REPOSITORY))
     [location] = locate(wf)
     assert location.kind == "s3"
-    assert dict(location.config) == {**MINIO_REPOSITORY["s3"], "key": "wf/a/tensorboard.tgz"}
+    assert dict(location.config) == {"bucket": "ml-artifacts", "endpoint": "minio.argo:9000", "insecure": True,
+                                     "key": "wf/a/tensorboard.tgz"}
+    assert location.secrets == MINIO_CREDENTIALS
 
 
 @pytest.mark.parametrize(("kind", "repository", "artifact", "expected"), [
@@ -148,11 +204,13 @@ def test_a_key_only_artifact_takes_bucket_and_credentials_from_the_recorded_repo
      {"artifactory": {"key": "wf/x.tgz"}},
      {"url": "https://art.example/repo/wf/x.tgz", "usernameSecret": {"name": "a", "key": "u"}}),
 ])
-def test_key_only_artifacts_of_each_repository_kind_are_relocated(kind: str, repository: dict, artifact: dict,
-                                                                  expected: dict) -> None:
-    wf = workflow("wf", "ml", pod("a", "train", {"name": "tensorboard", **artifact}), repository=repository)
+def test_key_only_artifacts_of_each_repository_kind_are_relocated(cluster: Emulator, kind: str, repository: dict,
+                                                                  artifact: dict, expected: dict) -> None:
+    wf = seed(cluster, workflow("wf", "ml", pod("a", "train", {"name": "tensorboard", **artifact}),
+                                repository=repository))
     [location] = locate(wf)
-    assert (location.kind, dict(location.config)) == (kind, expected)
+    plain, secrets = artifacts.split_secrets(expected)
+    assert (location.kind, dict(location.config), location.secrets) == (kind, plain, secrets)
 
 
 def test_the_repository_named_by_the_status_ref_is_read_from_its_configmap(cluster: Emulator) -> None:
@@ -238,7 +296,7 @@ def test_the_repository_is_read_once_for_all_artifacts(cluster: Emulator) -> Non
     ({"configMap": "missing", "key": "v1"}, {}, "ConfigMap ml/missing does not exist"),
     ({"configMap": "repos", "key": "v9"}, {"repos": {"v1": "s3: {}"}}, "has no key 'v9'"),
     ({"configMap": "repos"}, {"repos": {"v1": "s3: {}"}}, "names no default artifact repository"),
-    ({"configMap": "repos", "key": "v1"}, {"repos": {"v1": "s3: [unclosed"}}, "is not valid YAML"),
+    ({"configMap": "repos", "key": "v1"}, {"repos": {"v1": "s3: [unclosed"}}, r"is not valid YAML \(line 1"),
     ({"default": True}, {}, "no artifact repository is configured"),
 ])
 def test_unresolvable_repositories_are_refused_with_what_is_wrong(cluster: Emulator, ref: dict, configmaps: dict,
@@ -250,9 +308,9 @@ def test_unresolvable_repositories_are_refused_with_what_is_wrong(cluster: Emula
         locate(wf)
 
 
-def test_a_key_only_artifact_of_another_kind_than_the_repository_is_refused() -> None:
-    wf = workflow("wf", "ml", pod("a", "train", {"name": "tensorboard", "gcs": {"key": "k.tgz"}}),
-                  repository=MINIO_REPOSITORY)
+def test_a_key_only_artifact_of_another_kind_than_the_repository_is_refused(cluster: Emulator) -> None:
+    wf = seed(cluster, workflow("wf", "ml", pod("a", "train", {"name": "tensorboard", "gcs": {"key": "k.tgz"}}),
+                                repository=MINIO_REPOSITORY))
     with pytest.raises(Unprocessable, match=r"key-only gcs artifact, but its artifact repository .* is s3"):
         locate(wf)
 
@@ -263,3 +321,40 @@ def test_a_configmap_the_api_cannot_read_is_an_upstream_failure(cluster: Emulato
                   status_extra={"artifactRepositoryRef": {"default": True}})
     with pytest.raises(UpstreamError, match="reading configmaps argo/workflow-controller-configmap"):
         locate(wf)
+
+
+def test_a_configmap_that_is_not_yaml_is_reported_without_its_content(cluster: Emulator) -> None:
+    # Regression (issue 11): the YAML parser's message quoted the ConfigMap's lines into the 422.
+    seed_configmap(cluster, "argo", "argo-server-sso", {"sso": "clientSecret: hunter2-SEEKRIT\n  bad: [indent"})
+    ref = {"configMap": "argo-server-sso", "key": "sso", "namespace": "argo"}
+    wf = workflow("wf", "ml", pod("a", "train", key_only("k.tgz")), status_extra={"artifactRepositoryRef": ref})
+    with pytest.raises(Unprocessable) as refused:
+        locate(wf)
+    assert "is not valid YAML (line 2" in refused.value.message
+    assert "SEEKRIT" not in refused.value.message and "clientSecret" not in refused.value.message
+
+
+@pytest.mark.parametrize("status", [
+    {"nodes": {"a": {"outputs": True}}},
+    {"nodes": {"a": {"outputs": {"artifacts": "tensorboard"}}}},
+    {"nodes": {"a": {"outputs": {"artifacts": [None, 7, {"name": "tensorboard", "s3": "k.tgz"}]}}}},
+    {"nodes": {"a": "a string"}},
+    {"nodes": ["a", "list"]},
+    {"nodes": {"a": {"type": "Retry", "children": "b", "displayName": 5}}},
+])
+def test_malformed_node_shapes_are_skipped_with_a_reason(status: dict) -> None:
+    # Regression (issue 11): `nodes.a.outputs: true` made the listing of a whole namespace answer 500.
+    wf = {"metadata": {"name": "wf", "namespace": "ml"}, "status": status}
+    scan = artifacts.scan(wf, "tensorboard")
+    assert scan.found == []
+    assert artifacts.artifact_names(wf) == [] or artifacts.artifact_names(wf) == ["tensorboard"]
+    if status != {"nodes": {"a": {"type": "Retry", "children": "b", "displayName": 5}}}:
+        assert scan.skipped, status
+
+
+def test_well_formed_nodes_beside_malformed_ones_are_still_found() -> None:
+    wf = workflow("wf", "ml", pod("a", "train", key_only("k.tgz")))
+    wf["status"]["nodes"]["broken"] = {"outputs": True}
+    scan = artifacts.scan(wf, "tensorboard")
+    assert [a.run for a in scan.found] == ["train"]
+    assert scan.skipped == ["node 'broken': outputs is not an object"]

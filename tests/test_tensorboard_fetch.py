@@ -8,6 +8,7 @@ fetcher as a process with that environment.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import http.server
 import io
 import json
@@ -26,7 +27,7 @@ import pytest
 
 from argoml.dev.emulator import Emulator
 from argoml.tensorboard.fetch import CONFIG_ENV, TERMINATION_LOG_ENV, FetchError, Plan, StoredRun, fetch
-from tests.workflow_status import key_only, pod, workflow
+from tests.workflow_status import key_only, pod, seed, workflow
 
 EVENTS = b"\x18\x00\x00\x00\x00\x00\x00\x00 fake tfevents record"
 
@@ -97,8 +98,13 @@ def s3_client(endpoint: str) -> Any:
                         aws_access_key_id="minio", aws_secret_access_key="minio123")
 
 
+# The test servers listen on loopback, which the fetcher refuses unless the operator allows it.
+LOOPBACK = ("127.0.0.0/8",)
+
+
 def http_plan(tmp_path: Path, url: str, archive: str, **location: Any) -> Plan:
-    return Plan(str(tmp_path / "logs"), (StoredRun("train", "http", archive, {"url": url, **location}),))
+    return Plan(str(tmp_path / "logs"), (StoredRun("train", "http", archive, {"url": url, **location}),),
+                allow=LOOPBACK)
 
 
 # --- HTTP ---------------------------------------------------------------------------------------------
@@ -138,7 +144,8 @@ def test_http_basic_auth_comes_from_the_environment(files: Any, tmp_path: Path) 
     files.auth = "Basic " + base64.b64encode(b"ml:pa55").decode()
     files.files["/x.tgz"] = tgz({"logs/events.1": EVENTS})
     secrets = {"auth.basicAuth.usernameSecret": "U", "auth.basicAuth.passwordSecret": "P"}
-    plan = Plan(str(tmp_path / "logs"), (StoredRun("train", "http", "tgz", {"url": files.url + "/x.tgz"}, secrets),))
+    plan = Plan(str(tmp_path / "logs"), (StoredRun("train", "http", "tgz", {"url": files.url + "/x.tgz"}, secrets),),
+                allow=LOOPBACK)
     assert tree(fetch(plan, {"U": "ml", "P": "pa55"})[0]) == {"events.1": EVENTS}
     with pytest.raises(FetchError, match=r"auth\.basicAuth\.usernameSecret is not available"):
         fetch(plan, {})
@@ -196,12 +203,12 @@ def test_an_archive_that_unpacks_beyond_the_size_limit_is_refused_before_writing
     plan = http_plan(tmp_path, files.url + f"/bomb.{kind}", kind)
     refused = r"unpacked archive is 300000 bytes: more than the \d+ bytes left of the 100000-byte limit"
     with pytest.raises(FetchError, match=refused):
-        fetch(Plan(plan.logdir, plan.sources, max_bytes=100_000))
+        fetch(dataclasses.replace(plan, max_bytes=100_000))
     assert tree(tmp_path) == {}
     # the archive counts too while it is on the volume next to what it unpacks to
     with pytest.raises(FetchError, match="unpacked archive is 300000 bytes"):
-        fetch(Plan(plan.logdir, plan.sources, max_bytes=300_000))
-    assert tree(fetch(Plan(plan.logdir, plan.sources, max_bytes=310_000))[0]) == {"events.1": bytes(300_000)}
+        fetch(dataclasses.replace(plan, max_bytes=300_000))
+    assert tree(fetch(dataclasses.replace(plan, max_bytes=310_000))[0]) == {"events.1": bytes(300_000)}
 
 
 def test_downloads_and_directories_beyond_the_size_limit_are_refused(files: Any, s3_endpoint: str,
@@ -209,14 +216,14 @@ def test_downloads_and_directories_beyond_the_size_limit_are_refused(files: Any,
     files.files["/events.1"] = bytes(5000)
     plan = http_plan(tmp_path, files.url + "/events.1", "none")
     with pytest.raises(FetchError, match="the download: more than the 4000 bytes left"):
-        fetch(Plan(plan.logdir, plan.sources, max_bytes=4000))
+        fetch(dataclasses.replace(plan, max_bytes=4000))
     client = s3_client(s3_endpoint)
     client.create_bucket(Bucket="ml-artifacts")
     for key in ("big/tb/events.1", "big/tb/events.2"):
         client.put_object(Bucket="ml-artifacts", Key=key, Body=bytes(3000))
     plan = s3_plan(tmp_path, s3_endpoint, "big/tb", "none")
     with pytest.raises(FetchError, match=r"the directory \(2 files\) is 6000 bytes"):
-        fetch(Plan(plan.logdir, plan.sources, max_bytes=5000), CREDENTIALS)
+        fetch(dataclasses.replace(plan, max_bytes=5000), CREDENTIALS)
     assert tree(tmp_path) == {}
 
 
@@ -243,7 +250,7 @@ def test_storages_it_cannot_fetch_are_named(tmp_path: Path) -> None:
 def s3_plan(tmp_path: Path, endpoint: str, key: str, archive: str) -> Plan:
     location = {"bucket": "ml-artifacts", "endpoint": endpoint, "insecure": True, "key": key}
     secrets = {"accessKeySecret": "ACCESS", "secretKeySecret": "SECRET"}
-    return Plan(str(tmp_path / "logs"), (StoredRun("train", "s3", archive, location, secrets),))
+    return Plan(str(tmp_path / "logs"), (StoredRun("train", "s3", archive, location, secrets),), allow=LOOPBACK)
 
 
 CREDENTIALS = {"ACCESS": "minio", "SECRET": "minio123"}
@@ -311,6 +318,7 @@ def run_init_container(cluster: Emulator, ksvc: dict[str, Any], logdir: Path,
 def test_the_spawned_init_container_fetches_key_only_s3_logs_with_the_repositorys_secret(
         cluster: Emulator, serve: Any, monkeypatch: pytest.MonkeyPatch, s3_endpoint: str, tmp_path: Path) -> None:
     monkeypatch.setenv("TENSORBOARD_AUTH", "off")
+    monkeypatch.setenv("TENSORBOARD_FETCH_ALLOW", "127.0.0.0/8")
     client: flask.testing.FlaskClient = serve("tensorboard")
     s3 = s3_client(s3_endpoint)
     s3.create_bucket(Bucket="team-bucket")
@@ -325,7 +333,7 @@ def test_the_spawned_init_container_fetches_key_only_s3_logs_with_the_repository
     wf = workflow("sweep", "ml", pod("a", "trial-1", key_only("sweep/t1/tensorboard.tgz")),
                   pod("b", "trial-2", key_only("sweep/t2/tensorboard", archive={"none": {}})),
                   repository=repository)
-    store.create(store.type_of("argoproj.io", "v1alpha1", "workflows"), "ml", wf, keep_status=True)
+    seed(cluster, wf)
     assert client.put("/tensorboards/ml/sweep").status_code == 200
     ksvc = store.get(store.type_of("serving.knative.dev", "v1", "services"), "ml", "tb-sweep")
     result = run_init_container(cluster, ksvc, tmp_path / "logs")
@@ -345,24 +353,18 @@ def test_a_failing_fetch_exits_non_zero_with_the_reason(tmp_path: Path) -> None:
     assert bad.returncode == 1 and f"{CONFIG_ENV} is not a fetch plan" in bad.stderr
 
 
-def test_the_spawned_init_container_fetches_unarchived_http_logs_with_basic_auth(
+def test_the_spawned_init_container_fetches_unarchived_http_logs(
         cluster: Emulator, serve: Any, monkeypatch: pytest.MonkeyPatch, files: Any, tmp_path: Path) -> None:
     monkeypatch.setenv("TENSORBOARD_AUTH", "off")
+    monkeypatch.setenv("TENSORBOARD_FETCH_ALLOW", "127.0.0.0/8")
     client: flask.testing.FlaskClient = serve("tensorboard")
-    files.auth = "Basic " + base64.b64encode(b"reader:pa55").decode()
     files.files["/exports/eval/events.out.tfevents.9"] = EVENTS
-    store = cluster.store
-    store.create(store.type_of("", "v1", "secrets"), "ml", {"metadata": {"name": "web-creds"}, "data": {
-        "user": base64.b64encode(b"reader").decode(), "password": base64.b64encode(b"pa55").decode()}})
-    http = {"url": files.url + "/exports/eval/events.out.tfevents.9", "auth": {"basicAuth": {
-        "usernameSecret": {"name": "web-creds", "key": "user"},
-        "passwordSecret": {"name": "web-creds", "key": "password"}}}}
+    http = {"url": files.url + "/exports/eval/events.out.tfevents.9"}
     wf = workflow("export", "ml", pod("a", "evaluate", {"name": "tensorboard", "http": http,
                                                        "archive": {"none": {}}}))
-    store.create(store.type_of("argoproj.io", "v1alpha1", "workflows"), "ml", wf, keep_status=True)
+    seed(cluster, wf)
     assert client.put("/tensorboards/ml/export").status_code == 200
-    ksvc = store.get(store.type_of("serving.knative.dev", "v1", "services"), "ml", "tb-export")
-    assert "pa55" not in json.dumps(ksvc)
+    ksvc = cluster.store.get(cluster.store.type_of("serving.knative.dev", "v1", "services"), "ml", "tb-export")
     result = run_init_container(cluster, ksvc, tmp_path / "logs")
     assert result.returncode == 0, result.stderr
     assert tree(tmp_path / "logs") == {"evaluate/events.out.tfevents.9": EVENTS}

@@ -18,6 +18,7 @@ authentication switched on (so a wrong key is refused as OSS would refuse it).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import http.server
 import json
 import os
@@ -35,7 +36,8 @@ import pytest
 
 from argoml.dev.emulator import Emulator
 from argoml.tensorboard.fetch import FetchError, Plan, StoredRun, fetch
-from tests.test_tensorboard_fetch import EVENTS, Files, run_init_container, tgz, tree
+from tests import workflow_status
+from tests.test_tensorboard_fetch import EVENTS, LOOPBACK, Files, run_init_container, tgz, tree
 from tests.workflow_status import pod, workflow
 
 pytestmark = pytest.mark.slow
@@ -245,12 +247,12 @@ def seed(cluster: Emulator, store: Store, name: str, credentials: dict[str, str]
         k: base64.b64encode(v.encode()).decode() for k, v in credentials.items()}})
     nodes = [pod(f"n{i}", step, artifact) for i, (step, artifact) in enumerate(artifacts)]
     wf = workflow(name, NAMESPACE, *nodes, repository=store.repository(f"{name}-creds"))
-    cluster.store.create(cluster.store.type_of("argoproj.io", "v1alpha1", "workflows"), NAMESPACE, wf,
-                         keep_status=True)
+    workflow_status.seed(cluster, wf)  # with the namespace's repository ConfigMap, which the function reads
 
 
 def launch(cluster: Emulator, serve: Any, monkeypatch: pytest.MonkeyPatch, name: str) -> dict[str, Any]:
     monkeypatch.setenv("TENSORBOARD_AUTH", "off")
+    monkeypatch.setenv("TENSORBOARD_FETCH_ALLOW", LOOPBACK[0])  # the test stores listen on loopback
     response = serve("tensorboard").put(f"/tensorboards/{NAMESPACE}/{name}")
     assert response.status_code == 200, response.json
     return cluster.store.get(cluster.store.type_of(*KSVC), NAMESPACE, f"tb-{name}")
@@ -332,7 +334,8 @@ def plan_for(store: Store, key: str, archive: str, tmp_path: Path) -> tuple[Plan
             location[field_name] = value
     if store.kind != "artifactory":
         location[store.key_field] = key
-    return Plan(str(tmp_path / "logs"), (StoredRun("train", store.kind, archive, location, secrets),)), env
+    return Plan(str(tmp_path / "logs"), (StoredRun("train", store.kind, archive, location, secrets),),
+                allow=LOOPBACK), env
 
 
 @pytest.mark.parametrize("archive", ["tgz", "none"])
@@ -357,9 +360,9 @@ def test_an_unarchived_directory_beyond_the_size_limit_is_refused_before_writing
     for variable, value in store.env.items():
         monkeypatch.setenv(variable, value)
     with pytest.raises(FetchError, match=r"the directory \(3 files\) is 6000 bytes: more than the 5000 bytes left"):
-        fetch(Plan(plan.logdir, plan.sources, max_bytes=5000), env)
+        fetch(dataclasses.replace(plan, max_bytes=5000), env)
     assert tree(tmp_path) == {}
-    assert len(tree(fetch(Plan(plan.logdir, plan.sources, max_bytes=6000), env)[0])) == 3
+    assert len(tree(fetch(dataclasses.replace(plan, max_bytes=6000), env)[0])) == 3
 
 
 # --- credentials Argo reads without a Secret ----------------------------------------------------------
@@ -399,7 +402,7 @@ def test_an_azure_sas_token_in_place_of_the_account_key_is_used_as_argo_does(azu
                                  expiry=datetime.now(UTC) + timedelta(hours=1))
     location = {k: v for k, v in azure.repository("creds")["azure"].items() if k != "accountKeySecret"}
     plan = Plan(str(tmp_path / "logs"), (StoredRun("train", "azure", "tgz", {**location, "blob": "sas/tensorboard.tgz"},
-                                                {"accountKeySecret": "KEY"}),))
+                                                {"accountKeySecret": "KEY"}),), allow=LOOPBACK)
     assert tree(fetch(plan, {"KEY": sas})[0]) == {"events.1": EVENTS}
 
 

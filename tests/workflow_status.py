@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
+
 MINIO_REPOSITORY = {"s3": {"bucket": "ml-artifacts", "endpoint": "minio.argo:9000", "insecure": True,
                            "accessKeySecret": {"name": "minio-creds", "key": "accesskey"},
                            "secretKeySecret": {"name": "minio-creds", "key": "secretkey"}}}
@@ -44,3 +46,26 @@ def workflow(name: str = "train-mnist", namespace: str = "ml", *nodes: tuple[str
             "metadata": {"name": name, "namespace": namespace},
             "spec": {"entrypoint": "main", "templates": [{"name": "main", "container": {"image": "python:3.11"}}]},
             "status": status}
+
+
+def repository_configmap(namespace: str, repository: dict[str, Any], key: str = "default-v1") -> dict[str, Any]:
+    """The namespace's ``artifact-repositories`` ConfigMap holding ``repository`` as its default."""
+    return {"metadata": {"name": "artifact-repositories", "namespace": namespace,
+                         "annotations": {"workflows.argoproj.io/default-artifact-repository": key}},
+            "data": {key: yaml.safe_dump(repository)}}
+
+
+def seed(cluster: Any, wf: dict[str, Any]) -> dict[str, Any]:
+    """Store ``wf`` with its status, and the repository its status records in its namespace's ConfigMap.
+
+    The function reads a repository only from its ConfigMap (the status's copy is user-writable),
+    so a test workflow that ran with a repository needs that ConfigMap, as on a real cluster.
+    """
+    store = cluster.store
+    namespace = wf["metadata"]["namespace"]
+    ref = wf.get("status", {}).get("artifactRepositoryRef") or {}
+    if ref.get("artifactRepository") is not None:
+        configmaps = store.type_of("", "v1", "configmaps")
+        if not any(c["metadata"]["name"] == "artifact-repositories" for c in store.find(configmaps, namespace)):
+            store.create(configmaps, namespace, repository_configmap(namespace, ref["artifactRepository"]))
+    return store.create(store.type_of("argoproj.io", "v1alpha1", "workflows"), namespace, wf, keep_status=True)

@@ -1,9 +1,8 @@
-"""tensorboard: spawn, list and stop TensorBoard for a workflow's artifacts (see argoml.tensorboard).
+"""tensorboard: spawn, list, open (through an authenticating proxy) and stop TensorBoards for workflows.
 
-PUT/GET/DELETE /tensorboards/<namespace>/<workflow> · GET /tensorboards/<namespace> · GET / (page)
+The routes, who may use them and the proxy are argoml.tensorboard.routes; this is the entry point.
 """
 
-import re
 import sys
 from pathlib import Path
 
@@ -12,30 +11,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "vendor"))
 import flask
 import functions_framework
 
-from argoml.errors import NotFound
-from argoml.http import entry_point, json_response
-from argoml.tensorboard import access, instances
+from argoml.http import entry_point
+from argoml.tensorboard.routes import Server
 
-SETTINGS = instances.Settings.from_env()
-POLICY = access.AccessPolicy.from_env()
-
-ROUTES = [
-    ("PUT", re.compile(r"^/tensorboards/([^/]+)/([^/]+)/?$"), instances.ensure),
-    ("GET", re.compile(r"^/tensorboards/([^/]+)/([^/]+)/?$"), instances.get),
-    ("DELETE", re.compile(r"^/tensorboards/([^/]+)/([^/]+)/?$"), instances.delete),
-    ("GET", re.compile(r"^/tensorboards/([^/]+)/?$"), instances.listing),
-]
+SERVER = Server.from_env()
 
 
 @functions_framework.http
 @entry_point("tensorboard")
 def handle(request: flask.Request) -> flask.Response:
-    if request.method == "GET" and request.path == "/":
-        return flask.Response(instances.page(), mimetype="text/html", headers=instances.PAGE_HEADERS)
-    for method, pattern, action in ROUTES:
-        if request.method == method and (match := pattern.match(request.path)):
-            namespace = instances.check_namespace(match[1])
-            access.authorize(request.headers.get("Authorization"), namespace, POLICY)
-            result = action(*match.groups(), SETTINGS)
-            return json_response(result if isinstance(result, dict) else result.to_json())
-    raise NotFound(f"no route for {request.method} {request.path}")
+    return SERVER.handle(request)

@@ -49,9 +49,16 @@ def run(demo: Demo) -> None:
     store, access = demo.emulator.store, demo.emulator.access
     access.tokens["alice-token"] = {"username": "alice", "groups": ["ml-team"]}
     access.tokens["mallory-token"] = {"username": "mallory", "groups": []}
-    access.grants.add(("alice", "get", "argoproj.io", "workflows", "demo"))
+    access.tokens["rita-token"] = {"username": "rita", "groups": []}
+    for user, verb in (("alice", "get"), ("alice", "create"), ("rita", "get")):
+        access.grants.add((user, verb, "argoproj.io", "workflows", "demo"))
+    store.create(store.type_of("", "v1", "configmaps"), "demo", {
+        "metadata": {"name": "artifact-repositories",
+                     "annotations": {"workflows.argoproj.io/default-artifact-repository": "default-v1"}},
+        "data": {"default-v1": yaml.safe_dump(REPOSITORY)}})
     store.create(store.type_of("argoproj.io", "v1alpha1", "workflows"), "demo", WORKFLOW, keep_status=True)
-    demo.say("seeded finished Workflow demo/mnist-sweep: two trials, each with a key-only 'tensorboard' artifact")
+    demo.say("seeded the namespace's artifact repository (ConfigMap demo/artifact-repositories) and a finished "
+             "Workflow demo/mnist-sweep: two trials, each with a key-only 'tensorboard' artifact")
 
     status, body = _call(demo, "PUT", "/tensorboards/demo/mnist-sweep", "mallory-token")
     demo.say(f"PUT /tensorboards/demo/mnist-sweep as mallory -> {status}: {body['error']['message']}")
@@ -74,11 +81,14 @@ def run(demo: Demo) -> None:
     again = _call(demo, "PUT", "/tensorboards/demo/mnist-sweep", "alice-token")[1]
     demo.say(f"PUT again (idempotent) -> same instance {again['name']}, ready={again['ready']}")
     state = _call(demo, "GET", "/tensorboards/demo/mnist-sweep", "alice-token")[1]
-    demo.say(f"GET -> ready={state['ready']}  URL: {state['url']}")
+    demo.say(f"GET -> ready={state['ready']}  URL: {state['url']} (the function's proxy: it checks the caller's "
+             "rights on every request; the instance itself is cluster-local)")
     listing = _call(demo, "GET", "/tensorboards/demo", "alice-token")[1]
     demo.say("GET /tensorboards/demo -> " + ", ".join(
         f"{w['name']} ({', '.join(w['runs'])}; instance {'ready' if (w['instance'] or {}).get('ready') else '-'})"
         for w in listing["workflows"]))
+    status, body = _call(demo, "DELETE", "/tensorboards/demo/mnist-sweep", "rita-token")
+    demo.say(f"DELETE as rita, who may only read workflows -> {status}: {body['error']['message']}")
     status, body = _call(demo, "DELETE", "/tensorboards/demo/mnist-sweep", "alice-token")
     demo.say(f"DELETE -> {status}; Knative Services left: {len(store.find(ksvc_type, 'demo'))}")
-    demo.say(f"the page: {demo.stack.url('tensorboard')}/ (launch/open/stop with a bearer token)")
+    demo.say(f"the page: {demo.stack.url('tensorboard')}/ (log in with a token; launch, open, stop)")

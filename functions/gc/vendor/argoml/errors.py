@@ -48,5 +48,13 @@ class Unprocessable(ArgomlError, status=422):
     """Well-formed, but cannot be acted on: retrying will not help."""
 
 
+class PayloadTooLarge(ArgomlError, status=413):
+    """The request's body is larger than this endpoint takes."""
+
+
+class BadGateway(ArgomlError, status=502):
+    """A server this function forwards to (a TensorBoard instance) did not answer properly."""
+
+
 class UpstreamError(ArgomlError, status=503):
     """The Kubernetes API failed or was unreachable; a retry may succeed."""

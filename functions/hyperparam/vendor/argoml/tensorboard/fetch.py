@@ -25,16 +25,30 @@ loads Google's libraries, and an image without them still fetches the other stor
 On failure the reason is printed and written to the container's termination message
 (:data:`TERMINATION_LOG_ENV` names the file, Kubernetes' ``/dev/termination-log``), which is where
 the tensorboard function reads it to report why an instance does not start.
+
+Locations come from a Workflow's status, which whoever may update the Workflow writes, so a
+download never goes to a loopback, link-local (cloud metadata: 169.254.169.254,
+fd00:ec2::254), unspecified or multicast address, nor to the Kubernetes API server (its
+service address, ``KUBERNETES_SERVICE_HOST``, and whatever the plan's ``deny`` lists), unless
+the plan's ``allow`` (the operator's ``TENSORBOARD_FETCH_ALLOW``) names the network. Every HTTP
+connection, redirects included, is checked against the address it actually dials, after DNS
+resolution, so a name that resolves elsewhere the second time (DNS rebinding) gains nothing;
+object-store endpoints are checked as resolved before their client starts. Archive reading is
+bounded too: entries by count, bytes by the plan's budget, and any damage to the archive is a
+:class:`FetchError`.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import http.client
+import ipaddress
 import json
 import os
 import re
 import shutil
+import socket
 import sys
 import tarfile
 import tempfile
@@ -42,6 +56,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -52,6 +67,8 @@ TERMINATION_LOG_ENV = "ARGOML_TERMINATION_LOG"
 MAX_TERMINATION_MESSAGE = 4096  # what the kubelet keeps of a termination message
 FETCHABLE = ("s3", "gcs", "azure", "oss", "artifactory", "http")
 _RUN = re.compile(r"^[A-Za-z0-9_(=:,+-][A-Za-z0-9._()=:,+-]{0,99}$")
+MAX_MEMBERS = 100_000  # entries of one archive: each costs memory while its index is read, and an inode
+API_SERVER_NAMES = ("kubernetes", "kubernetes.default", "kubernetes.default.svc")
 
 
 class FetchError(Exception):
@@ -82,6 +99,8 @@ class Plan:
     logdir: str
     sources: tuple[StoredRun, ...]
     max_bytes: int = 0  # what the runs may write in all; 0: no limit
+    deny: tuple[str, ...] = ()  # addresses or networks no download may connect to (the API server's)
+    allow: tuple[str, ...] = ()  # networks the operator allows although they are loopback or link-local
 
     def to_json(self) -> str:
         stores: list[dict[str, Any]] = []
@@ -97,7 +116,9 @@ class Plan:
             runs.append({"run": source.run, "archive": source.archive, "store": number,
                          "key": source.location.get(key_field)})
         return json.dumps({"logdir": self.logdir, "stores": stores, "runs": runs,
-                           **({"maxBytes": self.max_bytes} if self.max_bytes else {})})
+                           **({"maxBytes": self.max_bytes} if self.max_bytes else {}),
+                           **({"deny": list(self.deny)} if self.deny else {}),
+                           **({"allow": list(self.allow)} if self.allow else {})})
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
@@ -108,8 +129,10 @@ class Plan:
                 store = raw["stores"][run["store"]]
                 location = {**store["location"], _KEY_FIELD.get(store["kind"], "key"): run["key"]}
                 sources.append(StoredRun(run["run"], store["kind"], run["archive"], location, store["secrets"]))
-            return cls(str(raw["logdir"]), tuple(sources), int(raw.get("maxBytes") or 0))
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            return cls(str(raw["logdir"]), tuple(sources), int(raw.get("maxBytes") or 0),
+                       tuple(str(network) for network in raw.get("deny") or ()),
+                       tuple(str(network) for network in raw.get("allow") or ()))
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise FetchError(f"{CONFIG_ENV} is not a fetch plan: {exc!r}") from None
 
 
@@ -117,7 +140,7 @@ def fetch(plan: Plan, env: Mapping[str, str] = os.environ) -> list[Path]:
     """Download every run of ``plan``; returns the run directories written."""
     logdir = Path(plan.logdir)
     logdir.mkdir(parents=True, exist_ok=True)
-    budget = _Budget(plan.max_bytes)
+    budget = _Budget(plan.max_bytes, Destinations.of(plan.deny, env, plan.allow))
     written = []
     for source in plan.sources:
         if not _RUN.match(source.run):
@@ -144,6 +167,7 @@ class _Budget:
     """The bytes the runs may still write (``limit`` 0: unlimited)."""
 
     limit: int
+    destinations: Destinations = field(default_factory=lambda: Destinations.of((), {}, ()))
     used: int = 0
 
     def spend(self, size: int, what: str) -> None:
@@ -154,6 +178,135 @@ class _Budget:
     def exceeded(self, what: str) -> FetchError:
         return FetchError(f"{what}: more than the {self.limit - self.used} bytes left of the {self.limit}-byte "
                           "limit for the logs")
+
+
+# --- where downloads may go ---------------------------------------------------------------------------
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Destinations:
+    """Which addresses a download may connect to: none that reach the node, the cloud's metadata or the API."""
+
+    denied: tuple[Network, ...]
+    allowed: tuple[Network, ...] = ()
+
+    @classmethod
+    def of(cls, deny: tuple[str, ...], env: Mapping[str, str], allow: tuple[str, ...] = ()) -> Destinations:
+        return cls(_networks([*deny, env.get("KUBERNETES_SERVICE_HOST", "")]), _networks(list(allow)))
+
+    def refusal(self, address: Address) -> str | None:
+        """Why ``address`` may not be dialled, or ``None`` if it may."""
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if any(address in network for network in self.allowed):  # the operator's explicit choice
+            return None
+        if any(address in network for network in self.denied):
+            return "the Kubernetes API server"
+        if address.is_loopback or address.is_unspecified:
+            return "a loopback address"
+        if address.is_link_local or address in _METADATA:
+            return "a link-local address (cloud metadata lives there)"
+        if address.is_multicast or address.is_reserved:
+            return "a multicast or reserved address"
+        return None
+
+    def check_host(self, host: str) -> None:
+        """Refuse a host name that names the API server; a literal address is checked as dialled."""
+        name = host.strip().lower().rstrip(".")
+        try:
+            literal = ipaddress.ip_address(name.strip("[]"))
+        except ValueError:
+            literal = None
+        if literal is not None:
+            if reason := self.refusal(literal):
+                raise FetchError(f"refusing to download from {host!r}: {reason}")
+            return
+        if name in API_SERVER_NAMES or name.startswith("kubernetes.default.") or name == "localhost" \
+                or name.endswith(".localhost") or name in ("metadata", "metadata.google.internal"):
+            raise FetchError(f"refusing to download from {host!r}: it names this cluster's API server, the node "
+                             "or the cloud's metadata service")
+
+    def check_url(self, url: str) -> None:
+        """Refuse a URL whose host names, or now resolves to, an address this policy refuses.
+
+        For object stores, whose clients dial by themselves; HTTP downloads are checked again as
+        they connect (:meth:`connect`).
+        """
+        host = urllib.parse.urlsplit(url).hostname or ""
+        self.check_host(host)
+        try:
+            resolved = {info[4][0] for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
+        except (socket.gaierror, UnicodeError):
+            return  # the client reports a name that does not resolve
+        for address in sorted(resolved):
+            if reason := self.refusal(ipaddress.ip_address(address)):
+                raise FetchError(f"refusing to download from {host!r}: it resolves to {address}, {reason}")
+
+    def connect(self, address: tuple[str, int], timeout: float | None = None,
+                source_address: tuple[str, int] | None = None) -> socket.socket:
+        """``socket.create_connection`` that dials only addresses this policy allows, checked after resolution."""
+        host, port = address
+        self.check_host(host)
+        try:
+            candidates = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise FetchError(f"cannot resolve {host!r}: {exc}") from None
+        error: Exception | None = None
+        for family, kind, proto, _, sockaddr in candidates:
+            ip = ipaddress.ip_address(sockaddr[0])
+            if reason := self.refusal(ip):
+                error = FetchError(f"refusing to download from {host!r}: it resolves to {ip}, {reason}")
+                continue
+            sock = socket.socket(family, kind, proto)
+            try:
+                if timeout is not None:
+                    sock.settimeout(timeout)
+                if source_address:
+                    sock.bind(source_address)
+                sock.connect(sockaddr)
+                return sock
+            except OSError as exc:
+                sock.close()
+                error = exc
+        raise error or FetchError(f"cannot resolve {host!r}")
+
+
+def _networks(entries: list[str]) -> tuple[Network, ...]:
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            continue
+    return tuple(networks)
+
+
+_METADATA = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fd00:ec2::254/128"),
+             ipaddress.ip_network("100.100.100.200/32"))  # AWS, GCP, Azure (link-local); AWS IPv6; Alibaba
+
+
+def _guarded_opener(destinations: Destinations) -> urllib.request.OpenerDirector:
+    """An opener whose every connection (redirects included) goes through ``destinations``, with no proxies."""
+
+    def guard(connection_class: type[http.client.HTTPConnection]) -> Any:
+        def build(host: str, **options: Any) -> http.client.HTTPConnection:
+            connection = connection_class(host, **options)
+            connection._create_connection = destinations.connect  # type: ignore[attr-defined]
+            return connection
+        return build
+
+    class Plain(urllib.request.HTTPHandler):
+        def http_open(self, req: urllib.request.Request) -> Any:
+            return self.do_open(guard(http.client.HTTPConnection), req)
+
+    class Secure(urllib.request.HTTPSHandler):
+        def https_open(self, req: urllib.request.Request) -> Any:
+            return self.do_open(guard(http.client.HTTPSConnection), req, context=self._context)  # type: ignore[attr-defined]
+
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), Plain, Secure)
 
 
 # --- storages -----------------------------------------------------------------------------------------
@@ -298,6 +451,7 @@ def _fetch_s3(source: StoredRun, target: Path, env: Mapping[str, str], budget: _
     style = {"path": "path", "virtual-hosted": "virtual"}.get(str(location.get("addressingStyle") or ""))
     # Argo's S3 driver (minio-go) uses path-style requests for endpoints other than AWS's.
     style = style or ("auto" if "amazonaws.com" in endpoint else "path")
+    budget.destinations.check_url(endpoint)
     client = _boto3_client(endpoint, str(location.get("region") or "us-east-1"), style, source, env)
     _fetch_objects(_Boto3Objects(client, str(location["bucket"]), "s3"), str(location["key"]), source, target,
                    budget)
@@ -317,6 +471,7 @@ def _fetch_oss(source: StoredRun, target: Path, env: Mapping[str, str], budget: 
     if match := _ALIYUN.match(parts.hostname or ""):
         region, style = match["region"], "virtual"
         endpoint = f"{parts.scheme}://s3.oss-{match['region']}{match['internal'] or ''}.aliyuncs.com"
+    budget.destinations.check_url(endpoint)
     client = _boto3_client(endpoint, region, style, source, env, str(location.get("securityToken") or "") or None)
     _fetch_objects(_Boto3Objects(client, str(location["bucket"]), "oss"), str(location["key"]), source, target,
                    budget)
@@ -464,6 +619,7 @@ def _fetch_azure(source: StoredRun, target: Path, env: Mapping[str, str], budget
 
     location = source.location
     url = f"{str(location['endpoint']).rstrip('/')}/{location['container']}"
+    budget.destinations.check_url(url)
     if location.get("useSDKCreds"):
         from azure.identity import DefaultAzureCredential
 
@@ -507,9 +663,10 @@ def _basic(env: Mapping[str, str], secrets: Mapping[str, str], user_field: str, 
 def _download_url(url: str, headers: Mapping[str, str], source: StoredRun, target: Path, budget: _Budget) -> None:
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise FetchError(f"{url!r} is not an http(s) URL")
+    budget.destinations.check_url(url)
     request = urllib.request.Request(url, headers=dict(headers))
     try:
-        response = urllib.request.urlopen(request, timeout=60)
+        response = _guarded_opener(budget.destinations).open(request, timeout=60)
     except urllib.error.HTTPError as exc:
         if exc.code in (401, 403):
             raise _denied(f"{source.kind} {url}", f"HTTP {exc.code} {exc.reason}") from None
@@ -551,28 +708,44 @@ def _copy_within(source: IO[bytes], out: IO[bytes], budget: _Budget) -> None:
 
 
 def _unpack(archive: IO[bytes], kind: str, target: Path, budget: _Budget) -> None:
+    """Unpack ``archive`` into ``target``: within the budget and the run's directory, or a :class:`FetchError`."""
     archive.seek(0)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         if kind == "zip":
             with zipfile.ZipFile(archive) as bundle:
-                for member in bundle.namelist():
-                    _safe_relative(member)
+                infos = bundle.infolist()
+                if len(infos) > MAX_MEMBERS:
+                    raise FetchError(f"the archive has more than {MAX_MEMBERS} entries")
+                for info in infos:
+                    _safe_relative(info.filename)
                 # zipfile never reads a member past its declared size, so the declared sizes bound it
-                budget.spend(sum(info.file_size for info in bundle.infolist()), "the unpacked archive")
+                budget.spend(sum(info.file_size for info in infos), "the unpacked archive")
                 bundle.extractall(staging)
         else:
             with tarfile.open(fileobj=archive, mode="r:*") as bundle:
-                budget.spend(sum(member.size for member in bundle.getmembers() if member.isfile()),
-                             "the unpacked archive")
-                bundle.extractall(staging, filter="data")
+                members: list[tarfile.TarInfo] = []
+                size = 0
+                for member in bundle:  # one at a time, so that a huge index is refused before it is all read
+                    members.append(member)
+                    if len(members) > MAX_MEMBERS:
+                        raise FetchError(f"the archive has more than {MAX_MEMBERS} entries")
+                    size += member.size if member.isfile() else 0
+                budget.spend(size, "the unpacked archive")
+                bundle.extractall(staging, members=members, filter="data")
         entries = list(staging.iterdir())
-        root = entries[0] if len(entries) == 1 and entries[0].is_dir() else staging
+        root = entries[0] if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink() else staging
         root.rename(target)
     except tarfile.FilterError as exc:
         raise FetchError(f"unsafe archive: {exc}") from None
+    except FetchError:
+        raise
     except (tarfile.TarError, zipfile.BadZipFile) as exc:
         raise FetchError(f"not a {kind} archive: {exc}") from None
+    except (zipfile.LargeZipFile, EOFError, zlib.error, OSError, ValueError,
+            NotImplementedError, RuntimeError, LookupError, UnicodeError, OverflowError) as exc:
+        # damaged, truncated, encrypted or oddly compressed: whatever the reader trips on, the archive is at fault
+        raise FetchError(f"not a readable {kind} archive: {type(exc).__name__}: {exc}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -10,6 +10,13 @@ workflow's ``spec.artifactRepositoryRef``, else the namespace's
 ``artifact-repositories`` ConfigMap, else the controller's default in
 ``workflow-controller-configmap``. :class:`Locator` follows that order, reading each
 ConfigMap at most once.
+
+A Workflow's status is written by whoever may update the Workflow (Argo's CRD has no status
+subresource), so nothing in it is trusted beyond what it names: the repository is always read
+from its ConfigMap (the copy Argo records in ``status.artifactRepositoryRef.artifactRepository``
+is ignored), and only that repository's secret references ever reach a fetcher, and only for a
+location in that repository's own store (:data:`DESTINATION_FIELDS`). Credentials an artifact
+names itself are never used. Malformed node shapes are skipped with a reason, never a crash.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from argoml import kube
+from argoml import kube, names
 from argoml.argo import (
     CONTROLLER_CONFIGMAP,
     DEFAULT_REPOSITORIES_CONFIGMAP,
@@ -42,6 +49,10 @@ _REPOSITORY_FIELDS = {
     "azure": ("endpoint", "container", "accountKeySecret", "useSDKCreds"),
     "oss": ("endpoint", "bucket", "accessKeySecret", "secretKeySecret", "securityToken", "useSDKCreds"),
 }
+# What makes two locations of one kind the same store: a repository's credentials go only to its own store.
+# (A store kind without an entry here never gets a repository's credentials for an inline location.)
+DESTINATION_FIELDS = {"s3": ("endpoint", "bucket"), "gcs": ("bucket",), "azure": ("endpoint", "container"),
+                      "oss": ("endpoint", "bucket")}
 # The fields without which a location is not complete (it must come from a repository).
 _REQUIRED = {"s3": ("bucket", "key"), "gcs": ("bucket", "key"), "azure": ("endpoint", "container", "blob"),
              "http": ("url",), "artifactory": ("url",), "oss": ("bucket", "key")}
@@ -63,8 +74,9 @@ class Location:
     """Where an artifact's bytes are: a storage ``kind`` and its complete settings (secret *references* only)."""
 
     kind: str
-    config: Mapping[str, Any]
+    config: Mapping[str, Any]  # without secret references
     archive: str  # "tgz" (Argo's default), "zip" or "none"
+    secrets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # field path -> secretKeyRef
 
     def describe(self) -> str:
         c = self.config
@@ -79,13 +91,55 @@ class Location:
 
 def archive_of(artifact: Mapping[str, Any]) -> str:
     """How Argo packed the artifact: ``tgz`` unless ``archive`` says ``none`` or ``zip``."""
-    archive = artifact.get("archive") or {}
+    archive = _mapping(artifact.get("archive"))
     if "none" in archive:
         return "none"
     return "zip" if "zip" in archive else "tgz"
 
 
-def output_artifacts(workflow: Mapping[str, Any], name: str) -> list[NodeArtifact]:
+@dataclass(frozen=True)
+class Scan:
+    """A workflow's output artifacts of one name, and the nodes or artifacts skipped as malformed (with why)."""
+
+    found: list[NodeArtifact]
+    skipped: list[str]
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _nodes(workflow: Mapping[str, Any]) -> tuple[list[tuple[str, Mapping[str, Any]]], list[str]]:
+    """The well-formed nodes of ``status.nodes`` and a reason for each one that is not."""
+    raw = _mapping(workflow.get("status")).get("nodes")
+    if raw is None:
+        return [], []
+    if not isinstance(raw, Mapping):
+        return [], [f"status.nodes is a {type(raw).__name__}, not an object"]
+    nodes, skipped = [], []
+    for node_id, node in raw.items():
+        outputs = node.get("outputs") if isinstance(node, Mapping) else None
+        artifacts = outputs.get("artifacts") if isinstance(outputs, Mapping) else None
+        if not isinstance(node, Mapping):
+            skipped.append(f"node {str(node_id)[:80]!r}: not an object")
+        elif outputs is not None and not isinstance(outputs, Mapping):
+            skipped.append(f"node {str(node_id)[:80]!r}: outputs is not an object")
+        elif artifacts is not None and not isinstance(artifacts, list):
+            skipped.append(f"node {str(node_id)[:80]!r}: outputs.artifacts is not a list")
+        else:
+            nodes.append((str(node_id), node))
+    return nodes, skipped
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def scan(workflow: Mapping[str, Any], name: str) -> Scan:
     """Every output artifact called ``name`` in the workflow's nodes, one per stored location.
 
     Argo copies a child's outputs onto its Retry node and onto step groups that pass them on, so
@@ -93,31 +147,44 @@ def output_artifacts(workflow: Mapping[str, Any], name: str) -> list[NodeArtifac
     that produced it (a retried attempt is named after its Retry node, ``train`` not ``train(1)``).
     Names are made safe as directory names and unique. A running workflow yields what exists so far.
     """
-    nodes: Mapping[str, Any] = (workflow.get("status") or {}).get("nodes") or {}
-    retry_parent = {child: node for node in nodes.values() if node.get("type") == "Retry"
-                    for child in node.get("children") or []}
+    nodes, skipped = _nodes(workflow)
+    retry_parent = {child: node for _, node in nodes if node.get("type") == "Retry"
+                    for child in _list(node.get("children")) if isinstance(child, str)}
     found: dict[str, NodeArtifact] = {}
     used: set[str] = set()
-    for node_id, node in sorted(nodes.items(), key=lambda item: (_producer_rank(item[1]),
-                                                                    item[1].get("startedAt") or "", item[0])):
-        for artifact in ((node.get("outputs") or {}).get("artifacts") or []):
-            if artifact.get("name") != name:
+    for node_id, node in sorted(nodes, key=lambda item: (_producer_rank(item[1]), _text(item[1].get("startedAt")),
+                                                         item[0])):
+        for artifact in _mapping(node.get("outputs")).get("artifacts") or []:
+            if not isinstance(artifact, Mapping) or artifact.get("name") != name:
                 continue
-            where = json.dumps({k: artifact.get(k) for k in STORAGE_KINDS if artifact.get(k) is not None},
-                               sort_keys=True)
+            places = {k: artifact.get(k) for k in STORAGE_KINDS if artifact.get(k) is not None}
+            if any(not isinstance(place, Mapping) for place in places.values()):
+                skipped.append(f"node {node_id[:80]!r}: artifact {name!r} has a location that is not an object")
+                continue
+            try:
+                where = json.dumps(places, sort_keys=True)
+            except (TypeError, ValueError):
+                skipped.append(f"node {node_id[:80]!r}: artifact {name!r} has a location that is not JSON")
+                continue
             if where in found:
                 continue
-            display = (retry_parent.get(node_id) or node).get("displayName") or node.get("name") or node_id
+            display = (_text(_mapping(retry_parent.get(node_id)).get("displayName")) or _text(node.get("displayName"))
+                       or _text(node.get("name")) or node_id)
             run = _unique(_safe_run_name(display), used)
-            found[where] = NodeArtifact(run, node_id, node.get("name", ""), node.get("phase", ""), artifact)
-    return sorted(found.values(), key=lambda a: a.run)
+            found[where] = NodeArtifact(run, node_id, _text(node.get("name")), _text(node.get("phase")), artifact)
+    return Scan(sorted(found.values(), key=lambda a: a.run), skipped)
+
+
+def output_artifacts(workflow: Mapping[str, Any], name: str) -> list[NodeArtifact]:
+    """The well-formed output artifacts called ``name`` (see :func:`scan`)."""
+    return scan(workflow, name).found
 
 
 def artifact_names(workflow: Mapping[str, Any]) -> list[str]:
     """The names of all output artifacts in the workflow's nodes (what a 422 reports as found)."""
-    nodes = (workflow.get("status") or {}).get("nodes") or {}
-    return sorted({a.get("name", "") for node in nodes.values()
-                   for a in ((node.get("outputs") or {}).get("artifacts") or [])})
+    return sorted({artifact["name"] for _, node in _nodes(workflow)[0]
+                   for artifact in _mapping(node.get("outputs")).get("artifacts") or []
+                   if isinstance(artifact, Mapping) and isinstance(artifact.get("name"), str)})
 
 
 def _producer_rank(node: Mapping[str, Any]) -> int:
@@ -149,26 +216,44 @@ class Locator:
     controller_namespace: str = "argo"
     controller_configmap: str = CONTROLLER_CONFIGMAP
     _repository: tuple[Obj | None, str] | None = field(default=None, init=False, repr=False)
+    _parts: tuple[Obj, dict[str, Obj]] | None = field(default=None, init=False, repr=False)
 
     def locate(self, found: NodeArtifact) -> Location:
+        """The artifact's location, with the credentials (secret references) that may be used to fetch it.
+
+        A key-only artifact is relocated into its repository (only its key is its own: an endpoint or
+        bucket beside the key must not redirect the repository's credentials). A complete inline location
+        is used as given; it gets the repository's credentials only if it is in the repository's own store,
+        and credentials it names itself are refused.
+        """
         artifact = found.artifact
+        what = f"artifact {str(artifact.get('name'))[:80]!r} of step {found.run!r}"
         kind = storage_kind(artifact)
-        own: Obj = dict(artifact.get(kind) or {}) if kind else {}
+        own: Obj = dict(_mapping(artifact.get(kind))) if kind else {}
         if kind is None or not _complete(kind, own):
             repository, origin = self.repository()
             repo_kind = storage_kind(repository or {})
             if repository is None or repo_kind is None:
-                raise Unprocessable(f"artifact {artifact.get('name')!r} of step {found.run!r} has only a key, and "
-                                    f"no artifact repository is configured for it ({origin})")
+                raise Unprocessable(f"{what} has only a key, and no artifact repository is configured for it "
+                                    f"({origin})")
             if kind not in (None, repo_kind):
-                raise Unprocessable(f"artifact {artifact.get('name')!r} of step {found.run!r} is a key-only {kind} "
-                                    f"artifact, but its artifact repository ({origin}) is {repo_kind}")
-            kind, own = repo_kind, _relocate(repo_kind, repository[repo_kind], own)
-        if not _complete(kind, own):
-            missing = [f"{kind}.{name}" for name in _REQUIRED.get(kind, ()) if not own.get(name)]
-            raise Unprocessable(f"artifact {artifact.get('name')!r} of step {found.run!r}: its location lacks "
-                                f"{', '.join(missing)}")
-        return Location(kind, own, archive_of(artifact))
+                raise Unprocessable(f"{what} is a key-only {kind} artifact, but its artifact repository ({origin}) "
+                                    f"is {repo_kind}")
+            settings, credentials = self._repository_parts(repo_kind)
+            relocated = _relocate(repo_kind, settings, own)
+            if not _complete(repo_kind, relocated):
+                missing = [f"{repo_kind}.{name}" for name in _REQUIRED.get(repo_kind, ()) if not relocated.get(name)]
+                raise Unprocessable(f"{what}: its location lacks {', '.join(missing)}")
+            return Location(repo_kind, relocated, archive_of(artifact), credentials)
+        plain, named = split_secrets(own)
+        secrets: Mapping[str, Mapping[str, Any]] = {}
+        store = self._repository_store(kind)
+        if store is not None and _same_store(kind, plain, store):
+            secrets = self._repository_parts(kind)[1]
+        elif named:
+            raise Unprocessable(f"{what} names its own credentials ({', '.join(sorted(named))}); only the "
+                                "credentials of the workflow's artifact repository are used, and only for its store")
+        return Location(kind, plain, archive_of(artifact), secrets)
 
     def repository(self) -> tuple[Obj | None, str]:
         """The workflow's artifact repository and a description of where it came from."""
@@ -176,24 +261,40 @@ class Locator:
             self._repository = self._find_repository()
         return self._repository
 
+    def _repository_parts(self, kind: str) -> tuple[Obj, dict[str, Obj]]:
+        """The repository's settings of ``kind`` without secrets, and its secret references (computed once)."""
+        if self._parts is None:
+            repository, _ = self.repository()
+            plain, secrets = split_secrets(_mapping((repository or {}).get(kind)))
+            fields = _REPOSITORY_FIELDS.get(kind, ("usernameSecret", "passwordSecret"))
+            self._parts = plain, {path: ref for path, ref in secrets.items() if path.split(".")[0] in fields}
+        return self._parts
+
+    def _repository_store(self, kind: str) -> Mapping[str, Any] | None:
+        """The repository's settings if it is of ``kind``; ``None`` when there is none (or it cannot be read)."""
+        try:
+            repository, _ = self.repository()
+        except Unprocessable:
+            return None
+        return _mapping(repository.get(kind)) if repository is not None and kind in repository else None
+
     def _find_repository(self) -> tuple[Obj | None, str]:
-        namespace = self.workflow.get("metadata", {}).get("namespace", "")
-        ref = (self.workflow.get("status") or {}).get("artifactRepositoryRef")
-        if ref:
-            if ref.get("artifactRepository"):
-                return ref["artifactRepository"], "status.artifactRepositoryRef.artifactRepository"
-            if ref.get("default"):
-                return self._controller_default()
-            # Argo resolves a repository only in the workflow's namespace or its own; the status is
-            # writable by whoever may update the workflow, and must not make this function (which may
-            # read ConfigMaps everywhere) read one from any other namespace into a spec or a message.
-            where = ref.get("namespace") or namespace
+        namespace = _text(_mapping(self.workflow.get("metadata")).get("namespace"))
+        ref = _mapping(_mapping(self.workflow.get("status")).get("artifactRepositoryRef"))
+        # The status's copy of the repository (ref.artifactRepository) is ignored: anyone who may update the
+        # workflow writes it. The ConfigMap it names is read instead, as the controller read it.
+        if ref.get("default") is True:
+            return self._controller_default()
+        if ref.get("configMap") or ref.get("key") or ref.get("namespace"):
+            # Argo resolves a repository only in the workflow's namespace or its own; the status must not
+            # make this function (which may read ConfigMaps in both) read one from anywhere else.
+            where = _text(ref.get("namespace")) or namespace
             if where not in (namespace, self.controller_namespace):
-                raise Unprocessable(f"status.artifactRepositoryRef names namespace {where!r}; an artifact repository "
-                                    f"is read only from the workflow's namespace ({namespace}) or Argo's "
-                                    f"({self.controller_namespace})")
+                raise Unprocessable(f"status.artifactRepositoryRef names namespace {where[:80]!r}; an artifact "
+                                    f"repository is read only from the workflow's namespace ({namespace}) or "
+                                    f"Argo's ({self.controller_namespace})")
             return self._from_configmap(where, ref, required=True)
-        spec_ref = (self.workflow.get("spec") or {}).get("artifactRepositoryRef")
+        spec_ref = _mapping(_mapping(self.workflow.get("spec")).get("artifactRepositoryRef"))
         if spec_ref:
             return self._from_configmap(namespace, spec_ref, required=True)
         repository, origin = self._from_configmap(namespace, {}, required=False)
@@ -201,23 +302,26 @@ class Locator:
 
     def _from_configmap(self, namespace: str, ref: Mapping[str, Any], *, required: bool) -> tuple[Obj | None, str]:
         name = ref.get("configMap") or DEFAULT_REPOSITORIES_CONFIGMAP
+        key = ref.get("key")
+        if not isinstance(name, str) or not names.is_dns_subdomain(name) or not isinstance(key, str | None):
+            raise Unprocessable("the workflow's artifactRepositoryRef is malformed (configMap and key must be "
+                                "names)")
         configmap = read_configmap(namespace, name)
         where = f"ConfigMap {namespace}/{name}"
         if configmap is None:
             if required:
                 raise Unprocessable(f"the workflow's artifact repository {where} does not exist")
             return None, where
-        key = ref.get("key") or ((configmap.get("metadata") or {}).get("annotations") or {}).get(
-            DEFAULT_REPOSITORY_ANNOTATION)
+        key = key or configmap["metadata"]["annotations"].get(DEFAULT_REPOSITORY_ANNOTATION)
         if not key:
             if required:
                 raise Unprocessable(f"{where} names no default artifact repository (annotation "
                                     f"{DEFAULT_REPOSITORY_ANNOTATION}) and the workflow names no key")
             return None, where
-        text = (configmap.get("data") or {}).get(key)
+        text = configmap["data"].get(key)
         if text is None:
-            raise Unprocessable(f"{where} has no key {key!r} for the workflow's artifact repository")
-        return _parse_repository(text, f"{where} key {key!r}"), f"{where} key {key!r}"
+            raise Unprocessable(f"{where} has no key {key[:80]!r} for the workflow's artifact repository")
+        return _parse_repository(text, f"{where} key {key[:80]!r}"), f"{where} key {key[:80]!r}"
 
     def _controller_default(self) -> tuple[Obj | None, str]:
         where = f"ConfigMap {self.controller_namespace}/{self.controller_configmap}"
@@ -227,8 +331,44 @@ class Locator:
             return _parse_repository(data["artifactRepository"], f"{where} key 'artifactRepository'"), where
         if "config" in data:  # the single-key layout of Argo before v3.0
             config = _parse_repository(data["config"], f"{where} key 'config'")
-            return config.get("artifactRepository"), where
+            repository = config.get("artifactRepository")
+            if repository is not None and not isinstance(repository, dict):
+                raise Unprocessable(f"{where} key 'config': artifactRepository is not a mapping")
+            return repository, where
         return None, f"the controller's default in {where} is not set"
+
+
+def split_secrets(config: Mapping[str, Any], path: str = "") -> tuple[Obj, dict[str, Obj]]:
+    """Location settings without secret references, and the references (as secretKeyRefs) by field path.
+
+    A secret reference is a ``...Secret`` field holding ``{name, key}`` (Argo's SecretKeySelector),
+    at any depth (``auth.basicAuth.passwordSecret``): this covers every store's credential fields.
+    """
+    plain: Obj = {}
+    secrets: dict[str, Obj] = {}
+    for key, value in config.items():
+        field_path = f"{path}{key}"
+        if str(key).endswith("Secret") and isinstance(value, Mapping):
+            if isinstance(value.get("key"), str) and value["key"] and isinstance(value.get("name"), str):
+                secrets[field_path] = {"name": value["name"], "key": value["key"],
+                                       **({"optional": True} if value.get("optional") is True else {})}
+        elif isinstance(value, Mapping):
+            plain[key], inner = split_secrets(value, f"{field_path}.")
+            secrets.update(inner)
+        else:
+            plain[key] = value
+    return plain, secrets
+
+
+def _same_store(kind: str, location: Mapping[str, Any], store: Mapping[str, Any]) -> bool:
+    fields = DESTINATION_FIELDS.get(kind)
+    return bool(fields) and all(_normal(location.get(f)) == _normal(store.get(f)) for f in fields or ())
+
+
+def _normal(value: Any) -> str:
+    """An endpoint or bucket as compared between locations (``https://`` and a trailing ``/`` do not matter)."""
+    text = str(value or "").strip().lower().rstrip("/")
+    return text.split("://", 1)[-1]
 
 
 def read_configmap(namespace: str, name: str) -> Obj | None:
@@ -244,7 +384,13 @@ def _parse_repository(text: str, where: str) -> Obj:
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise Unprocessable(f"{where} is not valid YAML: {exc}") from None
+        # Only the position: the parser's message quotes the ConfigMap's lines, and a status may name any
+        # ConfigMap of the workflow's or Argo's namespace.
+        mark = getattr(exc, "problem_mark", None)
+        position = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise Unprocessable(f"{where} is not valid YAML{position}") from None
+    except RecursionError:
+        raise Unprocessable(f"{where} is nested too deeply") from None
     if not isinstance(value, dict):
         raise Unprocessable(f"{where} is not an artifact repository (a YAML mapping)")
     return value
@@ -254,12 +400,15 @@ def _complete(kind: str, location: Mapping[str, Any]) -> bool:
     return all(location.get(name) for name in _REQUIRED.get(kind, ()))
 
 
+_KEY_FIELDS = {"azure": "blob"}
+
+
 def _relocate(kind: str, repository: Mapping[str, Any], own: Obj) -> Obj:
-    """Argo's Artifact.Relocate: the repository's settings, with the artifact's key on top."""
+    """Argo's Artifact.Relocate: the repository's settings (secrets apart), with the artifact's key alone of its own."""
+    key = own.get(_KEY_FIELDS.get(kind, "key"))
+    key = key if isinstance(key, str) else ""
     if kind == "artifactory":
         base = str(repository.get("repoURL", "")).rstrip("/")
-        key = own.pop("key", "") or ""
-        relocated = {k: v for k, v in repository.items() if k in ("usernameSecret", "passwordSecret")}
-        return {**relocated, **own, "url": own.get("url") or f"{base}/{key.lstrip('/')}"}
+        return {"url": f"{base}/{key.lstrip('/')}"}
     relocated = {k: v for k, v in repository.items() if k in _REPOSITORY_FIELDS.get(kind, ())}
-    return {**relocated, **{k: v for k, v in own.items() if v not in (None, "")}}
+    return {**relocated, **({_KEY_FIELDS.get(kind, "key"): key} if key else {})}

@@ -13,6 +13,13 @@ from the workflow's name, so asking twice finds the same instance. Two shapes:
 - ``deployment``: the same pod in a Deployment plus a ClusterIP Service, for clusters
   without those Knative features.
 
+Either way an instance is reachable only inside the cluster (the Knative Service is labelled
+``networking.knative.dev/visibility: cluster-local``) and TensorBoard runs under the path
+``/tensorboards/<namespace>/<workflow>/ui`` (``--path_prefix``): users reach it only through
+this function's proxy at that path (:mod:`argoml.tensorboard.proxy`), which checks the
+caller's rights on every request. The URL an instance reports is that path, never an
+internal host name.
+
 Credentials stay in the artifact repository's Secrets: the spec only references them
 (``secretKeyRef``). Nothing waits: the state reports ``ready: false`` until the
 Knative Service (or Deployment) says it is ready, and the URL as soon as it is known.
@@ -23,10 +30,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import ipaddress
 import json
 import math
 import os
 import shlex
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +45,15 @@ from argoml import argo, kube, names, quantities
 from argoml.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from argoml.kube import DEPLOYMENTS, KNATIVE_SERVICES, SERVICES, Obj, Resource
 from argoml.tensorboard import artifacts, startup
-from argoml.tensorboard.fetch import CONFIG_ENV, FETCHABLE, TERMINATION_LOG_ENV, Plan, StoredRun
+from argoml.tensorboard.fetch import (
+    CONFIG_ENV,
+    FETCHABLE,
+    TERMINATION_LOG_ENV,
+    Destinations,
+    FetchError,
+    Plan,
+    StoredRun,
+)
 from argoml.tensorboard.labels import (
     INSTANCE_LABEL,
     LAST_ACCESSED_ANNOTATION,
@@ -54,7 +71,11 @@ PORT = 6006
 LOGDIR = "/logs"
 TERMINATION_LOG = "/dev/termination-log"
 MODES = ("knative", "deployment")
-LIST_PAGE = 100  # workflows per list request when listing a namespace
+# Workflows per list request when listing a namespace: one Workflow of a sweep may be a megabyte, and
+# a page is held decoded while it is read.
+LIST_PAGE = 10
+MAX_SKIPPED = 50  # reasons reported for skipped artifacts or workflows (the rest are counted)
+VISIBILITY_LABEL = "networking.knative.dev/visibility"
 
 # Knative names a Service's first revision <name>-00001 and that must stay a 63-character DNS label.
 MAX_NAME = 52
@@ -81,6 +102,17 @@ class Settings:
     argo_namespace: str = "argo"
     controller_configmap: str = artifacts.CONTROLLER_CONFIGMAP
     logs_size_limit: str = "10Gi"  # the logs volume's sizeLimit; the fetcher refuses to write more
+    # Where the proxy reaches an instance, {name} and {namespace} filled in ("" = the mode's in-cluster address).
+    upstream: str = ""
+    # Networks downloads may reach although they are loopback or link-local (an operator's choice).
+    fetch_allow: tuple[str, ...] = ()
+
+    @property
+    def upstream_template(self) -> str:
+        if self.upstream:
+            return self.upstream
+        port = "" if self.mode == "knative" else f":{PORT}"  # Knative's cluster-local gateway listens on 80
+        return f"http://{{name}}.{{namespace}}.svc.cluster.local{port}"
 
     @property
     def logs_max_bytes(self) -> int:
@@ -101,7 +133,14 @@ class Settings:
         if not _size_in_bytes(logs_size_limit):
             raise ValueError(f"TENSORBOARD_LOGS_SIZE_LIMIT must be a size such as 10Gi or 500Mi, "
                              f"not {logs_size_limit!r}")
-        return cls(mode=mode, image=_env("TENSORBOARD_IMAGE", defaults.image),
+        upstream = os.environ.get("TENSORBOARD_UPSTREAM", "").strip()
+        if upstream and urllib.parse.urlsplit(upstream).scheme not in ("http", "https"):
+            raise ValueError(f"TENSORBOARD_UPSTREAM must be an http(s) URL template, not {upstream!r}")
+        fetch_allow = tuple(n.strip() for n in os.environ.get("TENSORBOARD_FETCH_ALLOW", "").split(",") if n.strip())
+        for network in fetch_allow:
+            ipaddress.ip_network(network, strict=False)  # ValueError names it
+        return cls(mode=mode, image=_env("TENSORBOARD_IMAGE", defaults.image), upstream=upstream,
+                   fetch_allow=fetch_allow,
                    fetch_image=_env("TENSORBOARD_FETCH_IMAGE", defaults.fetch_image),
                    artifact=_env("TENSORBOARD_ARTIFACT", defaults.artifact),
                    flags=tuple(shlex.split(os.environ.get("TENSORBOARD_FLAGS", ""))), resources=resources,
@@ -130,11 +169,13 @@ class Instance:
     message: str = ""
     created: str = ""
     last_accessed: str = ""
+    skipped: tuple[str, ...] = ()  # artifacts left out of a PUT, each with why
 
     def to_json(self) -> Obj:
         return {"name": self.name, "namespace": self.namespace, "workflow": self.workflow, "mode": self.mode,
                 "ready": self.ready, "url": self.url, "runs": list(self.runs), "message": self.message,
-                "created": self.created, "lastAccessed": self.last_accessed}
+                "created": self.created, "lastAccessed": self.last_accessed,
+                **({"skipped": list(self.skipped)} if self.skipped else {})}
 
 
 # --- names --------------------------------------------------------------------------------------------
@@ -161,6 +202,16 @@ def instance_name(workflow: str) -> str:
     return f"{base.replace('.', '-')[:MAX_NAME - 9].rstrip('-')}-{digest}"
 
 
+def proxy_path(namespace: str, workflow: str) -> str:
+    """Where users open the instance: this function's proxy, and TensorBoard's ``--path_prefix`` (plus ``/``)."""
+    return f"/tensorboards/{namespace}/{workflow}/ui/"
+
+
+def upstream_url(namespace: str, workflow: str, settings: Settings) -> str:
+    """The in-cluster address the proxy forwards to (names are DNS labels checked before they get here)."""
+    return settings.upstream_template.format(name=instance_name(workflow), namespace=namespace).rstrip("/")
+
+
 def workflow_label(workflow: str) -> str:
     """The workflow's name as a label value (63 characters at most: long names are shortened with a hash)."""
     if len(workflow) <= 63:
@@ -173,82 +224,131 @@ def workflow_label(workflow: str) -> str:
 
 @dataclass(frozen=True)
 class Fetching:
-    """An instance's fetch plan and the environment its init container needs for credentials."""
+    """An instance's fetch plan, the environment its init container needs for credentials, and what was left out."""
 
     plan: Plan
     env: tuple[Obj, ...]
+    skipped: tuple[str, ...] = ()
 
 
-def plan_for(workflow: Mapping[str, Any], settings: Settings) -> Fetching:
-    """Find the workflow's tensorboard artifacts and how to fetch each; 422 when there is nothing to show."""
+def plan_for(workflow: Mapping[str, Any], settings: Settings, locator: artifacts.Locator | None = None) -> Fetching:
+    """Find the workflow's tensorboard artifacts and how to fetch each; 422 when there is nothing to show.
+
+    An artifact that cannot be fetched (unsupported storage, an unsafe destination, credentials that are
+    not its repository's, a malformed node) is skipped with the reason; only when none is left is it a 422.
+    ``locator`` resolves the locations (default: one reading the workflow's repository from the API).
+    """
     meta = workflow.get("metadata") or {}
-    found = artifacts.output_artifacts(workflow, settings.artifact)
-    if not found:
-        present = artifacts.artifact_names(workflow)
-        phase = (workflow.get("status") or {}).get("phase") or "not started"
-        raise Unprocessable(f"workflow {meta.get('namespace')}/{meta.get('name')} ({phase}) has no output artifacts "
-                            f"named {settings.artifact!r}; found: {', '.join(present) if present else 'none'}",
-                            details={"found": present})
-    locator = artifacts.Locator(workflow, settings.argo_namespace, settings.controller_configmap)
-    sources: list[StoredRun] = []
-    variables: dict[tuple[tuple[str, Any], ...], str] = {}  # one variable per distinct secret key, shared by runs
-    for artifact in found:
-        location = locator.locate(artifact)
-        _check_fetchable(artifact, location)
-        plain, refs = _split_secrets(location.config)
-        variable_of = {path: variables.setdefault(tuple(sorted(ref.items())), f"ARGOML_SECRET_{len(variables)}")
-                       for path, ref in refs.items()}
-        sources.append(StoredRun(artifact.run, location.kind, location.archive, plain, variable_of))
+    found = artifacts.scan(workflow, settings.artifact)
+    skipped = list(found.skipped)
+    if not found.found:
+        found_names = artifacts.artifact_names(workflow)
+        phase = (workflow.get("status") or {}).get("phase")
+        phase = phase if isinstance(phase, str) and phase else "not started"
+        raise Unprocessable(f"workflow {meta.get('namespace')}/{meta.get('name')} ({phase[:40]}) has no output "
+                            f"artifacts named {settings.artifact!r}; found: "
+                            f"{', '.join(found_names) if found_names else 'none'}{_reasons(skipped)}",
+                            details={"found": found_names, "skipped": skipped[:MAX_SKIPPED]})
+    locator = locator or artifacts.Locator(workflow, settings.argo_namespace, settings.controller_configmap)
+    deny = api_server_addresses()
+    destinations = Destinations.of(deny, {}, settings.fetch_allow)
+    sources, variables = [], {}  # one environment variable per distinct secret key, shared by the runs using it
+    for artifact in found.found:
+        try:
+            location = locator.locate(artifact)
+            _check_fetchable(artifact, location, destinations)
+        except Unprocessable as exc:
+            skipped.append(exc.message)
+            continue
+        refs = {}
+        for path, ref in location.secrets.items():
+            refs[path] = variables.setdefault(tuple(sorted(ref.items())), f"ARGOML_SECRET_{len(variables)}")
+        sources.append(StoredRun(artifact.run, location.kind, location.archive, location.config, refs))
+    if not sources:
+        raise Unprocessable(f"none of the {len(found.found)} {settings.artifact!r} artifacts of workflow "
+                            f"{meta.get('namespace')}/{meta.get('name')} can be shown{_reasons(skipped)}",
+                            details={"skipped": skipped[:MAX_SKIPPED]})
     env = tuple({"name": var, "valueFrom": {"secretKeyRef": dict(ref)}} for ref, var in variables.items())
-    return Fetching(Plan(LOGDIR, tuple(sources), settings.logs_max_bytes), env)
+    plan = Plan(LOGDIR, tuple(sources), settings.logs_max_bytes, deny=deny, allow=settings.fetch_allow)
+    return Fetching(plan, env, tuple(_capped(skipped)))
 
 
-def _check_fetchable(artifact: artifacts.NodeArtifact, location: artifacts.Location) -> None:
-    what = f"the {artifact.artifact.get('name')!r} artifact of step {artifact.run!r}"
+def _capped(reasons: list[str]) -> list[str]:
+    """The distinct reasons, at most :data:`MAX_SKIPPED` of them (one broken repository fails every run alike)."""
+    reasons = list(dict.fromkeys(reasons))
+    if len(reasons) <= MAX_SKIPPED:
+        return reasons
+    return [*reasons[:MAX_SKIPPED], f"... and {len(reasons) - MAX_SKIPPED} more"]
+
+
+def _reasons(skipped: list[str]) -> str:
+    return f" (skipped: {'; '.join(_capped(skipped))})" if skipped else ""
+
+
+def api_server_addresses() -> tuple[str, ...]:
+    """The API server's service address (in a cluster), for the fetcher's deny list.
+
+    The fetcher adds its own ``KUBERNETES_SERVICE_HOST`` too; naming it in the plan also lets the
+    function refuse such a location before an instance is made.
+    """
+    host = os.environ.get(kube.IN_CLUSTER_ENV, "").strip()
+    try:
+        return (str(ipaddress.ip_address(host)),)
+    except ValueError:
+        return ()
+
+
+def _check_fetchable(artifact: artifacts.NodeArtifact, location: artifacts.Location,
+                     destinations: Destinations) -> None:
+    what = f"the {str(artifact.artifact.get('name'))[:80]!r} artifact of step {artifact.run!r}"
     if location.kind not in FETCHABLE:
-        raise Unprocessable(f"{what} is stored in {location.kind} ({location.describe()}), which the log fetcher "
-                            f"cannot download; it handles {', '.join(FETCHABLE)}")
-    if location.kind == "oss" and location.config.get("useSDKCreds") and not location.config.get("accessKeySecret"):
+        raise Unprocessable(f"{what} is stored in {location.kind} ({location.describe()[:200]}), which the log "
+                            f"fetcher cannot download; it handles {', '.join(FETCHABLE)}")
+    config = location.config
+    if location.kind == "oss" and config.get("useSDKCreds") and "accessKeySecret" not in location.secrets:
         raise Unprocessable(f"{what} is in OSS with useSDKCreds (the pod's RAM role); the log fetcher reads OSS "
                             "through its S3-compatible API and needs the repository's accessKeySecret and "
                             "secretKeySecret")
-    auth = location.config.get("auth") or {}
-    if unsupported := sorted(set(auth) - {"basicAuth"}):
-        raise Unprocessable(f"the {artifact.artifact.get('name')!r} artifact of step {artifact.run!r} needs http "
-                            f"{', '.join(unsupported)} authentication, which the log fetcher does not support")
+    auth = config.get("auth") or {}
+    if not isinstance(auth, Mapping) or (unsupported := sorted(map(str, set(auth) - {"basicAuth"}))):
+        raise Unprocessable(f"{what} needs http {', '.join(unsupported)} authentication, which the log "
+                            "fetcher does not support")
+    address = config.get("url") if location.kind == "http" else config.get("endpoint") or "s3.amazonaws.com"
+    if not isinstance(address, str):
+        raise Unprocessable(f"{what} has no usable address")
+    if problem := _destination_problem(location.kind, address, destinations):
+        raise Unprocessable(f"{what}: {problem}")
 
 
-def _split_secrets(config: Mapping[str, Any], path: str = "") -> tuple[Obj, dict[str, Obj]]:
-    """Location settings without secret references, and the references (as secretKeyRefs) by field path."""
-    plain: Obj = {}
-    secrets: dict[str, Obj] = {}
-    for key, value in config.items():
-        field_path = f"{path}{key}"
-        if key.endswith("Secret") and isinstance(value, Mapping) and value.get("key"):
-            secrets[field_path] = {"name": value.get("name", ""), "key": value["key"],
-                                   **({"optional": True} if value.get("optional") else {})}
-        elif isinstance(value, Mapping):
-            plain[key], inner = _split_secrets(value, f"{field_path}.")
-            secrets.update(inner)
-        else:
-            plain[key] = value
-    return plain, secrets
+@functools.lru_cache(maxsize=256)
+def _destination_problem(kind: str, address: str, destinations: Destinations) -> str | None:
+    """Why the fetcher would refuse to download from ``address``, if it would (a sweep's runs share a few)."""
+    try:
+        host = urllib.parse.urlsplit(address if "://" in address else f"//{address}").hostname or ""
+        if kind == "http" and urllib.parse.urlsplit(address).scheme not in ("http", "https"):
+            raise FetchError(f"{address[:200]!r} is not an http(s) URL")
+        destinations.check_host(host)
+    except (FetchError, ValueError) as exc:
+        return str(exc)
+    return None
 
 
 # --- the resources ------------------------------------------------------------------------------------
 
 
-def pod_spec(plan: Fetching, settings: Settings, *, knative: bool) -> Obj:
+def pod_spec(plan: Fetching, settings: Settings, *, knative: bool, prefix: str) -> Obj:
+    """The instance's pod: the fetcher as init container, then TensorBoard serving under ``prefix``."""
     fetch_env = [{"name": CONFIG_ENV, "value": plan.plan.to_json()},
                  {"name": TERMINATION_LOG_ENV, "value": TERMINATION_LOG},
                  {"name": "PYTHONPATH", "value": "/app/vendor"}, *plan.env]
     logs_mount = {"name": "logs", "mountPath": LOGDIR}
     tensorboard: Obj = {
         "name": "tensorboard", "image": settings.image, "command": ["tensorboard"],
-        "args": [f"--logdir={LOGDIR}", "--host=0.0.0.0", f"--port={PORT}", *settings.flags],
+        "args": [f"--logdir={LOGDIR}", "--host=0.0.0.0", f"--port={PORT}", f"--path_prefix={prefix.rstrip('/')}",
+                 *settings.flags],
         "ports": [{"name": "http1" if knative else "http", "containerPort": PORT}],
         "volumeMounts": [{**logs_mount, "readOnly": True}],
-        "readinessProbe": {"httpGet": {"path": "/", "port": PORT}},
+        "readinessProbe": {"httpGet": {"path": prefix, "port": PORT}},
         "resources": dict(settings.resources), "securityContext": _CONTAINER_SECURITY,
     }
     spec: Obj = {
@@ -277,14 +377,16 @@ def resources_for(workflow: Mapping[str, Any], plan: Fetching, settings: Setting
     labels = {MANAGED_BY_LABEL: MANAGED_BY, WORKFLOW_LABEL: workflow_label(workflow_name), INSTANCE_LABEL: name,
               NAME_LABEL: "tensorboard"}
     knative = settings.mode == "knative"
-    spec = pod_spec(plan, settings, knative=knative)
+    spec = pod_spec(plan, settings, knative=knative, prefix=proxy_path(namespace, workflow_name))
     annotations = {LAST_ACCESSED_ANNOTATION: now, RUNS_ANNOTATION: json.dumps([s.run for s in plan.plan.sources]),
                    SPEC_ANNOTATION: _digest(spec)}
     owner = kube.owner_reference(argo.WORKFLOWS, workflow_name, meta["uid"])
     metadata = {"name": name, "namespace": namespace, "labels": labels, "annotations": annotations,
                 "ownerReferences": [owner]}
     if knative:
-        ksvc = {"apiVersion": KNATIVE_SERVICES.api_version, "kind": KNATIVE_SERVICES.kind, "metadata": metadata,
+        # cluster-local: no route on the public ingress; the function's proxy is the only way in.
+        service_metadata = {**metadata, "labels": {**labels, VISIBILITY_LABEL: "cluster-local"}}
+        ksvc = {"apiVersion": KNATIVE_SERVICES.api_version, "kind": KNATIVE_SERVICES.kind, "metadata": service_metadata,
                 "spec": {"template": {
                     "metadata": {"labels": labels, "annotations": {
                         "autoscaling.knative.dev/min-scale": "0",
@@ -336,7 +438,7 @@ def ensure(namespace: str, workflow_name: str, settings: Settings) -> Instance:
     objects = resources_for(workflow, plan, settings, now)
     for resource, body in objects:
         _create_or_update(resource, namespace, workflow_name, body, now)
-    return _state(namespace, workflow_name, settings, touch=False)
+    return dataclasses.replace(_state(namespace, workflow_name, settings, touch=False), skipped=plan.skipped)
 
 
 def get(namespace: str, workflow_name: str, settings: Settings) -> Instance:
@@ -359,26 +461,43 @@ def delete(namespace: str, workflow_name: str, settings: Settings) -> Obj:
 
 
 def listing(namespace: str, settings: Settings) -> Obj:
-    """The namespace's workflows that have tensorboard artifacts, each with its instance if one runs."""
+    """The namespace's workflows that have tensorboard artifacts, each with its instance if one runs.
+
+    A workflow whose status cannot be read (a malformed shape) is listed under ``skipped`` with why;
+    it never fails the listing of the others.
+    """
     check_namespace(namespace)
     instances = {i.workflow: i for i in _instances(namespace, settings)}
-    listed = []
+    listed, skipped = [], []
     for workflow in _workflows(namespace):
-        runs = [a.run for a in artifacts.output_artifacts(workflow, settings.artifact)]
         name = workflow["metadata"]["name"]
+        found = artifacts.scan(workflow, settings.artifact)
+        if found.skipped:
+            skipped.append({"name": name, "reasons": _capped(found.skipped)})
+        runs = [a.run for a in found.found]
         if runs or name in instances:
             instance = instances.get(name)
-            listed.append({"name": name, "phase": (workflow.get("status") or {}).get("phase") or "Pending",
+            phase = workflow["status"].get("phase")
+            listed.append({"name": name, "phase": phase[:40] if isinstance(phase, str) and phase else "Pending",
                            "runs": runs, "instance": instance.to_json() if instance else None})
     return {"namespace": namespace, "mode": settings.mode, "workflows": sorted(listed, key=lambda w: w["name"]),
-            "instances": [i.to_json() for i in instances.values()]}
+            "instances": [i.to_json() for i in instances.values()],
+            **({"skipped": skipped[:MAX_SKIPPED]} if skipped else {})}
 
 
 def _workflows(namespace: str) -> Iterator[Obj]:
-    """The namespace's workflows, a page at a time: whole statuses of thousands of workflows would not fit
-    in the function's memory at once, and each is reduced to a few fields as soon as it is read."""
+    """The namespace's workflows, reduced to what listing reads (name and status), a small page at a time.
+
+    A sweep's Workflow may be a megabyte: pages of :data:`LIST_PAGE` keep what is held decoded
+    at once to a few of them, and each is dropped from its page as soon as it is read.
+    """
     for page in kube.list_pages(argo.WORKFLOWS, namespace, limit=LIST_PAGE):
-        yield from page
+        while page:
+            item = page.pop(0)
+            status = item.get("status")
+            yield {"metadata": {"name": item["metadata"]["name"], "namespace": namespace},
+                   "status": status if isinstance(status, dict) else {}}
+            del item, status
 
 
 def read_workflow(namespace: str, name: str) -> Obj:
@@ -477,25 +596,29 @@ def _instances(namespace: str, settings: Settings) -> list[Instance]:
 
 
 def _instance_of(obj: Obj, mode: str) -> Instance:
-    meta, status = obj["metadata"], obj.get("status") or {}
+    """What the API reports about an instance object, whatever shape its status has (it is user-writable)."""
+    meta, status = obj["metadata"], obj.get("status") if isinstance(obj.get("status"), dict) else {}
     annotations = meta.get("annotations") or {}
     owner = next((ref["name"] for ref in argo.workflow_owners(obj)), (meta.get("labels") or {}).get(WORKFLOW_LABEL, ""))
+    observed, generation = status.get("observedGeneration"), meta.get("generation") or 0
+    current = isinstance(observed, int) and observed >= generation
     if mode == "knative":
-        ready_condition: Obj = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
-        current = status.get("observedGeneration", 0) >= meta.get("generation", 0)
+        conditions = status.get("conditions") if isinstance(status.get("conditions"), list) else []
+        ready_condition: Obj = next((c for c in conditions if isinstance(c, dict) and c.get("type") == "Ready"), {})
         ready = current and ready_condition.get("status") == "True"
-        url, message = status.get("url"), ready_condition.get("message") or ("" if ready else "starting")
+        message = ready_condition.get("message") if isinstance(ready_condition.get("message"), str) else ""
+        message = message[:500] or ("" if ready else "starting")
     else:
-        current = status.get("observedGeneration", 0) >= meta.get("generation", 0)
-        ready = current and (status.get("availableReplicas") or 0) >= 1
-        url = f"http://{meta['name']}.{meta['namespace']}.svc.cluster.local:{PORT}"
+        available = status.get("availableReplicas")
+        ready = current and isinstance(available, int) and available >= 1
         message = "" if ready else "starting"
     try:
-        runs = tuple(json.loads(annotations.get(RUNS_ANNOTATION, "[]")))
-    except ValueError:
-        runs = ()
-    return Instance(meta["name"], meta["namespace"], owner, mode, bool(ready), url, runs, message,
-                    meta.get("creationTimestamp") or "", annotations.get(LAST_ACCESSED_ANNOTATION, ""))
+        runs: Any = json.loads(annotations.get(RUNS_ANNOTATION, "[]"))
+    except (ValueError, RecursionError):
+        runs = []
+    names_ = tuple(run for run in runs if isinstance(run, str)) if isinstance(runs, list) else ()
+    return Instance(meta["name"], meta["namespace"], owner, mode, bool(ready), proxy_path(meta["namespace"], owner),
+                    names_, message, meta.get("creationTimestamp") or "", annotations.get(LAST_ACCESSED_ANNOTATION, ""))
 
 
 def _with_fetch_failures(instances: list[Instance], namespace: str, label_selector: str) -> list[Instance]:
