@@ -248,7 +248,7 @@ def plan_for(workflow: Mapping[str, Any], settings: Settings, locator: artifacts
         raise Unprocessable(f"workflow {meta.get('namespace')}/{meta.get('name')} ({phase[:40]}) has no output "
                             f"artifacts named {settings.artifact!r}; found: "
                             f"{', '.join(found_names) if found_names else 'none'}{_reasons(skipped)}",
-                            details={"found": found_names, "skipped": skipped[:MAX_SKIPPED]})
+                            details={"found": found_names, **({"skipped": _capped(skipped)} if skipped else {})})
     locator = locator or artifacts.Locator(workflow, settings.argo_namespace, settings.controller_configmap)
     deny = api_server_addresses()
     destinations = Destinations.of(deny, {}, settings.fetch_allow)
@@ -267,7 +267,7 @@ def plan_for(workflow: Mapping[str, Any], settings: Settings, locator: artifacts
     if not sources:
         raise Unprocessable(f"none of the {len(found.found)} {settings.artifact!r} artifacts of workflow "
                             f"{meta.get('namespace')}/{meta.get('name')} can be shown{_reasons(skipped)}",
-                            details={"skipped": skipped[:MAX_SKIPPED]})
+                            details={"skipped": _capped(skipped)})
     env = tuple({"name": var, "valueFrom": {"secretKeyRef": dict(ref)}} for ref, var in variables.items())
     plan = Plan(LOGDIR, tuple(sources), settings.logs_max_bytes, deny=deny, allow=settings.fetch_allow)
     return Fetching(plan, env, tuple(_capped(skipped)))
