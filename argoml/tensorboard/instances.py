@@ -252,7 +252,8 @@ def plan_for(workflow: Mapping[str, Any], settings: Settings, locator: artifacts
     locator = locator or artifacts.Locator(workflow, settings.argo_namespace, settings.controller_configmap)
     deny = api_server_addresses()
     destinations = Destinations.of(deny, {}, settings.fetch_allow)
-    sources, variables = [], {}  # one environment variable per distinct secret key, shared by the runs using it
+    sources: list[StoredRun] = []
+    variables: dict[tuple[tuple[str, Any], ...], str] = {}  # one variable per distinct secret key, shared by runs
     for artifact in found.found:
         try:
             location = locator.locate(artifact)
@@ -597,17 +598,18 @@ def _instances(namespace: str, settings: Settings) -> list[Instance]:
 
 def _instance_of(obj: Obj, mode: str) -> Instance:
     """What the API reports about an instance object, whatever shape its status has (it is user-writable)."""
-    meta, status = obj["metadata"], obj.get("status") if isinstance(obj.get("status"), dict) else {}
+    meta = obj["metadata"]
+    status: Obj = obj["status"] if isinstance(obj.get("status"), dict) else {}
     annotations = meta.get("annotations") or {}
     owner = next((ref["name"] for ref in argo.workflow_owners(obj)), (meta.get("labels") or {}).get(WORKFLOW_LABEL, ""))
     observed, generation = status.get("observedGeneration"), meta.get("generation") or 0
     current = isinstance(observed, int) and observed >= generation
     if mode == "knative":
-        conditions = status.get("conditions") if isinstance(status.get("conditions"), list) else []
+        conditions = status["conditions"] if isinstance(status.get("conditions"), list) else []
         ready_condition: Obj = next((c for c in conditions if isinstance(c, dict) and c.get("type") == "Ready"), {})
         ready = current and ready_condition.get("status") == "True"
-        message = ready_condition.get("message") if isinstance(ready_condition.get("message"), str) else ""
-        message = message[:500] or ("" if ready else "starting")
+        text = ready_condition.get("message")
+        message = (text[:500] if isinstance(text, str) else "") or ("" if ready else "starting")
     else:
         available = status.get("availableReplicas")
         ready = current and isinstance(available, int) and available >= 1
