@@ -7,16 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from argoml import events
+from argoml import argo, events
 from argoml.dev import runner
 from argoml.dev.bridge import Bridge, WatchedResource
 from argoml.dev.delivery import deliver
 from argoml.dev.emulator import Emulator
 from argoml.dev.knative import ping_event
 from argoml.dev.ticker import Ticker
+from argoml.hyperparam.workflow import HYPERPARAM_WORKFLOWS
 from tests.sinks import Sink, recording_sink
-
-WORKFLOWS = ("argoproj.io", "v1alpha1", "workflows")
 
 
 @pytest.fixture
@@ -44,14 +43,15 @@ def test_unreachable_sink_is_status_zero_after_retries() -> None:
 
 
 def _workflow(cluster: Emulator, name: str, labels: dict[str, str]) -> None:
-    cluster.store.create(cluster.store.type_of(*WORKFLOWS), "ml", {"metadata": {"name": name, "labels": labels}})
+    cluster.store.create(cluster.store.type_for(argo.WORKFLOWS), "ml", {"metadata": {"name": name, "labels": labels}})
 
 
 def test_bridge_sends_existing_objects_then_changes(cluster: Emulator, sink: Sink) -> None:
-    workflows = cluster.store.type_of(*WORKFLOWS)
+    workflows = cluster.store.type_for(argo.WORKFLOWS)
     _workflow(cluster, "before", {"argoml.io/hyperparamworkflow": "s"})
     _workflow(cluster, "unlabelled", {})
-    bridge = Bridge([WatchedResource(*WORKFLOWS, label_selector="argoml.io/hyperparamworkflow")], sink.url).start()
+    bridge = Bridge([WatchedResource(argo.WORKFLOWS, label_selector="argoml.io/hyperparamworkflow")],
+                    sink.url).start()
     try:
         _workflow(cluster, "after", {"argoml.io/hyperparamworkflow": "s"})
         cluster.store.patch(workflows, "ml", "after", {"status": {"phase": "Running"}},
@@ -68,7 +68,7 @@ def test_bridge_sends_existing_objects_then_changes(cluster: Emulator, sink: Sin
 
 def test_bridge_in_reference_mode_sends_references(cluster: Emulator, sink: Sink) -> None:
     _workflow(cluster, "w", {})
-    bridge = Bridge([WatchedResource(*WORKFLOWS)], sink.url, mode="Reference").start()
+    bridge = Bridge([WatchedResource(argo.WORKFLOWS)], sink.url, mode="Reference").start()
     try:
         (received,) = sink.wait_for(1)
     finally:
@@ -81,7 +81,7 @@ def test_bridge_in_reference_mode_sends_references(cluster: Emulator, sink: Sink
 def test_bridge_delivers_a_real_cloudevent_to_a_running_function(cluster: Emulator) -> None:
     function = runner.start("hyperparam", env={"KUBECONFIG": str(cluster.kubeconfig)})
     deliveries: list = []
-    bridge = Bridge([WatchedResource("argoml.io", "v1alpha1", "hyperparamworkflows")], function.url,
+    bridge = Bridge([WatchedResource(HYPERPARAM_WORKFLOWS)], function.url,
                     on_delivery=lambda kind, delivery: deliveries.append((kind, delivery)))
     try:
         cluster.store.create(cluster.store.type_of("argoml.io", "v1alpha1", "hyperparamworkflows"), "ml",

@@ -23,11 +23,9 @@ ACTIONS = {"ADDED": "add", "MODIFIED": "update", "DELETED": "delete"}
 
 @dataclass(frozen=True)
 class WatchedResource:
-    """What one ApiServerSource resource entry watches (a custom resource, cluster-wide)."""
+    """What one ApiServerSource resource entry watches: a custom resource, cluster-wide, by label."""
 
-    group: str
-    version: str
-    plural: str
+    resource: kube.Resource
     label_selector: str = ""
 
 
@@ -45,7 +43,7 @@ class Bridge:
         """Start watching; returns once every source has listed what exists."""
         for source in self.sources:
             thread = threading.Thread(target=self._pump, args=(source,), daemon=True,
-                                      name=f"bridge-{source.plural}")
+                                      name=f"bridge-{source.resource.plural}")
             thread.start()
             self._threads.append(thread)
         for _ in self.sources:
@@ -59,14 +57,14 @@ class Bridge:
 
     def _pump(self, source: WatchedResource) -> None:
         """As the ApiServerSource's own account (``<kind>-source``), list then watch."""
-        with kube.acting_as(f"{source.plural.removesuffix('s')}-source"):
+        with kube.acting_as(f"{source.resource.kind.lower()}-source"):
             self._list_and_watch(source)
 
     def _list_and_watch(self, source: WatchedResource) -> None:
         """List (sending "add" for what exists, as an informer does), then watch from there."""
         from kubernetes import watch
 
-        args = (source.group, source.version, source.plural)
+        args = (source.resource.group, source.resource.version, source.resource.plural)
         revision = ""
         while not self._stop.is_set():
             try:
@@ -86,7 +84,7 @@ class Bridge:
                         self._send(ACTIONS[change["type"]], change["object"])
             except Exception:  # the bridge outlives a failing API: log, wait, list again
                 if not self._stop.is_set():
-                    log.exception("watching %s failed; retrying", source.plural)
+                    log.exception("watching %s failed; retrying", source.resource.display)
                     revision = ""
                     self._stop.wait(1)
 

@@ -21,17 +21,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from argoml import argo
 from argoml.dev import FUNCTIONS, playground, runner
 from argoml.dev.bridge import Bridge, WatchedResource
 from argoml.dev.delivery import Delivery
 from argoml.dev.ticker import Ticker
+from argoml.hyperparam.workflow import HYPERPARAM_WORKFLOWS, LABEL
 
 GC_SCHEDULE = "*/10 * * * *"
 GC_POLICY = '{"dryRun": true}'
 
 HYPERPARAM_SOURCES = [
-    WatchedResource("argoml.io", "v1alpha1", "hyperparamworkflows"),
-    WatchedResource("argoproj.io", "v1alpha1", "workflows", label_selector="argoml.io/hyperparamworkflow"),
+    WatchedResource(HYPERPARAM_WORKFLOWS),
+    WatchedResource(argo.WORKFLOWS, label_selector=LABEL),
 ]
 
 
