@@ -3,11 +3,17 @@ checked, resolved at run time, required only by the CRD) and exactly what it say
 
 from __future__ import annotations
 
+import json
 import textwrap
+from typing import Any
 
+import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
-from argoml.validation import DocumentResolver, Report, validate_object
+from argoml.validation import DocumentResolver, Report, labels, validate_object
+from argoml.validation.substitution import substitute
 
 LIBRARY = """
 ---
@@ -453,3 +459,29 @@ def test_a_label_no_one_declares_is_a_warning_since_the_controllers_defaults_may
     assert errors(report) == []
     assert warnings(report) == [("spec.templates[0].container.args[0]",
                                  "templates.main: failed to resolve {{workflow.labels.team}}")]
+
+
+# -- boundaries ---------------------------------------------------------------------------------------
+
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.text(alphabet="{}=a. \"\\\n", max_size=12),
+                           lambda children: st.lists(children, max_size=4)
+                           | st.dictionaries(st.text(alphabet="{}ab", max_size=4), children, max_size=4),
+                           max_leaves=20)
+
+
+@pytest.mark.fuzz
+@given(value=JSON_VALUES)
+def test_substitution_changes_only_the_tags_it_knows(value: Any) -> None:
+    assert substitute(value, lambda tag: None) is value
+    replaced = substitute(value, lambda tag: 'say "X"' if tag == "a" else None)
+    if "{{a}}" not in json.dumps(value):
+        assert replaced is value
+    elif replaced is not value:  # a quote in a value stays inside its string
+        assert 'say \\"X\\"' in json.dumps(replaced)
+
+
+@pytest.mark.fuzz
+@given(selector=JSON_VALUES)
+def test_any_label_selector_gets_an_answer_not_a_crash(selector: Any) -> None:
+    problem = labels.selector_error(selector)
+    assert problem is None or isinstance(problem, str)
