@@ -120,9 +120,8 @@ def test_cli_lists_every_problem_like_argo_lint_and_fails(tmp_path: Path,
     given = write(tmp_path / "sweep.yaml", broken, {"kind": "ConfigMap", "apiVersion": "v1"})
     assert cli.main(["validate", str(given)]) == 1
     assert capsys.readouterr().out.splitlines() == [
-        f'{given}: spec.entrypiont: unknown field "entrypiont"',
-        f"{given}: spec.templates[0].steps[0][0].templateRef.template: "
-        "templates.main.steps[0].t template reference library.trian not found",
+        f'{given}: spec.entrypiont: unknown field "entrypiont" (did you mean "entrypoint"?)',
+        f"{given}: spec.templates[0].steps[0][0].templateRef.template: template reference library.trian not found",
     ]
 
 

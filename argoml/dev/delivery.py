@@ -37,8 +37,10 @@ def deliver(sink: str, headers: dict[str, str], body: bytes, *, retries: int = 3
                 status, answer = response.status, response.read()
         except urllib.error.HTTPError as exc:
             status, answer = exc.code, exc.read()
-        except (urllib.error.URLError, OSError) as exc:
-            status, answer = 0, str(exc).encode()
+        except urllib.error.URLError as exc:  # refused, unknown host, timed out: why, in a few words
+            status, answer = 0, str(getattr(exc.reason, "strerror", None) or exc.reason).lower().encode()
+        except OSError as exc:
+            status, answer = 0, str(exc.strerror or exc).lower().encode()
         if not is_retried(status):
             break
         if attempt <= retries:

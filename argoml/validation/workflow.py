@@ -118,14 +118,14 @@ class SpecValidator:
 
     # -- reporting ---------------------------------------------------------------------------
 
-    def error(self, base: Base | None, path: str, message: str) -> None:
+    def error(self, base: Base | None, path: str, message: str, hint: str = "") -> None:
         if self.lenient:
-            self.warning(base, path, message)
+            self.warning(base, path, message, hint)
         else:
-            self.report.error(*self._locate(base, path, message))
+            self.report.error(*self._locate(base, path, message), hint)
 
-    def warning(self, base: Base | None, path: str, message: str) -> None:
-        self.report.warning(*self._locate(base, path, message, prefix=""))
+    def warning(self, base: Base | None, path: str, message: str, hint: str = "") -> None:
+        self.report.warning(*self._locate(base, path, message, prefix=""), hint)
 
     def _emit(self, base: Base | None, problems: parts.Problems, *, warn: bool = False) -> None:
         for path, message in problems:
@@ -640,10 +640,10 @@ class SpecValidator:
     def _unresolved(self, base: Base, scope: Scope, value: Any, path: str, prefix: str) -> None:
         """Every ``{{...}}`` in ``value`` that ``scope`` cannot resolve. A workflow label or annotation
         nobody declared is a warning: the controller's ``workflowDefaults`` may add it, unseen here."""
-        for where, message in scope.unresolved(value, path):
+        for where, message, hint in scope.unresolved(value, path):
             by_defaults = message.startswith(("failed to resolve {{workflow.labels.",
                                               "failed to resolve {{workflow.annotations."))
-            (self.warning if by_defaults else self.error)(base, where, prefix + message)
+            (self.warning if by_defaults else self.error)(base, where, prefix + message, hint)
 
     def _references(self, base: Base, holder: dict[str, Any], path: str, prefix: str, scope: Scope) -> None:
         """The step's or task's own ``{{...}}`` references; an inline template is checked as a template."""

@@ -7,10 +7,17 @@ library code the functions run, so what they print is what the cluster would do.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
+import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from argoml.validation.report import Problem
 
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 
@@ -30,27 +37,46 @@ def _ping(args: argparse.Namespace) -> int:
     namespace, _, name = args.source.partition("/")
     headers, body = ping_event(args.data, namespace=namespace, name=name or "manual")
     delivery = deliver(args.sink, headers, body, retries=0)
-    sys.stdout.write(delivery.body.decode(errors="replace"))
+    if delivery.status == 0:
+        sys.stderr.write(f"argoml ping: nothing answers at {args.sink} ({delivery.body.decode(errors='replace')}): "
+                         "is the function running? (`make run` serves gc on http://127.0.0.1:8084)\n")
+        return 1
+    _write_json(delivery.body.decode(errors="replace"))
     return 0 if 200 <= delivery.status < 300 else 1
+
+
+def _write_json(text: str) -> None:
+    """A JSON answer as it came, or indented for a person when standard output is a terminal."""
+    if sys.stdout.isatty():
+        with contextlib.suppress(ValueError):
+            text = json.dumps(json.loads(text), indent=2)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def _expand_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="YAML file with one or more HyperparamWorkflows ('-' for stdin)")
+    parser.add_argument("--no-validate", dest="validate", action="store_false",
+                        help="print the Workflows without checking them as the admission webhook does")
+    parser.add_argument("--templates", action="append", default=[], metavar="PATH",
+                        help="more WorkflowTemplates for templateRefs: a file, or a directory searched recursively "
+                             "(those beside FILE are always used)")
 
 
 def _expand(args: argparse.Namespace) -> int:
-    """Print the Workflow each HyperparamWorkflow in the file would generate."""
-    import yaml
-
+    """Print the Workflow each HyperparamWorkflow in the file would generate, once it passes the checks the
+    admission webhook makes (errors and warnings go to standard error; any error exits 1)."""
     from argoml.hyperparam import search
     from argoml.hyperparam.workflow import KIND, generate
-    from argoml.validation.files import UnreadableFile, parse, read
+    from argoml.validation import validate_object
+    from argoml.validation.files import UnreadableFile, parse, read, resolver_for
 
     try:
         source = parse("-", sys.stdin.read()) if args.file == "-" else read(Path(args.file))
     except UnreadableFile as exc:
         sys.stderr.write(f"{args.file}: {exc}\n")
         return 1
+    beside = [Path(args.file).resolve().parent] if args.file != "-" else []
+    resolver = resolver_for([source], beside, [Path(p) for p in args.templates])
     workflows, failed = [], False
     for index, document in enumerate(source.documents):
         kind = document.get("kind") if isinstance(document, dict) else None
@@ -58,16 +84,64 @@ def _expand(args: argparse.Namespace) -> int:
             sys.stderr.write(f"{args.file}: document {index + 1}: not a {KIND} (kind {kind!r})\n")
             failed = True
             continue
+        metadata = document.get("metadata")
+        label = f"{args.file}: {metadata.get('name') if isinstance(metadata, dict) else None}"
+        if args.validate:
+            report = validate_object(document, resolver)
+            sys.stderr.writelines(_problem_line(label, problem) + "\n" for problem in report.problems)
+            if not report.ok:
+                failed = True
+                continue
         try:
             workflows.append(generate(document).workflow)
         except search.InvalidSpec as exc:
-            metadata = document.get("metadata")
-            name = metadata.get("name") if isinstance(metadata, dict) else None
-            sys.stderr.writelines(f"{args.file}: {name}: {error}\n" for error in exc.errors)
+            sys.stderr.writelines(f"{label}: {error}\n" for error in exc.errors)
             failed = True
     if workflows:
-        sys.stdout.write(yaml.safe_dump_all(workflows, sort_keys=False, width=120))
+        sys.stdout.write(_workflows_yaml(workflows, readable=sys.stdout.isatty()))
     return 1 if failed else 0
+
+
+def _workflows_yaml(workflows: list[dict[str, Any]], *, readable: bool) -> str:
+    """The Workflows as YAML; for a terminal, the trials (a JSON list in one parameter) one per line."""
+    import yaml
+
+    from argoml.hyperparam.workflow import PARAMETER_ANNOTATION
+
+    if not readable:
+        return yaml.safe_dump_all(workflows, sort_keys=False, width=120)
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def block(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
+
+    Dumper.add_representer(str, block)
+    for workflow in workflows:
+        name = workflow["metadata"]["annotations"][PARAMETER_ANNOTATION]
+        for parameter in workflow["spec"]["arguments"]["parameters"]:
+            if parameter.get("name") == name:
+                trials = json.loads(parameter["value"])
+                parameter["value"] = "[\n" + ",\n".join(f"  {json.dumps(t)}" for t in trials) + "\n]\n"
+    return yaml.dump_all(workflows, Dumper=Dumper, sort_keys=False, width=120)
+
+
+def _problem_line(label: str, problem: Problem) -> str:
+    """``label: path: message``, the path once: where Argo's message starts with its own locator for the
+    same field (``templates.main.steps ...``, ``spec.entrypoint is required``), that is dropped."""
+    message = problem.text
+    if problem.path:
+        locators = (problem.path, problem.path.removeprefix("spec."))
+        if message.startswith(locators):
+            message = message[max(len(loc) for loc in locators if message.startswith(loc)):].lstrip(": ")
+        elif "templates[" in problem.path:
+            message = _ARGO_LOCATOR.sub("", message, count=1)
+    warning = "warning: " if problem.severity == "warning" else ""
+    return f"{label}: {problem.path}: {warning}{message}" if problem.path else f"{label}: {warning}{message}"
+
+
+_ARGO_LOCATOR = re.compile(r"^templates\.[^\s:]+(?::\s+|\s+)(?=\S)")
 
 
 def _validate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,9 +186,7 @@ def _validate(args: argparse.Namespace) -> int:
             label = f"{source.name}#{number}" if len(resources) > 1 else source.name
             for problem in validate_object(resource, resolver, argo_version=version).problems:
                 failed |= problem.severity == "error"
-                warning = "warning: " if problem.severity == "warning" else ""
-                print(f"{label}: {problem.path}: {warning}{problem.message}" if problem.path
-                      else f"{label}: {warning}{problem.message}")
+                print(_problem_line(label, problem))
     if not failed:
         print(f"ok: {checked} Argo resource{'s' if checked != 1 else ''} in {len(sources)} "
               f"file{'s' if len(sources) != 1 else ''}, no errors")
@@ -137,7 +209,8 @@ def _misspelt_kind(document: object, kinds: Iterable[str]) -> str | None:
 
 COMMANDS: dict[str, tuple[str, Command]] = {
     "ping": ("send a PingSource-format event to a function", (_ping_arguments, _ping)),
-    "expand": ("print the Workflow a HyperparamWorkflow generates", (_expand_arguments, _expand)),
+    "expand": ("check a HyperparamWorkflow as the webhook would and print the Workflow it generates",
+               (_expand_arguments, _expand)),
     "validate": ("check Argo workflows, templates and cron workflows offline, like argo lint",
                  (_validate_arguments, _validate)),
 }

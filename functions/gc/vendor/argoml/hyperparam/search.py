@@ -492,7 +492,8 @@ def _range(name: str, spec: Any, algorithm: Any, errors: list[SpecError], path: 
         errors.append(SpecError(path, "a grid needs step or count to know which points to try (without them the "
                                       "range is sampled continuously, by algorithm: random or sobol)"))
     elif low > high:
-        errors.append(SpecError(path, f"min {_show(low)} is greater than max {_show(high)}"))
+        errors.append(SpecError(path, f"min {_show(low)} is greater than max {_show(high)}: swap them "
+                                      f"(min: {_show(high)}, max: {_show(low)})"))
     else:
         return Interval(name, float(low), float(high), log)
     return None

@@ -14,9 +14,11 @@ Leniencies, each matching what Argo's decoder accepts: any scalar in a parameter
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,14 @@ REQUIRED_BY_CRD = "Required value (by Argo's full CRDs; Argo's own validator acc
 _ANY_STRING = re.compile(r"\.parameters\[\d+\]\.(value|default|description|enum\[\d+\]|valueFrom\.default)$")
 
 
+def did_you_mean(key: str, known: Iterable[str], elsewhere: Mapping[str, str] | None = None) -> str:
+    """The hint for an unknown field: the one probably meant, among ``known`` beside it or ``elsewhere``
+    (name -> where it goes, e.g. ``spec.hyperparams``); empty when none is close."""
+    names = {name: name for name in known} | dict(elsewhere or {})
+    close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.75)
+    return f'did you mean "{names[close[0]]}"?' if close else ""
+
+
 @functools.cache
 def _schema() -> dict[str, Any]:
     schema: dict[str, Any] = json.loads(SCHEMA_FILE.read_text())
@@ -66,7 +76,7 @@ def check(obj: dict[str, Any], kind: str, report: Report) -> None:
     if isinstance(obj.get("metadata"), dict):
         for key in obj["metadata"]:
             if key not in OBJECT_META:
-                report.error(f"metadata.{key}", f'unknown field "{key}"')
+                report.error(f"metadata.{key}", f'unknown field "{key}"', did_you_mean(key, OBJECT_META))
         for key in ("labels", "annotations"):  # Go decodes them as map[string]string
             values = obj["metadata"].get(key)
             if values is not None and not isinstance(values, dict):
@@ -78,11 +88,12 @@ def check(obj: dict[str, Any], kind: str, report: Report) -> None:
 
 def check_workflow_spec(spec: dict[str, Any], path: str, report: Report, *,
                         ignore: frozenset[str] = frozenset()) -> None:
-    """Check a workflow spec embedded in another resource, skipping the wrapper's own ``ignore`` fields."""
+    """Check a workflow spec embedded in another resource, skipping the wrapper's own ``ignore`` fields
+    (which an unknown field at the top may be a misspelling of)."""
     schema = _schema()
     spec_node = schema["nodes"][schema["roots"]["Workflow"]]["p"]["spec"]
     _check({k: v for k, v in spec.items() if k not in ignore}, spec_node, path, schema["nodes"], schema["template"],
-           report)
+           report, also_known=ignore)
 
 
 def _join(path: str, key: str) -> str:
@@ -90,7 +101,7 @@ def _join(path: str, key: str) -> str:
 
 
 def _check(value: Any, index: int, path: str, nodes: list[dict[str, Any]], template: int, report: Report, *,
-           quantity: bool = False) -> None:
+           quantity: bool = False, also_known: frozenset[str] = frozenset()) -> None:
     if value is None:
         return
     budget.spend(1 + (len(path) >> 8))  # building paths costs too: a long key is copied into every child's
@@ -117,7 +128,7 @@ def _check(value: Any, index: int, path: str, nodes: list[dict[str, Any]], templ
             elif "a" in node:
                 _check(item, node["a"], child, nodes, template, report, quantity=holds_quantities)
             elif "x" not in node and properties:
-                report.error(child, f'unknown field "{key}"')
+                report.error(child, f'unknown field "{key}"', did_you_mean(str(key), [*properties, *also_known]))
         for key in node.get("r", ()):
             if value.get(key) is None:
                 report.warning(_join(path, key), REQUIRED_BY_CRD)

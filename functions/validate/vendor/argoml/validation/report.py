@@ -2,7 +2,8 @@
 
 A problem's ``path`` locates the offending field in the submitted document
 (``spec.templates[2].dag.tasks[0].template``); its ``message`` is worded as Argo words it
-where Argo has a message, so users who know ``argo lint`` recognise it.
+where Argo has a message, so users who know ``argo lint`` recognise it; its ``hint``, when
+there is one, names the probable fix (``did you mean "parallelism"?``) beside Argo's words.
 """
 
 from __future__ import annotations
@@ -19,9 +20,15 @@ class Problem:
     path: str
     message: str
     severity: Severity = "error"
+    hint: str = ""
+
+    @property
+    def text(self) -> str:
+        """The message with its hint."""
+        return f"{self.message} ({self.hint})" if self.hint else self.message
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
+        return f"{self.path}: {self.text}" if self.path else self.text
 
 
 @dataclass
@@ -31,11 +38,11 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     _seen: set[Problem] = field(default_factory=set, init=False, repr=False, compare=False)
 
-    def error(self, path: str, message: str) -> None:
-        self._add(Problem(path, message, "error"))
+    def error(self, path: str, message: str, hint: str = "") -> None:
+        self._add(Problem(path, message, "error", hint))
 
-    def warning(self, path: str, message: str) -> None:
-        self._add(Problem(path, message, "warning"))
+    def warning(self, path: str, message: str, hint: str = "") -> None:
+        self._add(Problem(path, message, "warning", hint))
 
     def __post_init__(self) -> None:
         self._seen = set(self.problems)

@@ -11,6 +11,7 @@ problems are reported at once.
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any
 
@@ -31,12 +32,14 @@ def validate_sweep(obj: dict[str, Any], resolver: Resolver, validate_workflow_sp
     if obj.get("apiVersion") not in (None, workflow.API_VERSION):
         report.error("apiVersion", f'Unsupported value: "{obj["apiVersion"]}": supported values: '
                                    f'"{workflow.API_VERSION}"')
-    for key in sorted(set(obj) - TOP_LEVEL):
-        report.error(key, f'unknown field "{key}"')
+    for key in sorted(set(obj) - TOP_LEVEL, key=str):
+        report.error(str(key), f'unknown field "{key}"',
+                     structure.did_you_mean(str(key), TOP_LEVEL, {f: f"spec.{f}" for f in OWN_FIELDS}))
     given = obj.get("metadata")
     metadata: dict[str, Any] = given if isinstance(given, dict) else {}
-    for key in sorted(set(metadata) - structure.OBJECT_META):
-        report.error(f"metadata.{key}", f'unknown field "{key}"')
+    for key in sorted(set(metadata) - structure.OBJECT_META, key=str):
+        report.error(f"metadata.{key}", f'unknown field "{key}"',
+                     structure.did_you_mean(str(key), structure.OBJECT_META))
     spec = obj.get("spec")
     if not isinstance(spec, dict):
         report.error("spec", "Required value" if spec is None else "must be of type object")
@@ -45,13 +48,23 @@ def validate_sweep(obj: dict[str, Any], resolver: Resolver, validate_workflow_sp
         generated: workflow.Generated | None = workflow.generate(obj)
     except search.InvalidSpec as exc:
         generated = None
+        misspelt = _misspelt_own_fields(obj, spec)
         for error in exc.errors:
-            report.error(error.path, error.message)
+            if error.path not in misspelt:  # the unknown field's "did you mean" says it better
+                report.error(error.path, error.message)
     workflow_spec = generated.workflow["spec"] if generated else _with_stand_in_parameter(spec)
     validate_workflow_spec(workflow_spec, resolver, report, metadata=metadata, own_fields=OWN_FIELDS)
     if generated is not None:
-        _warn_about_scale(spec, generated, report)
+        _warn_about_the_loop(spec, generated, report)
     return report
+
+
+def _misspelt_own_fields(obj: dict[str, Any], spec: dict[str, Any]) -> set[str]:
+    """Paths of missing argoml fields (``spec.hyperparams``) that an unknown field nearby probably means."""
+    missing = {name for name in OWN_FIELDS if name not in spec}
+    present = [key for key in (*spec, *obj) if isinstance(key, str)]
+    return {f"spec.{name}" for name in missing
+            if difflib.get_close_matches(name, present, n=1, cutoff=0.75)}
 
 
 def _with_stand_in_parameter(spec: dict[str, Any]) -> dict[str, Any]:
@@ -66,13 +79,9 @@ def _with_stand_in_parameter(spec: dict[str, Any]) -> dict[str, Any]:
     return workflow_spec
 
 
-def _warn_about_scale(spec: dict[str, Any], generated: workflow.Generated, report: Report) -> None:
+def _warn_about_the_loop(spec: dict[str, Any], generated: workflow.Generated, report: Report) -> None:
     parameter = generated.workflow["metadata"]["annotations"][workflow.PARAMETER_ANNOTATION]
     reference = f"{{{{workflow.parameters.{parameter}}}}}"
     if reference not in json.dumps(spec.get("templates") or []):
         report.warning("spec.templates", f"no step or task loops over the {generated.trials} trials: use "
                                          f'withParam: "{reference}" and {{{{item.<hyperparameter>}}}}')
-    parallelism = spec.get("parallelism")
-    if isinstance(parallelism, int) and 0 < parallelism < generated.trials:
-        report.warning("spec.parallelism", f"{generated.trials} trials, at most {parallelism} running at a time "
-                                           f"(about {-(-generated.trials // parallelism)} rounds)")

@@ -9,6 +9,7 @@ roots are checked (``item.``, ``steps.``, ``inputs.``, ``outputs.``, ``pod.``,
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -135,15 +136,15 @@ class Scope:
             scope = scope.parent
         return False
 
-    def unresolved(self, value: Any, path: str) -> Iterator[tuple[str, str]]:
-        """The tags in ``value`` (found at ``path``) this scope cannot resolve: (path, Argo's message)."""
+    def unresolved(self, value: Any, path: str) -> Iterator[tuple[str, str, str]]:
+        """The tags in ``value`` (found at ``path``) this scope cannot resolve: (path, Argo's message, a hint)."""
         any_item = ANY_ITEM in self
         located = tagged_strings(value, path)
         for where, text in located.found:
             try:
                 found = list(tags(text))
             except UnclosedTag as exc:
-                yield located.path(where), str(exc)
+                yield located.path(where), str(exc), ""
                 continue
             for tag in found:
                 if tag.startswith("="):
@@ -162,7 +163,24 @@ class Scope:
                     continue
                 if name.startswith("workflow.parameters") and self.workflow_template:
                     continue
-                yield located.path(where), f"failed to resolve {{{{{tag}}}}}"
+                yield located.path(where), f"failed to resolve {{{{{tag}}}}}", self._offered(name)
+
+    def _offered(self, name: str) -> str:
+        """For an unresolved name: which ``{{item...}}`` names the loop does offer, or the name probably meant."""
+        known: set[str] = set(self.globals)
+        scope: Scope | None = self
+        while scope is not None:
+            known |= scope.names
+            scope = scope.parent
+        known = {n for n in known if "*" not in n}
+        items = sorted(n for n in known if n.startswith("item."))
+        close = difflib.get_close_matches(name, items if name.startswith("item.") else sorted(known), n=1,
+                                          cutoff=0.75)
+        hint = f'did you mean "{{{{{close[0]}}}}}"?' if close else ""
+        if name.startswith("item.") and items:
+            offered = "the loop offers " + ", ".join(f"{{{{{n}}}}}" for n in items)
+            return f"{offered}; {hint}" if hint else offered
+        return hint
 
 
 def loop_items_outside_loop(value: Any, path: str) -> Iterator[tuple[str, str]]:
