@@ -232,7 +232,7 @@ def denial_message(request: AdmissionRequest, report: Report) -> str:
 
 def _shown(problem: Problem) -> str:
     """``problem`` as one line of a denial, its path and message each cut to a readable length."""
-    message = _clip(problem.message, MAX_PROBLEM - MAX_PATH - 2)
+    message = _clip(problem.text, MAX_PROBLEM - MAX_PATH - 2)
     return f"{_clip(problem.path, MAX_PATH)}: {message}" if problem.path else message
 
 
