@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from argoml.validation import budget
+
 Severity = Literal["error", "warning"]
 
 
@@ -51,6 +53,7 @@ class Report:
         if problem not in self._seen:
             self._seen.add(problem)
             self.problems.append(problem)
+            budget.found(self.problems)
 
     def discard(self, unwanted: Callable[[Problem], bool]) -> None:
         """Drop every problem ``unwanted`` picks."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,10 @@ MAX_LISTED_PROBLEMS = 50
 # value, or sit under a megabyte-long key.
 MAX_PROBLEM = 1024
 MAX_PATH = 256
+# How long a user's right to create Workflows in a namespace, once confirmed, admits their sweeps.
+LAUNCH_CACHE_SECONDS = 10.0
+LAUNCH_CACHE_SIZE = 1024
+_launch_allowed: dict[tuple[User, str], float] = {}  # (user, namespace) -> until (time.monotonic)
 # The API server's limits on the warnings it passes on (k8s.io/apiserver's warning recorder):
 # a warning holding a control character is dropped; once all warnings together pass 4096
 # characters, each is cut at 256 and those past 4096 are dropped. Kept within both here, with
@@ -157,6 +162,11 @@ def validate(request: AdmissionRequest, resolver: Resolver | None = None, *, enf
             kept = _kept_problems(request, report, resolver) if enforce else []
     except budget.TooCostly as exc:
         return _refused(request, str(exc), enforce)
+    except budget.TooManyProblems as exc:  # denied with those found: enough, and bounded
+        errors = [p for p in exc.problems if p.severity == "error"]
+        if not enforce or not errors:
+            return _refused(request, str(exc), enforce)
+        return Decision(False, message=denial_message(request, errors, complete=False))
     if not enforce:
         log.info("%s %s %s/%s (warn only): %d errors, %d warnings", request.operation, request.kind,
                  namespace or "-", request.name or "-", len(report.errors), len(report.warnings))
@@ -169,7 +179,7 @@ def validate(request: AdmissionRequest, resolver: Resolver | None = None, *, enf
              len(warnings))
     if len(kept) == len(report.errors):
         return Decision(True, warnings=warnings)
-    return Decision(False, message=denial_message(request, report), warnings=warnings)
+    return Decision(False, message=denial_message(request, report.errors), warnings=warnings)
 
 
 def warn(request: AdmissionRequest) -> Decision:
@@ -187,12 +197,30 @@ def launch_refusal(user: User | None, namespace: str | None) -> str | None:
     if user is None:
         return (f"the AdmissionReview names no user (request.userInfo), so it cannot be checked that they may "
                 f"create {argo.WORKFLOWS.display}")
-    if not names.is_dns_label(namespace):
+    if namespace is None or not names.is_dns_label(namespace):
         return "the AdmissionReview names no namespace (request.namespace)"
-    if identity.may(user, "create", argo.WORKFLOWS, namespace, timeout=REQUEST_TIMEOUT):
+    if _may_launch(user, namespace):
         return None
     return (f"user {user.username!r} may not create {argo.WORKFLOWS.display} in namespace {namespace!r}: a "
             f"HyperparamWorkflow runs its trials as a Workflow created for it, so writing one needs that right too")
+
+
+def _may_launch(user: User, namespace: str) -> bool:
+    """``user`` may create Workflows in ``namespace``; a yes is remembered for :data:`LAUNCH_CACHE_SECONDS`.
+
+    As the API server's own webhook authorizer caches its answers: a sweep's every status write
+    by its author would otherwise cost a SubjectAccessReview, and the webhook's latency with it.
+    A no is asked again each time, so a grant takes effect at once and a revocation within seconds.
+    """
+    key, now = (user, namespace), time.monotonic()
+    if _launch_allowed.get(key, 0.0) > now:
+        return True
+    if not identity.may(user, "create", argo.WORKFLOWS, namespace, timeout=REQUEST_TIMEOUT):
+        return False
+    if len(_launch_allowed) >= LAUNCH_CACHE_SIZE:
+        _launch_allowed.clear()
+    _launch_allowed[key] = now + LAUNCH_CACHE_SECONDS
+    return True
 
 
 def _refused(request: AdmissionRequest, reason: str, enforce: bool) -> Decision:
@@ -220,13 +248,15 @@ def _kept_problems(request: AdmissionRequest, report: Report, resolver: Resolver
     return [problem for problem in report.errors if problem in before]
 
 
-def denial_message(request: AdmissionRequest, report: Report) -> str:
-    problems = report.errors
-    plural = "s" if len(problems) != 1 else ""
-    lines = [f"{request.kind} {_name(request)} is invalid ({len(problems)} problem{plural}):"]
+def denial_message(request: AdmissionRequest, problems: list[Problem], *, complete: bool = True) -> str:
+    """The denial listing ``problems`` (the first :data:`MAX_LISTED_PROBLEMS`); ``complete`` false: there are more."""
+    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}" if complete else \
+        f"at least {len(problems):,} problems"
+    lines = [f"{request.kind} {_name(request)} is invalid ({count}):"]
     lines += [f"  {_shown(problem)}" for problem in problems[:MAX_LISTED_PROBLEMS]]
     if len(problems) > MAX_LISTED_PROBLEMS:
-        lines.append(f"  ... and {len(problems) - MAX_LISTED_PROBLEMS} more (`argoml validate FILE` lists them all)")
+        more = f"{len(problems) - MAX_LISTED_PROBLEMS}" + ("" if complete else "+")
+        lines.append(f"  ... and {more} more (`argoml validate FILE` lists them all)")
     return "\n".join(lines)
 
 

@@ -5,6 +5,8 @@ Each check is linear in what it reads, but the rules read parts of a workflow mo
 still cost seconds. The walkers that do the reading (:mod:`.structure`, :mod:`.variables`)
 :func:`spend` one unit per value visited; past the budget a :class:`TooCostly` ends the
 validation, and the resource is reported as too large to validate rather than waited on.
+Problems are counted too (:func:`found`): past :data:`MAX_PROBLEMS`, :class:`TooManyProblems`
+ends the validation with those found, which are plenty to deny with.
 
 The budget lives in a context variable set by :func:`limited`, so the rules need no extra
 argument and a validation without a budget (the ``argoml validate`` CLI, on one's own
@@ -16,10 +18,27 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from argoml.validation.report import Problem
 
 # Values visited (and path segments built). The 100-template DAG of `make bench` costs about
 # 5k units and 30 ms, Argo's costliest example about 1k: this is some fifty times the DAG.
 DEFAULT_UNITS = 250_000
+
+
+# Problems found (errors and warnings) before a validation stops: a denial lists 50, and a
+# document with a hundred thousand bad references would spend seconds on the rest.
+MAX_PROBLEMS = 1_000
+
+
+class TooManyProblems(Exception):
+    """The validation found :data:`MAX_PROBLEMS` problems and stopped; ``problems`` are those found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems):,} problems found; stopped looking for more")
+        self.problems = problems
 
 
 class TooCostly(Exception):
@@ -33,10 +52,11 @@ class TooCostly(Exception):
 
 
 class _Budget:
-    __slots__ = ("left", "units")
+    __slots__ = ("left", "problems", "units")
 
     def __init__(self, units: int) -> None:
         self.units = self.left = units
+        self.problems = 0
 
 
 _current: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("argoml_validation_budget", default=None)
@@ -58,6 +78,15 @@ def spend(units: int = 1) -> None:
         budget.left -= units
         if budget.left < 0:
             raise TooCostly(budget.units)
+
+
+def found(problems: list[Problem]) -> None:
+    """A report now holds ``problems``, one more than before: stop at :data:`MAX_PROBLEMS`."""
+    budget = _current.get()
+    if budget is not None:
+        budget.problems += 1
+        if budget.problems >= MAX_PROBLEMS:
+            raise TooManyProblems(problems)
 
 
 def spent() -> int:
