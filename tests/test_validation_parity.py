@@ -485,3 +485,21 @@ def test_substitution_changes_only_the_tags_it_knows(value: Any) -> None:
 def test_any_label_selector_gets_an_answer_not_a_crash(selector: Any) -> None:
     problem = labels.selector_error(selector)
     assert problem is None or isinstance(problem, str)
+
+
+def test_a_dag_task_may_use_a_global_output_of_a_task_it_depends_on_listed_after_it() -> None:
+    report = check(workflow("""
+        entrypoint: main
+        templates:
+        - name: main
+          dag:
+            tasks:
+            - {name: consume, template: consumer, depends: produce}
+            - {name: produce, template: producer}
+        - name: producer
+          container: {image: alpine}
+          outputs: {parameters: [{name: p, globalName: shared, valueFrom: {path: /p}}]}
+        - name: consumer
+          container: {image: alpine, args: ["{{workflow.outputs.parameters.shared}}"]}
+    """))
+    assert errors(report) == []

@@ -711,7 +711,9 @@ class SpecValidator:
         graph = {task_name: list(dag.dependencies(task)) for _, task, task_name in tasks}
         using_depends = any(task.get("depends") for _, task, _ in tasks)
         resolved_of: dict[str, Resolved | None] = {}
-        for index, task, task_name in tasks:
+        rank = {task_name: number for number, task_name in enumerate(dag.topological(graph))}
+        sorted_tasks = sorted(tasks, key=lambda item: rank[item[2]])
+        for index, task, task_name in sorted_tasks:  # producers of workflow outputs first, as in Argo
             where = f"{path}.dag.tasks[{index}]"
             prefix = f"templates.{name}.tasks.{task_name} "
             if (using_depends or task.get("dependencies")) and task_name[:1].isdigit():

@@ -67,6 +67,22 @@ def first_cycle(graph: Mapping[str, list[str]]) -> list[str] | None:
     return None
 
 
+def topological(graph: Mapping[str, list[str]]) -> list[str]:
+    """The tasks in an order where each follows what it depends on (document order otherwise), as
+    Argo sorts a DAG before checking its tasks; a cycle's tasks come last, in document order."""
+    waiting = {name: {dep for dep in deps if dep in graph and dep != name} for name, deps in graph.items()}
+    order: list[str] = []
+    done: set[str] = set()
+    while len(order) < len(waiting):
+        ready = [name for name, deps in waiting.items() if name not in done and deps <= done]
+        if not ready:
+            order += [name for name in waiting if name not in done]
+            break
+        order += ready
+        done.update(ready)
+    return order
+
+
 def ancestries(graph: Mapping[str, list[str]]) -> dict[str, set[str]]:
     """Every task's transitive dependencies, for an acyclic ``graph``."""
     found: dict[str, set[str]] = {}
