@@ -97,6 +97,8 @@ def parse(headers: Mapping[str, str], body: bytes) -> Event:
         cloud_event = from_http(headers, body, data_unmarshaller=lambda raw: raw)
     except GenericException as exc:
         raise InvalidInput(f"not a CloudEvent: {exc}") from exc
+    except RecursionError:  # a structured-mode body nested deeper than the JSON parser goes
+        raise InvalidInput("not a CloudEvent: the body is nested too deeply to parse") from None
     attributes = cloud_event.get_attributes()
     event_type = str(attributes.get("type", ""))
     event_id, source = str(attributes["id"]), str(attributes["source"])

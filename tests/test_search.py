@@ -261,7 +261,7 @@ def test_invalid_hyperparameter_is_named_by_its_path(hyperparam: Any, path: str,
 
 
 @pytest.mark.parametrize(("spec", "path", "fragment"), [
-    ({"algorithm": "bayes"}, "spec.algorithm", "unknown algorithm 'bayes': expected grid, random or sobol"),
+    ({"algorithm": "bayes"}, "spec.algorithm", "unknown algorithm 'bayes': expected grid, random, sobol, tpe or cmaes"),
     ({"algorithm": "random"}, "spec.maxTrials", "required with algorithm: random"),
     ({"algorithm": "sobol"}, "spec.maxTrials", "required with algorithm: sobol"),
     ({"maxTrials": 0}, "spec.maxTrials", "expected a positive integer, got 0"),

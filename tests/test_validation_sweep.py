@@ -38,7 +38,7 @@ def test_search_space_and_workflow_problems_are_all_reported_at_the_sweeps_own_p
     sweep["spec"]["hyperparams"]["model"] = {"values": []}
     sweep["spec"]["templates"][0]["steps"][0][0]["template"] = "missing"
     found = problems(sweep)
-    assert ("spec.algorithm", "unknown algorithm 'bayes': expected grid, random or sobol") in found
+    assert ("spec.algorithm", "unknown algorithm 'bayes': expected grid, random, sobol, tpe or cmaes") in found
     assert any(path == "spec.hyperparams.model.values" for path, _ in found)
     assert ("spec.entrypiont", 'unknown field "entrypiont"') in found
     assert any("missing" in message for _, message in found)

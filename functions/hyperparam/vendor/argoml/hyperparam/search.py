@@ -37,11 +37,14 @@ from argoml.jsontypes import described
 Scalar = str | int | float | bool
 Trial = dict[str, Scalar]
 
-ALGORITHMS = ("grid", "random", "sobol")
+ALGORITHMS = ("grid", "random", "sobol", "tpe", "cmaes")
+# Adaptive algorithms propose each trial from the results so far (argoml.hyperparam.adaptive), one Workflow each.
+ADAPTIVE = ("tpe", "cmaes")
 DEFAULT_ALGORITHM = "grid"
 SCALES = ("linear", "log")
 # The fields of a HyperparamWorkflow's spec that describe the search; the rest is a WorkflowSpec.
-SEARCH_FIELDS = ("algorithm", "maxTrials", "seed", "parameterName", "hyperparams")
+SEARCH_FIELDS = ("algorithm", "maxTrials", "seed", "parameterName", "hyperparams", "objective", "parallelTrials",
+                 "maxFailedTrials")
 RANGE_FIELDS = ("min", "max", "step", "count", "scale")
 DEFAULT_PARAMETER = "hyperparams"
 DEFAULT_MAX_TRIALS = 10_000
@@ -332,8 +335,8 @@ def read(spec: Any, errors: list[SpecError], path: str = "spec") -> SearchSpace 
     before = len(errors)
     algorithm = spec.get("algorithm", DEFAULT_ALGORITHM)
     if algorithm not in ALGORITHMS:
-        errors.append(SpecError(f"{path}.algorithm", f"unknown algorithm {algorithm!r}: expected grid, random or "
-                                                     "sobol"))
+        errors.append(SpecError(f"{path}.algorithm", f"unknown algorithm {algorithm!r}: expected grid, random, "
+                                                     "sobol, tpe or cmaes"))
     max_trials = _max_trials(spec, algorithm, errors, path)
     seed = spec.get("seed", DEFAULT_SEED)
     if not _integral(seed) or seed < 0:
@@ -359,7 +362,7 @@ def read(spec: Any, errors: list[SpecError], path: str = "spec") -> SearchSpace 
 
 def _max_trials(spec: Mapping[str, Any], algorithm: Any, errors: list[SpecError], path: str) -> int:
     if "maxTrials" not in spec:
-        if algorithm in ("random", "sobol"):
+        if algorithm in ("random", "sobol", *ADAPTIVE):
             errors.append(SpecError(f"{path}.maxTrials", f"required with algorithm: {algorithm}"))
         return DEFAULT_MAX_TRIALS
     value = spec["maxTrials"]
@@ -371,6 +374,11 @@ def _max_trials(spec: Mapping[str, Any], algorithm: Any, errors: list[SpecError]
     else:
         return int(value)
     return DEFAULT_MAX_TRIALS
+
+
+def is_parameter_name(name: str) -> bool:
+    """Whether ``name`` may name a workflow parameter (Argo's rule, and the CRD's maxLength)."""
+    return bool(_PARAMETER_NAME.fullmatch(name))
 
 
 def _parameter_name(spec: Mapping[str, Any], errors: list[SpecError], path: str) -> str:

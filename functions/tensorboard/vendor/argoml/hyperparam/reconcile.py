@@ -21,29 +21,35 @@ The rules are explained for users in docs/hyperparam.md.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from argoml import argo, kube, names
-from argoml.errors import InvalidInput, UpstreamError
+from argoml.errors import InvalidInput, Unprocessable, UpstreamError
 from argoml.events import Action, ResourceEvent
-from argoml.hyperparam import search
+from argoml.hyperparam import results, schedule, search, trials, tuning
 from argoml.hyperparam.workflow import (
     API_VERSION,
     GENERATION_ANNOTATION,
     GROUP,
     HYPERPARAM_WORKFLOWS,
     KIND,
+    LABEL,
     PARAMETER_ANNOTATION,
     TRIALS_ANNOTATION,
     Generated,
     generate,
+    trial_workflow,
 )
 from argoml.timestamps import now_rfc3339
 
 CONFLICT_ATTEMPTS = 5
+LIST_PAGE = 100
+_TRIAL_NAME = re.compile(r"(?P<sweep>[a-z0-9][-a-z0-9]*)-\d{1,6}")
 # A spec can hold thousands of problems (a list of 100k repeated values); the status must
 # stay small enough to store, or its patch fails on every retry. metav1.Condition allows 32 KiB.
 MAX_MESSAGE = 8192
@@ -88,7 +94,11 @@ def handle(event: ResourceEvent) -> Outcome:
         owner = _owner_of_workflow(event, namespace)
         if owner is None:
             return Outcome("ignored", "Workflow", namespace, ref.name, "not controlled by a HyperparamWorkflow")
-        return reconcile(namespace, owner)
+        outcome = reconcile(namespace, owner)
+        trial = _TRIAL_NAME.fullmatch(ref.name)
+        if event.obj is None and event.action is Action.DELETE and outcome.result == "ignored" and trial:
+            return reconcile(namespace, trial["sweep"])  # a deleted trial Workflow <sweep>-<index>
+        return outcome
     raise InvalidInput(f"unexpected event about {ref.kind} ({ref.api_version}): this function handles "
                        f"{KIND} ({API_VERSION}) and Workflow ({argo.API_VERSION})")
 
@@ -97,11 +107,12 @@ def _owner_of_workflow(event: ResourceEvent, namespace: str) -> str | None:
     """The HyperparamWorkflow controlling the Workflow of ``event``.
 
     In Reference mode the Workflow is read; when it is gone (a delete), the owner is
-    the HyperparamWorkflow of the same name, if any, as that is how Workflows are named.
+    the HyperparamWorkflow of the same name, if any, as that is how Workflows are named
+    (or, failing that, ``<sweep>`` of a trial Workflow ``<sweep>-<index>``).
     """
     workflow = event.obj
     if workflow is None:
-        workflow = kube.get_or_none(argo.WORKFLOWS, namespace, event.ref.name)
+        workflow = _get(argo.WORKFLOWS, namespace, event.ref.name)
         if workflow is None:
             return event.ref.name if event.action is Action.DELETE else None
     reference = kube.controller_reference(workflow, HYPERPARAM_WORKFLOWS)
@@ -114,12 +125,17 @@ def _owner_of_workflow(event: ResourceEvent, namespace: str) -> str | None:
     return owner
 
 
-def reconcile(namespace: str, name: str) -> Outcome:
-    """Converge the HyperparamWorkflow ``namespace/name`` and its Workflow; see the module doc."""
+def reconcile(namespace: str, name: str, listed: Mapping[str, Any] | None = None) -> Outcome:
+    """Converge the HyperparamWorkflow ``namespace/name`` and its Workflows; see the module doc.
+
+    ``listed`` is the sweep as a list just returned it (the resync), which saves reading it again;
+    after a conflict it is read afresh.
+    """
     for _ in range(CONFLICT_ATTEMPTS):
         try:
-            return _reconcile_once(namespace, name)
+            return _reconcile_once(namespace, name, listed)
         except _Conflict:
+            listed = None
             continue
     raise UpstreamError(f"HyperparamWorkflow {namespace}/{name} kept changing while being reconciled "
                         f"({CONFLICT_ATTEMPTS} attempts); a retry will read it again")
@@ -129,23 +145,93 @@ class _Conflict(Exception):
     """Something changed between reading and writing: read again."""
 
 
-def _reconcile_once(namespace: str, name: str) -> Outcome:
-    sweep = kube.get_or_none(HYPERPARAM_WORKFLOWS, namespace, name)
+def _reconcile_once(namespace: str, name: str, listed: Mapping[str, Any] | None) -> Outcome:
+    sweep = dict(listed) if listed is not None else _get(HYPERPARAM_WORKFLOWS, namespace, name)
     if sweep is None:
         return Outcome("ignored", KIND, namespace, name, "not found: deleted since the event was sent")
     if sweep["metadata"].get("deletionTimestamp"):
         return Outcome("ignored", KIND, namespace, name, "being deleted: its Workflow goes with it")
-    workflow = kube.get_or_none(argo.WORKFLOWS, namespace, name)
-    state = _State(sweep, workflow)
-    try:
-        generated: Generated | None = generate(sweep)
-    except search.InvalidSpec as exc:
-        generated, state.invalid = None, exc
-    if generated is not None and workflow is None and state.launched != state.generation:
-        state.workflow = _create(generated.workflow, state)
-    status = state.status()
+    spec = sweep.get("spec")
+    if isinstance(spec, Mapping) and spec.get("algorithm") in search.ADAPTIVE:
+        status = _reconcile_adaptive(sweep)
+    else:
+        workflow = _get(argo.WORKFLOWS, namespace, name)
+        state = _State(sweep, workflow)
+        try:
+            generated: Generated | None = generate(sweep)
+        except search.InvalidSpec as exc:
+            generated, state.invalid = None, exc
+        if generated is not None:
+            state.settings, state.space = generated.settings, generated.space
+        if generated is not None and workflow is None and state.launched != state.generation:
+            state.workflow = _create(generated.workflow, state)
+        status = state.status()
+        if state.stop is not None and state.workflow is not None:
+            _stop(namespace, state.workflow["metadata"]["name"])
     _write_status(sweep, status)
     return Outcome("reconciled", KIND, namespace, name, status["message"], status)
+
+
+def _reconcile_adaptive(sweep: dict[str, Any]) -> dict[str, Any]:
+    """One pass of the asynchronous schedule (:mod:`argoml.hyperparam.schedule`); the new status."""
+    metadata = sweep["metadata"]
+    namespace, name = metadata["namespace"], metadata["name"]
+    previous: Mapping[str, Any] = sweep.get("status") or {}
+    generation = int(metadata.get("generation", 1))
+    history = trials.parse_history(previous.get("history"))
+    try:
+        generated = generate(sweep)
+    except search.InvalidSpec as exc:
+        # Nothing new is proposed; running trials go on, the history is kept as it was.
+        status = {key: previous[key] for key in ("trials", "trialsSucceeded", "trialsFailed", "trialsWithoutValue",
+                                                 "trialsRunning", "bestTrial", "startedAt") if key in previous}
+        status |= {"observedGeneration": generation, "phase": "Invalid", "message": _clip(f"invalid spec: "
+                                                                                          f"{exc.message}")}
+        if history:
+            status["history"] = [record.as_status() for record in history]
+        status["conditions"] = [_condition(previous, generation, "SpecValid", False, "InvalidSpec", exc.message)]
+        return status
+    owned = {}
+    for workflow in _list_workflows(namespace, name):
+        index = schedule.owned_index(workflow, name)
+        controller = kube.controller_reference(workflow, HYPERPARAM_WORKFLOWS)
+        if index is not None and controller is not None and controller.get("uid") == metadata.get("uid"):
+            owned[index] = workflow
+    parameter = generated.space.parameter_name
+    loops = sorted(_trial_loops(generated.workflow["spec"], parameter)) or None
+    decided = schedule.plan(name, generated.space, generated.settings, history, owned, loops, parameter)
+    for proposal in decided.proposals:
+        workflow = trial_workflow(sweep, generated.space, proposal.trial, dict(proposal.hyperparams))
+        problem = _create_trial(namespace, workflow)
+        if problem is not None:
+            at = decided.records.index(proposal)
+            decided.records[at] = proposal.failed(problem, len(history))
+    for workflow_name in decided.stop:
+        if not (owned[int(workflow_name.rpartition("-")[2])].get("spec") or {}).get("shutdown"):
+            _stop(namespace, workflow_name)
+    status = {"observedGeneration": generation,
+              **schedule.status(decided, generated.settings, generated.space.max_trials)}
+    status["startedAt"] = previous.get("startedAt") or now_rfc3339()
+    if decided.complete_reason is not None:
+        status["finishedAt"] = previous.get("finishedAt") or now_rfc3339()
+    done = decided.complete_reason is not None
+    status["conditions"] = [
+        _condition(previous, generation, "SpecValid", True, "Valid", "the search space is valid"),
+        _condition(previous, generation, "Complete", done, decided.complete_reason or "Running", status["message"])]
+    status["message"] = _clip(status["message"])
+    return status
+
+
+def _condition(previous: Mapping[str, Any], generation: int, kind: str, true: bool, reason: str,
+               message: str) -> dict[str, Any]:
+    value = "True" if true else "False"
+    conditions = previous.get("conditions") if isinstance(previous.get("conditions"), list) else []
+    before = next((c for c in conditions if isinstance(c, Mapping) and c.get("type") == kind), None)
+    changed = before is None or before.get("status") != value
+    since = before.get("lastTransitionTime") if before is not None and not changed else None
+    return {"type": kind, "status": value, "reason": reason, "message": _clip(message),
+            "lastTransitionTime": since if isinstance(since, str) and since else now_rfc3339(),
+            "observedGeneration": generation}
 
 
 class _State:
@@ -158,6 +244,13 @@ class _State:
         self.launched = self.previous.get("workflowGeneration")
         self.invalid: search.InvalidSpec | None = None
         self.rejected: str | None = None
+        self.settings: tuning.Tuning | None = None
+        self.space: search.SearchSpace | None = None
+        self.stop: str | None = None  # why the running Workflow is to be stopped
+        self.tuned = False  # an objective or maxFailedTrials: results, stopping, a Complete condition
+        self.complete: str | None = None  # the Complete condition's reason, once the Workflow finished
+        self.unknown: str | None = None  # why the trials' results cannot be read
+        self.notes: list[str] = []
         controller = kube.controller_reference(workflow, HYPERPARAM_WORKFLOWS) if workflow is not None else None
         self.foreign = workflow is not None and (controller is None
                                                  or controller.get("uid") != sweep["metadata"].get("uid"))
@@ -189,6 +282,11 @@ class _State:
                 f"spec generation {self.generation} is not applied: the Workflow was generated from generation "
                 f"{launched} and is left as it is; delete the Workflow to launch the current spec"))
             status["message"] = self._run_message(status, current)
+            if self.tuned:
+                conditions.append(self._condition("Complete", self.complete is not None, self.complete or "Running",
+                                                  status["message"]))
+            if self.unknown is not None:
+                conditions.append(self._condition("ResultsKnown", False, "NodesUnreadable", self.unknown))
         else:
             status |= self._gone()
             conditions.append(self._condition("WorkflowCreated", False, status.pop("reason"), status["message"]))
@@ -200,24 +298,76 @@ class _State:
 
     def _run(self, workflow: Mapping[str, Any]) -> dict[str, Any]:
         annotations = workflow["metadata"].get("annotations") or {}
-        run = workflow.get("status") or {}
-        succeeded, failed = count_trials(workflow)
+        run = workflow.get("status") if isinstance(workflow.get("status"), Mapping) else {}
+        phase = run.get("phase") if isinstance(run.get("phase"), str) and run.get("phase") else "Pending"
         fields: dict[str, Any] = {
             "workflowName": workflow["metadata"]["name"],
             "workflowGeneration": _int(annotations.get(GENERATION_ANNOTATION), self.launched or 0),
             "trials": _int(annotations.get(TRIALS_ANNOTATION), 0),
-            "phase": run.get("phase") or "Pending",
-            "trialsSucceeded": succeeded,
-            "trialsFailed": failed,
+            "phase": phase,
         }
+        settings = self.settings
+        objective = settings.objective if settings is not None else None
+        parameter = str(annotations.get(PARAMETER_ANNOTATION, search.DEFAULT_PARAMETER))
+        spec = workflow.get("spec") if isinstance(workflow.get("spec"), Mapping) else {}
+        found = results.read(workflow, sorted(_trial_loops(spec, parameter)) or None,
+                             results.Metrics(objective.metric if objective else None,
+                                             objective.additional if objective else ()))
+        if not found.known:
+            self.unknown = found.reason
+        else:
+            fields |= {"trialsSucceeded": found.count(results.SUCCEEDED), "trialsFailed": found.count(results.FAILED)}
         for key in ("startedAt", "finishedAt"):
             if run.get(key):
                 fields[key] = run[key]
+        self.tuned = settings is not None and (objective is not None or settings.max_failed_trials is not None)
+        if not self.tuned or not found.known or settings is None:
+            return fields
+        name = workflow["metadata"]["name"]
+        records = [trials.Record(index, trial, results.PENDING, name).with_result(
+            found.trials.get(index, results.TrialResult(index, results.PENDING)), 0)
+            for index, trial in enumerate(_trials_of(workflow, parameter))]
+        records = [replace(record, result_at=None) for record in records]
+        summary = trials.summarize(records, objective.goal if objective else None)
+        summary_fields = summary.as_status()
+        if objective is None:
+            summary_fields.pop("trialsWithoutValue")
+        fields |= summary_fields
+        if objective is not None:
+            if len(records) <= settings.history_limit:
+                fields["history"] = [record.as_status() for record in records]
+            else:
+                self.notes.append(f"the history of {len(records):,} trials is not kept in the status (at most "
+                                  f"{settings.history_limit:,} fit): `argoml results` lists them from the Workflow")
+        reason = trials.stop_reason(summary, settings)
+        finished = phase in ("Succeeded", "Failed", "Error")
+        if reason is not None:
+            self.notes.append(("stopped: " if finished else "stopping: ")
+                              + trials.stop_message(reason, summary, settings))
+            if not finished and not spec.get("shutdown"):
+                self.stop = reason
+        if finished:
+            if reason is None:
+                space = self.space
+                reason = trials.EXHAUSTED if space is None or space.algorithm == "grid" or \
+                    (space.size is not None and space.size <= space.max_trials) else trials.MAX_TRIALS
+            self.complete = reason
+            if reason == trials.GOAL_REACHED:
+                fields["phase"] = "Succeeded"
+            elif reason == trials.MAX_FAILED:
+                fields["phase"] = "Failed"
         return fields
 
     def _run_message(self, status: Mapping[str, Any], current: bool) -> str:
-        message = (f"Workflow {self.namespaced_name} {status['phase'].lower()}: {status['trials']} trials, "
-                   f"{status['trialsSucceeded']} succeeded, {status['trialsFailed']} failed")
+        message = f"Workflow {self.namespaced_name} {status['phase'].lower()}: {status['trials']} trials"
+        if self.unknown is not None:
+            message += f"; {self.unknown}"
+        else:
+            message += f", {status['trialsSucceeded']} succeeded, {status['trialsFailed']} failed"
+        if (best := status.get("bestTrial")) and self.settings is not None and self.settings.objective is not None:
+            message += f"; best: trial {best['trial']}, {self.settings.objective.metric} = {best['value']:g}"
+        for note in self.notes:
+            message += f"; {note}"
         if not current:
             message += (f"; it runs generation {status['workflowGeneration']}, the spec is at generation "
                         f"{self.generation}: delete the Workflow to launch it")
@@ -239,52 +389,80 @@ class _State:
                                   "not re-created for the same spec: change the spec to run the sweep again"}
 
     def _condition(self, kind: str, true: bool, reason: str, message: str) -> dict[str, Any]:
-        value = "True" if true else "False"
-        before = next((c for c in self.previous.get("conditions") or [] if c.get("type") == kind), None)
-        changed = before is None or before.get("status") != value
-        since = before.get("lastTransitionTime") if before is not None and not changed else None
-        return {"type": kind, "status": value, "reason": reason, "message": _clip(message),
-                "lastTransitionTime": since or now_rfc3339(),
-                "observedGeneration": self.generation}
+        return _condition(self.previous, self.generation, kind, true, reason, message)
 
 
 def count_trials(workflow: Mapping[str, Any]) -> tuple[int, int]:
-    """(succeeded, failed) trial nodes of ``workflow``.
+    """(succeeded, failed) trials of ``workflow``; see :mod:`argoml.hyperparam.results` for which nodes are trials.
 
     A trial is a node Argo expanded from a loop over the trials parameter: a step or
-    DAG task whose ``withParam`` reads ``workflow.parameters.<parameter>``. Argo names
-    each expanded node ``<step>(<index>:<item>)``, and that node's phase is the trial's,
-    whatever its template (a pod, nested steps, retries). With no such loop written
-    inline (a ``workflowTemplateRef``), every loop-expanded node counts.
+    DAG task whose ``withParam`` reads ``workflow.parameters.<parameter>``. With no such
+    loop written inline (a ``workflowTemplateRef``), every loop-expanded node counts.
     """
-    parameter = ((workflow.get("metadata") or {}).get("annotations") or {}).get(PARAMETER_ANNOTATION,
-                                                                               search.DEFAULT_PARAMETER)
-    loops = _trial_loops(workflow.get("spec") or {}, parameter)
-    step = "|".join(re.escape(name) for name in sorted(loops)) if loops else r"[^()]+"
-    expanded = re.compile(rf"^(?:{step})\(\d+:")
-    succeeded = failed = 0
-    for node in ((workflow.get("status") or {}).get("nodes") or {}).values():
-        if isinstance(node, Mapping) and expanded.match(str(node.get("displayName", ""))):
-            succeeded += node.get("phase") == "Succeeded"
-            failed += node.get("phase") in ("Failed", "Error")
-    return succeeded, failed
+    annotations = (workflow.get("metadata") or {}).get("annotations") or {}
+    parameter = str(annotations.get(PARAMETER_ANNOTATION, search.DEFAULT_PARAMETER))
+    spec = workflow.get("spec") if isinstance(workflow.get("spec"), Mapping) else {}
+    found = results.read(workflow, sorted(_trial_loops(spec, parameter)) or None, results.Metrics(None))
+    return found.count(results.SUCCEEDED), found.count(results.FAILED)
 
 
 def _trial_loops(spec: Mapping[str, Any], parameter: str) -> set[str]:
     reads = re.compile(rf"workflow\.parameters\.{re.escape(parameter)}(?![\w-])")
     names = set()
-    for template in spec.get("templates") or []:
+    for template in _list(spec.get("templates")):
         if not isinstance(template, Mapping):
             continue
-        steps = [step for group in template.get("steps") or [] if isinstance(group, list) for step in group]
-        tasks = (template.get("dag") or {}).get("tasks") or [] if isinstance(template.get("dag"), Mapping) else []
+        steps = [step for group in _list(template.get("steps")) for step in _list(group)]
+        dag = template.get("dag")
+        tasks = _list(dag.get("tasks")) if isinstance(dag, Mapping) else []
         for step in [*steps, *tasks]:
-            if isinstance(step, Mapping) and reads.search(str(step.get("withParam", ""))):
+            if isinstance(step, Mapping) and isinstance(step.get("withParam"), str) and reads.search(step["withParam"]):
                 names.add(str(step.get("name", "")))
     return names
 
 
+def _trials_of(workflow: Mapping[str, Any], parameter: str) -> list[dict[str, Any]]:
+    """The trials a generated Workflow runs (its trials parameter); [] when unreadable."""
+    spec = workflow.get("spec") if isinstance(workflow.get("spec"), Mapping) else {}
+    arguments = spec.get("arguments") if isinstance(spec.get("arguments"), Mapping) else {}
+    for argument in _list(arguments.get("parameters")):
+        if isinstance(argument, Mapping) and argument.get("name") == parameter:
+            try:
+                value = json.loads(argument.get("value") or "[]")
+            except (TypeError, ValueError, RecursionError):
+                return []
+            if isinstance(value, list):
+                return [{k: v for k, v in trial.items() if isinstance(v, str | int | float | bool)}
+                        if isinstance(trial, dict) else {} for trial in value]
+    return []
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 # --- API ----------------------------------------------------------------------------------------------
+
+
+def _get(resource: kube.Resource, namespace: str, name: str) -> dict[str, Any] | None:
+    try:
+        return kube.get_or_none(resource, namespace, name)
+    except RecursionError:
+        raise _unreadable(resource.kind, namespace, name) from None
+
+
+def _list_workflows(namespace: str, sweep_name: str) -> list[dict[str, Any]]:
+    """The Workflows labelled as the sweep's (every page; ownership is checked by the caller)."""
+    try:
+        return [workflow for page in kube.list_pages(argo.WORKFLOWS, namespace, label_selector=f"{LABEL}={sweep_name}",
+                                                      limit=LIST_PAGE) for workflow in page]
+    except RecursionError:
+        raise _unreadable("Workflow", namespace, f"(one labelled {LABEL}={sweep_name})") from None
+
+
+def _unreadable(kind: str, namespace: str, name: str) -> Unprocessable:
+    return Unprocessable(f"{kind} {namespace}/{name} cannot be read: it is nested more deeply than this function "
+                         "parses (a malformed object); it is skipped")
 
 
 def _create(workflow: dict[str, Any], state: _State) -> dict[str, Any] | None:
@@ -301,6 +479,33 @@ def _create(workflow: dict[str, Any], state: _State) -> dict[str, Any] | None:
             raise
         state.rejected = exc.api_message
         return None
+
+
+def _create_trial(namespace: str, workflow: dict[str, Any]) -> str | None:
+    """Create a trial's Workflow; a reason the trial cannot run, or None once it exists (ours)."""
+    name = workflow["metadata"]["name"]
+    try:
+        kube.create(argo.WORKFLOWS, namespace, workflow)
+        return None
+    except kube.Conflict as exc:
+        existing = _get(argo.WORKFLOWS, namespace, name)
+        owner = kube.controller_reference(existing, HYPERPARAM_WORKFLOWS) if existing is not None else None
+        if existing is None or (owner is not None and owner.get("uid") ==
+                                workflow["metadata"]["ownerReferences"][0]["uid"]):
+            raise _Conflict from exc  # created meanwhile by a duplicate event: read again and adopt it
+        return f"Workflow {namespace}/{name} already exists and is not controlled by this HyperparamWorkflow"
+    except (kube.BadRequest, kube.Invalid) as exc:
+        return f"the API server rejected the trial's Workflow: {exc.api_message}"
+    except kube.Forbidden as exc:
+        if not _denied_by_admission(exc.api_message):
+            raise
+        return f"the API server rejected the trial's Workflow: {exc.api_message}"
+
+
+def _stop(namespace: str, name: str) -> None:
+    """Stop a running Workflow the way Argo does it: ``spec.shutdown: Stop`` (exit handlers still run)."""
+    with contextlib.suppress(kube.NotFound):  # gone meanwhile: nothing left to stop
+        kube.patch(argo.WORKFLOWS, namespace, name, {"spec": {"shutdown": "Stop"}})
 
 
 def _denied_by_admission(message: str) -> bool:

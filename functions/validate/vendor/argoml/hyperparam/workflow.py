@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from argoml import argo, kube, names
-from argoml.hyperparam import search
+from argoml.hyperparam import search, tuning
 
 GROUP, VERSION, PLURAL, KIND = "argoml.io", "v1alpha1", "hyperparamworkflows", "HyperparamWorkflow"
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -25,16 +25,29 @@ LABEL = "argoml.io/hyperparamworkflow"
 GENERATION_ANNOTATION = "argoml.io/generation"  # the HyperparamWorkflow generation a Workflow was made from
 TRIALS_ANNOTATION = "argoml.io/trials"
 PARAMETER_ANNOTATION = "argoml.io/parameter"
+TRIAL_LABEL = "argoml.io/trial"  # on each trial Workflow of an adaptive sweep: the trial's index
 # etcd refuses objects over about 1.5 MiB, and Argo writes the status of every trial's
-# node into the same object; the spec may use at most this much of it.
-MAX_WORKFLOW_BYTES = 1 << 20
+# node into the same object, compressing the nodes once the whole passes 1 MiB: the spec
+# may use at most half of that, so the nodes have room before Argo has to compress them.
+MAX_WORKFLOW_BYTES = 512 << 10
+
 
 @dataclass(frozen=True)
 class Generated:
-    """The Workflow a HyperparamWorkflow expands to, and how many trials it carries."""
+    """The Workflow a HyperparamWorkflow expands to, how many trials it carries, and the settings read.
+
+    For an adaptive sweep (``tpe``, ``cmaes``), ``workflow`` is trial 0's Workflow with a stand-in
+    trial (what validation checks) and ``trials`` is 0: trials are proposed as results come in.
+    """
 
     workflow: dict[str, Any]
     trials: int
+    space: search.SearchSpace
+    settings: tuning.Tuning
+
+    @property
+    def adaptive(self) -> bool:
+        return self.space.algorithm in search.ADAPTIVE
 
 
 def generate(sweep: Mapping[str, Any]) -> Generated:
@@ -49,16 +62,54 @@ def generate(sweep: Mapping[str, Any]) -> Generated:
                                        "(at most 63 lowercase letters, digits and '-')"))
     spec = sweep.get("spec")
     space = search.read(spec, errors)
-    if errors or space is None or not isinstance(spec, Mapping):
+    settings = tuning.read(spec, space, errors) if isinstance(spec, Mapping) else None
+    if space is not None and space.algorithm in search.ADAPTIVE and names.is_dns_label(name) and \
+            not names.is_dns_label(last := trial_workflow_name(name, space.max_trials - 1)):
+        errors.append(search.SpecError("metadata.name", f"{name!r} is too long for an adaptive sweep of "
+                                       f"{space.max_trials} trials: its trials' Workflows are named <name>-<index>, "
+                                       f"and {last!r} is longer than 63 characters"))
+    if errors or space is None or settings is None or not isinstance(spec, Mapping) or not isinstance(name, str):
         raise search.InvalidSpec(errors)
-    trials = space.trials(max_bytes=MAX_WORKFLOW_BYTES)  # stops as soon as they cannot fit
+    if space.algorithm in search.ADAPTIVE:
+        workflow, count = trial_workflow(sweep, space, 0, _stand_in(space)), 0
+    else:
+        trials = space.trials(max_bytes=MAX_WORKFLOW_BYTES)  # stops as soon as they cannot fit
+        workflow, count = _workflow(sweep, space, trials, name), len(trials)
+    size = len(json.dumps(workflow, separators=(",", ":")))
+    if size > MAX_WORKFLOW_BYTES:
+        raise search.InvalidSpec([search.SpecError(
+            "spec.hyperparams", f"the generated Workflow would be {size:,} bytes with {count:,} trials, more "
+            f"than the {MAX_WORKFLOW_BYTES:,} bytes that are safe to store (Argo compresses a Workflow's nodes past "
+            "1 MiB and etcd's limit is about 1.5 MiB: the status of every trial needs room): use fewer or shorter "
+            "values, or algorithm: random with a smaller maxTrials")])
+    return Generated(workflow, count, space, settings)
+
+
+def trial_workflow_name(sweep_name: str, index: int) -> str:
+    """An adaptive sweep's trial ``index`` runs as the Workflow ``<sweep>-<index>``."""
+    return f"{sweep_name}-{index}"
+
+
+def trial_workflow(sweep: Mapping[str, Any], space: search.SearchSpace, index: int,
+                   trial: search.Trial) -> dict[str, Any]:
+    """The Workflow of trial ``index`` of an adaptive sweep: its trials parameter is ``[trial]``."""
+    name = sweep["metadata"]["name"]
+    workflow = _workflow(sweep, space, [trial], trial_workflow_name(name, index))
+    workflow["metadata"]["labels"][TRIAL_LABEL] = str(index)
+    return workflow
+
+
+def _workflow(sweep: Mapping[str, Any], space: search.SearchSpace, trials: list[search.Trial],
+              workflow_name: str) -> dict[str, Any]:
+    metadata, spec = sweep["metadata"], sweep["spec"]
+    name = metadata["name"]
     workflow_spec = {key: value for key, value in spec.items() if key not in search.SEARCH_FIELDS}
     arguments = dict(workflow_spec.get("arguments") or {})
     arguments["parameters"] = [*(arguments.get("parameters") or []),
                                {"name": space.parameter_name, "value": json.dumps(trials, separators=(",", ":"))}]
     workflow_spec["arguments"] = arguments
     workflow_metadata: dict[str, Any] = {
-        "name": name,
+        "name": workflow_name,
         "labels": {LABEL: name},
         "annotations": {GENERATION_ANNOTATION: str(metadata.get("generation", 1)),
                         TRIALS_ANNOTATION: str(len(trials)), PARAMETER_ANNOTATION: space.parameter_name},
@@ -66,15 +117,12 @@ def generate(sweep: Mapping[str, Any]) -> Generated:
     if metadata.get("namespace"):
         workflow_metadata["namespace"] = metadata["namespace"]
     if metadata.get("uid"):
-        workflow_metadata["ownerReferences"] = [kube.owner_reference(HYPERPARAM_WORKFLOWS, str(name), metadata["uid"],
+        workflow_metadata["ownerReferences"] = [kube.owner_reference(HYPERPARAM_WORKFLOWS, name, metadata["uid"],
                                                                      controller=True)]
-    workflow = {"apiVersion": argo.WORKFLOWS.api_version, "kind": argo.WORKFLOWS.kind,
-                "metadata": workflow_metadata, "spec": workflow_spec}
-    size = len(json.dumps(workflow, separators=(",", ":")))
-    if size > MAX_WORKFLOW_BYTES:
-        raise search.InvalidSpec([search.SpecError(
-            "spec.hyperparams", f"the generated Workflow would be {size:,} bytes with {len(trials):,} trials, more "
-            f"than the {MAX_WORKFLOW_BYTES:,} bytes that are safe to store (etcd's limit is about 1.5 MiB and Argo "
-            "adds the status of every trial): use fewer or shorter values, or algorithm: random with a smaller "
-            "maxTrials")])
-    return Generated(workflow, len(trials))
+    return {"apiVersion": argo.WORKFLOWS.api_version, "kind": argo.WORKFLOWS.kind,
+            "metadata": workflow_metadata, "spec": workflow_spec}
+
+
+def _stand_in(space: search.SearchSpace) -> search.Trial:
+    """A trial of ``space`` to check an adaptive sweep's Workflow with: each axis's first point."""
+    return {axis.name: axis.low if isinstance(axis, search.Interval) else axis.values[0] for axis in space.axes}

@@ -1,0 +1,296 @@
+"""A stand-in for Argo's workflow controller: moves Workflows through a run and writes their status.
+
+There is no Argo in the emulator (nor, under ``make run``, necessarily in the cluster), yet the
+hyperparam function's job is to follow what Argo writes. The player writes it, in Argo's
+shapes, through the Kubernetes API like the controller does:
+
+- ``status.phase`` Pending -> Running -> Succeeded or Failed, with ``startedAt``/``finishedAt``;
+- ``status.nodes``: the root node (``Steps`` or ``DAG``), for steps a ``StepGroup``, and one ``Pod``
+  node per item of every step or task that loops over a workflow parameter
+  (``withParam: "{{workflow.parameters.<name>}}"``), named as Argo names them:
+  ``displayName`` ``<step>(<index>:<key>:<value>,...)``, ``name`` ``<workflow>[0].<displayName>``
+  (``<workflow>.<displayName>`` in a DAG);
+- each finished item node's ``outputs.parameters``: whatever ``outputs(item)`` returns, as strings,
+  so a test or demo decides what every trial "measured" from its hyperparameters; returning
+  None fails the node;
+- items finish in an order of its own (seeded), at most ``spec.parallelism`` at once, one per
+  :meth:`ArgoPlayer.step`; a Workflow whose ``spec.shutdown`` is set stops as Argo does (the
+  remaining nodes and the Workflow fail with "Stopped with strategy '<Stop|Terminate>'");
+- optionally the nodes go to ``status.compressedNodes`` (gzip + base64, as Argo does past its
+  size limit) or are "offloaded" (``status.offloadNodeStatusVersion``, no nodes at all).
+
+Usage, in a test (``cluster`` fixture) or a demo::
+
+    player = ArgoPlayer(outputs=lambda item: {"accuracy": 1 - (item["lr"] - 0.3) ** 2}, namespace="ml")
+    player.step()                     # one transition per unfinished Workflow
+    player.play(until=lambda: done()) # step until a condition holds (bounded by max_steps)
+
+and under ``make run`` (opt-in), a background thread against the cluster in ``KUBECONFIG``::
+
+    player = ArgoPlayer(outputs=..., label_selector="argoml.io/hyperparamworkflow").start(interval=2.0)
+    ...
+    player.stop()
+
+It only touches Workflows that match ``namespace``/``label_selector`` and have not finished.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import logging
+import random
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from argoml import kube
+from argoml.timestamps import now_rfc3339
+
+log = logging.getLogger("argoml.dev.argo_player")
+
+GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "workflows"
+Outputs = Callable[[Mapping[str, Any]], Mapping[str, Any] | None]
+_READS = re.compile(r"\{\{\s*workflow\.parameters\.([-\w]+)\s*\}\}")
+_DONE = ("Succeeded", "Failed", "Error")
+
+
+def succeed(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The default ``outputs``: every item succeeds and reports nothing."""
+    return {}
+
+
+@dataclass
+class ArgoPlayer:
+    outputs: Outputs = succeed
+    namespace: str | None = None  # None: every namespace
+    label_selector: str = ""
+    seed: int = 0
+    compress_nodes: bool = False
+    offload_nodes: bool = False
+    _rng: random.Random = field(init=False)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    # --- driving ----------------------------------------------------------------------------------
+
+    def step(self) -> bool:
+        """Advance every unfinished Workflow by one transition; whether anything changed."""
+        changed = False
+        for workflow in self._workflows():
+            status = workflow.get("status") or {}
+            if status.get("phase") in _DONE:
+                continue
+            new = self._advance(workflow)
+            if new is not None:
+                self._write(workflow, new)
+                changed = True
+        return changed
+
+    def play(self, until: Callable[[], Any] | None = None, max_steps: int = 10_000) -> int:
+        """Step until ``until()`` holds (or nothing is left to do); the number of steps taken."""
+        for steps in range(max_steps):
+            if until is not None and until():
+                return steps
+            if not self.step() and until is None:
+                return steps
+        raise TimeoutError(f"the Workflows did not get there in {max_steps} steps")
+
+    def start(self, interval: float = 1.0) -> ArgoPlayer:
+        """Step every ``interval`` seconds in a background thread, until :meth:`stop`."""
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    self.step()
+                except Exception:  # the player outlives a failing API, as the controller does
+                    log.exception("advancing Workflows failed; trying again")
+
+        self._thread = threading.Thread(target=loop, daemon=True, name="argo-player")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # --- one transition ---------------------------------------------------------------------------
+
+    def _advance(self, workflow: Mapping[str, Any]) -> dict[str, Any] | None:
+        spec, status = workflow.get("spec") or {}, dict(workflow.get("status") or {})
+        nodes = _decoded(status)
+        now = now_rfc3339()
+        shutdown = spec.get("shutdown")
+        if not status.get("phase"):
+            return {"phase": "Pending", "startedAt": now, "nodes": {}}
+        if shutdown:
+            message = f"Stopped with strategy '{shutdown}'"
+            for node in nodes.values():
+                if node.get("phase") in ("Pending", "Running"):
+                    node.update(phase="Failed", message=message, finishedAt=now)
+            return {**status, "phase": "Failed", "message": message, "finishedAt": now, "nodes": nodes}
+        if status["phase"] == "Pending":
+            return {**status, "phase": "Running", "nodes": self._expanded(workflow, now)}
+        items = [node for node in nodes.values() if node.get("type") == "Pod"]
+        running = [node for node in items if node.get("phase") == "Running"]
+        if running:
+            self._finish(self._rng.choice(running), now)
+        pending = [node for node in items if node.get("phase") == "Pending"]
+        limit = spec.get("parallelism") if isinstance(spec.get("parallelism"), int) else len(items) or 1
+        for node in pending[:max(0, limit - (len(running) - (1 if running else 0)))]:
+            node.update(phase="Running", startedAt=now)
+        if any(node.get("phase") in ("Pending", "Running") for node in items):
+            return {**status, "nodes": nodes}
+        phase = "Succeeded" if all(node.get("phase") == "Succeeded" for node in items) else "Failed"
+        for node in nodes.values():
+            if node.get("type") != "Pod":
+                node.update(phase=phase, finishedAt=now)
+        return {**status, "phase": phase, "finishedAt": now, "nodes": nodes}
+
+    def _finish(self, node: dict[str, Any], now: str) -> None:
+        try:
+            item = inputs_item(node)
+            reported = self.outputs(item if isinstance(item, Mapping) else {"item": item})
+        except Exception as exc:
+            reported = None
+            node["message"] = f"the trial raised {type(exc).__name__}: {exc}"
+        if reported is None:
+            node.update(phase="Failed", finishedAt=now)
+            node.setdefault("message", "Error (exit code 1)")
+            return
+        node.update(phase="Succeeded", finishedAt=now)
+        if reported:
+            node["outputs"] = {"parameters": [{"name": name, "value": _argo_string(value)}
+                                              for name, value in reported.items()]}
+
+    def _expanded(self, workflow: Mapping[str, Any], now: str) -> dict[str, dict[str, Any]]:
+        """The nodes Argo would create: root, step group, one Pending pod node per loop item."""
+        name = workflow["metadata"]["name"]
+        spec = workflow.get("spec") or {}
+        parameters = {p.get("name"): p.get("value") for p in (spec.get("arguments") or {}).get("parameters") or []
+                      if isinstance(p, Mapping)}
+        templates = {t.get("name"): t for t in spec.get("templates") or [] if isinstance(t, Mapping)}
+        entry = templates.get(spec.get("entrypoint"), {})
+        dag = isinstance(entry.get("dag"), Mapping)
+        root = {"id": name, "name": name, "displayName": name, "type": "DAG" if dag else "Steps",
+                "templateName": spec.get("entrypoint"), "phase": "Running", "startedAt": now, "children": []}
+        nodes = {name: root}
+        parent = root
+        if not dag:
+            group_id = f"{name}-{_digits(name + '[0]')}"
+            parent = {"id": group_id, "name": f"{name}[0]", "displayName": "[0]", "type": "StepGroup",
+                      "phase": "Running", "startedAt": now, "boundaryID": name, "children": []}
+            nodes[group_id], root["children"] = parent, [group_id]
+        for step, items in _loops(entry, parameters):
+            for index, item in enumerate(items):
+                display = f"{step.get('name')}({index}:{_argo_item(item)})"
+                full = f"{name}.{display}" if dag else f"{name}[0].{display}"
+                node_id = f"{name}-{_digits(full)}"
+                nodes[node_id] = {"id": node_id, "name": full, "displayName": display, "type": "Pod",
+                                  "templateName": step.get("template"), "phase": "Pending", "boundaryID": name,
+                                  "inputs": {"parameters": [{"name": "item", "value": json.dumps(item)}]}}
+                parent["children"].append(node_id)
+        return nodes
+
+    # --- API --------------------------------------------------------------------------------------
+
+    def _workflows(self) -> Iterator[dict[str, Any]]:
+        api, token = kube.custom(), ""
+        while True:
+            if self.namespace:
+                page = api.list_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL,
+                                                         label_selector=self.label_selector, limit=100,
+                                                         _continue=token or None)
+            else:
+                page = api.list_cluster_custom_object(GROUP, VERSION, PLURAL, label_selector=self.label_selector,
+                                                      limit=100, _continue=token or None)
+            yield from sorted(page["items"], key=lambda w: w["metadata"]["name"])
+            token = page["metadata"].get("continue")
+            if not token:
+                return
+
+    def _write(self, workflow: Mapping[str, Any], status: dict[str, Any]) -> None:
+        if self.compress_nodes and status["phase"] != "Pending":
+            status["compressedNodes"] = base64.b64encode(gzip.compress(json.dumps(status["nodes"]).encode())).decode()
+            status["nodes"] = None
+        elif self.offload_nodes and status["phase"] != "Pending":
+            status["offloadNodeStatusVersion"] = f"fnv:{_digits(json.dumps(status['nodes'], sort_keys=True))}"
+            status["nodes"] = None
+        namespace, name = workflow["metadata"]["namespace"], workflow["metadata"]["name"]
+        api = kube.custom()
+        body = {"status": status}
+        try:  # Argo's CRD has no status subresource; the emulator's Workflows do
+            api.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, name, body)
+        except Exception as exc:
+            if not kube.is_not_found(exc):
+                raise
+            api.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, body)
+        log.info("Workflow %s/%s: %s", namespace, name, status["phase"])
+
+
+def _loops(template: Mapping[str, Any], parameters: Mapping[str, Any]) -> Iterator[tuple[Mapping[str, Any], list]]:
+    """The steps (or DAG tasks) of ``template`` that loop over a workflow parameter, with its items."""
+    steps = [s for group in template.get("steps") or [] if isinstance(group, list) for s in group]
+    dag = template.get("dag")
+    tasks = dag.get("tasks") or [] if isinstance(dag, Mapping) else []
+    for step in [*steps, *tasks]:
+        if not isinstance(step, Mapping):
+            continue
+        reads = _READS.search(str(step.get("withParam", "")))
+        if reads:
+            try:
+                items = json.loads(parameters.get(reads[1]) or "[]")
+            except ValueError:
+                items = []
+            yield step, items if isinstance(items, list) else []
+        elif isinstance(step.get("withItems"), list):
+            yield step, step["withItems"]
+
+
+def _decoded(status: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    nodes = status.get("nodes")
+    if not nodes and status.get("compressedNodes"):
+        nodes = json.loads(gzip.decompress(base64.b64decode(status["compressedNodes"])))
+    return {key: dict(node) for key, node in (nodes or {}).items()}
+
+
+def _argo_item(item: Any) -> str:
+    """An item as Argo prints it in a node name: ``key:value`` pairs sorted, or the value."""
+    if isinstance(item, Mapping):
+        return ",".join(sorted(f"{key}:{_argo_string(value)}" for key, value in item.items()))
+    return _argo_string(item)
+
+
+def _argo_string(value: Any) -> str:
+    """Go's ``%v`` of a JSON value: numbers are float64 (``16``, ``0.1``, ``1e-05``, ``1e+06``)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        number = Decimal(repr(float(value))).normalize()
+        exponent = number.adjusted()
+        if -4 <= exponent < 6:  # strconv's shortest %g switches to an exponent outside this
+            return format(number, "f")
+        mantissa = format(number.scaleb(-exponent).normalize(), "f")
+        return f"{mantissa}e{'+' if exponent >= 0 else '-'}{abs(exponent):02d}"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _digits(text: str) -> int:
+    """Argo's node IDs end in a hash of the node name (FNV-32a); any stable hash does here."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
+def inputs_item(node: Mapping[str, Any]) -> Any:
+    """The loop item a player-written node ran with (as Argo, it records it in ``inputs.parameters``)."""
+    for parameter in (node.get("inputs") or {}).get("parameters") or []:
+        if parameter.get("name") == "item":
+            return json.loads(parameter["value"])
+    return None
