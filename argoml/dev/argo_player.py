@@ -49,12 +49,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from argoml import kube
+from argoml import argo, kube
 from argoml.timestamps import now_rfc3339
 
 log = logging.getLogger("argoml.dev.argo_player")
 
-GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "workflows"
 Outputs = Callable[[Mapping[str, Any]], Mapping[str, Any] | None]
 _READS = re.compile(r"\{\{\s*workflow\.parameters\.([-\w]+)\s*\}\}")
 _DONE = ("Succeeded", "Failed", "Error")
@@ -203,19 +202,8 @@ class ArgoPlayer:
     # --- API --------------------------------------------------------------------------------------
 
     def _workflows(self) -> Iterator[dict[str, Any]]:
-        api, token = kube.custom(), ""
-        while True:
-            if self.namespace:
-                page = api.list_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL,
-                                                         label_selector=self.label_selector, limit=100,
-                                                         _continue=token or None)
-            else:
-                page = api.list_cluster_custom_object(GROUP, VERSION, PLURAL, label_selector=self.label_selector,
-                                                      limit=100, _continue=token or None)
-            yield from sorted(page["items"], key=lambda w: w["metadata"]["name"])
-            token = page["metadata"].get("continue")
-            if not token:
-                return
+        for page in kube.list_pages(argo.WORKFLOWS, self.namespace, label_selector=self.label_selector, limit=100):
+            yield from sorted(page, key=lambda w: (w["metadata"].get("namespace", ""), w["metadata"]["name"]))
 
     def _write(self, workflow: Mapping[str, Any], status: dict[str, Any]) -> None:
         if self.compress_nodes and status["phase"] != "Pending":
@@ -225,14 +213,10 @@ class ArgoPlayer:
             status["offloadNodeStatusVersion"] = f"fnv:{_digits(json.dumps(status['nodes'], sort_keys=True))}"
             status["nodes"] = None
         namespace, name = workflow["metadata"]["namespace"], workflow["metadata"]["name"]
-        api = kube.custom()
-        body = {"status": status}
-        try:  # Argo's CRD has no status subresource; the emulator's Workflows do
-            api.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, name, body)
-        except Exception as exc:
-            if not kube.is_not_found(exc):
-                raise
-            api.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, body)
+        try:  # Argo's CRD has no status subresource; the emulator's Workflows have one
+            kube.patch(argo.WORKFLOWS, namespace, name, {"status": status}, subresource="status")
+        except kube.NotFound:
+            kube.patch(argo.WORKFLOWS, namespace, name, {"status": status})
         log.info("Workflow %s/%s: %s", namespace, name, status["phase"])
 
 
