@@ -22,7 +22,7 @@ shapes, through the Kubernetes API like the controller does:
 Usage, in a test (``cluster`` fixture) or a demo::
 
     player = ArgoPlayer(outputs=lambda item: {"accuracy": 1 - (item["lr"] - 0.3) ** 2}, namespace="ml")
-    player.step()                     # one transition per unfinished Workflow
+    player.step()                     # one transition per unfinished Workflow, one item finished
     player.play(until=lambda: done()) # step until a condition holds (bounded by max_steps)
 
 and under ``make run`` (opt-in), a background thread against the cluster in ``KUBECONFIG``::
@@ -82,17 +82,22 @@ class ArgoPlayer:
     # --- driving ----------------------------------------------------------------------------------
 
     def step(self) -> bool:
-        """Advance every unfinished Workflow by one transition; whether anything changed."""
-        changed = False
-        for workflow in self._workflows():
-            status = workflow.get("status") or {}
-            if status.get("phase") in _DONE:
-                continue
-            new = self._advance(workflow)
+        """One transition of every unfinished Workflow, and one item (of any of them) finished; whether any changed.
+
+        Items finish one per step, picked at random (seeded) among all running ones, so Workflows
+        that run one trial each finish in an order of the player's own, as on a real cluster.
+        """
+        unfinished = [w for w in self._workflows() if (w.get("status") or {}).get("phase") not in _DONE]
+        running = [(_key(w), node_id) for w in unfinished if (w.get("status") or {}).get("phase") == "Running"
+                   and not (w.get("spec") or {}).get("shutdown")
+                   for node_id, node in sorted(_decoded(w.get("status") or {}).items())
+                   if node.get("type") == "Pod" and node.get("phase") == "Running"]
+        chosen = self._rng.choice(running) if running else None
+        for workflow in unfinished:
+            new = self._advance(workflow, chosen[1] if chosen is not None and chosen[0] == _key(workflow) else None)
             if new is not None:
                 self._write(workflow, new)
-                changed = True
-        return changed
+        return bool(unfinished)
 
     def play(self, until: Callable[[], Any] | None = None, max_steps: int = 10_000) -> int:
         """Step until ``until()`` holds (or nothing is left to do); the number of steps taken."""
@@ -123,7 +128,7 @@ class ArgoPlayer:
 
     # --- one transition ---------------------------------------------------------------------------
 
-    def _advance(self, workflow: Mapping[str, Any]) -> dict[str, Any] | None:
+    def _advance(self, workflow: Mapping[str, Any], finish: str | None) -> dict[str, Any] | None:
         spec, status = workflow.get("spec") or {}, dict(workflow.get("status") or {})
         nodes = _decoded(status)
         now = now_rfc3339()
@@ -139,15 +144,17 @@ class ArgoPlayer:
         if status["phase"] == "Pending":
             return {**status, "phase": "Running", "nodes": self._expanded(workflow, now)}
         items = [node for node in nodes.values() if node.get("type") == "Pod"]
+        if finish is not None and finish in nodes:
+            self._finish(nodes[finish], now)
         running = [node for node in items if node.get("phase") == "Running"]
-        if running:
-            self._finish(self._rng.choice(running), now)
         pending = [node for node in items if node.get("phase") == "Pending"]
-        limit = spec.get("parallelism") if isinstance(spec.get("parallelism"), int) else len(items) or 1
-        for node in pending[:max(0, limit - (len(running) - (1 if running else 0)))]:
+        parallelism = spec.get("parallelism")
+        limit = parallelism if isinstance(parallelism, int) and parallelism > 0 else len(items) or 1
+        started = pending[:max(0, limit - len(running))]
+        for node in started:
             node.update(phase="Running", startedAt=now)
-        if any(node.get("phase") in ("Pending", "Running") for node in items):
-            return {**status, "nodes": nodes}
+        if running or pending:
+            return {**status, "nodes": nodes} if finish is not None or started else None
         phase = "Succeeded" if all(node.get("phase") == "Succeeded" for node in items) else "Failed"
         for node in nodes.values():
             if node.get("type") != "Pod":
@@ -174,8 +181,8 @@ class ArgoPlayer:
         """The nodes Argo would create: root, step group, one Pending pod node per loop item."""
         name = workflow["metadata"]["name"]
         spec = workflow.get("spec") or {}
-        parameters = {p.get("name"): p.get("value") for p in (spec.get("arguments") or {}).get("parameters") or []
-                      if isinstance(p, Mapping)}
+        parameters = {str(p.get("name")): p.get("value") for p in (spec.get("arguments") or {}).get("parameters")
+                      or [] if isinstance(p, Mapping)}
         templates = {t.get("name"): t for t in spec.get("templates") or [] if isinstance(t, Mapping)}
         entry = templates.get(spec.get("entrypoint"), {})
         dag = isinstance(entry.get("dag"), Mapping)
@@ -218,6 +225,10 @@ class ArgoPlayer:
         except kube.NotFound:
             kube.patch(argo.WORKFLOWS, namespace, name, {"status": status})
         log.info("Workflow %s/%s: %s", namespace, name, status["phase"])
+
+
+def _key(workflow: Mapping[str, Any]) -> tuple[str, str]:
+    return workflow["metadata"].get("namespace", ""), workflow["metadata"]["name"]
 
 
 def _loops(template: Mapping[str, Any], parameters: Mapping[str, Any]) -> Iterator[tuple[Mapping[str, Any], list]]:

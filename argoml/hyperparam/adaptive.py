@@ -33,7 +33,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from argoml.hyperparam import search
 
@@ -57,7 +57,7 @@ def propose(space: search.SearchSpace, goal: str, history: Sequence[Past], count
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     distributions = _distributions(space)
-    direction = "maximize" if goal == "maximize" else "minimize"
+    direction: Literal["maximize", "minimize"] = "maximize" if goal == "maximize" else "minimize"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Optuna's ExperimentalWarning and independent-sampling notes
         if space.algorithm == "cmaes":
@@ -87,7 +87,7 @@ def seed_for(seed: int, index: int, attempt: int = 0) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def _tpe_study(space: search.SearchSpace, direction: str, distributions: Mapping[str, Any],
+def _tpe_study(space: search.SearchSpace, direction: Literal["maximize", "minimize"], distributions: Mapping[str, Any],
                history: Sequence[Past]) -> Any:
     import optuna
     from optuna.trial import TrialState, create_trial
@@ -106,7 +106,10 @@ def _tpe_study(space: search.SearchSpace, direction: str, distributions: Mapping
     return study
 
 
-def _replayed_cmaes(space: search.SearchSpace, direction: str, distributions: Mapping[str, Any],
+Direction = Literal["maximize", "minimize"]
+
+
+def _replayed_cmaes(space: search.SearchSpace, direction: Direction, distributions: Mapping[str, Any],
                     history: Sequence[Past]) -> Any:
     import optuna
 

@@ -139,7 +139,7 @@ def _objective(value: Any, errors: list[search.SpecError], path: str) -> Objecti
             errors.append(search.SpecError(f"{path}.additionalMetrics[{index}]", f"{name!r} is listed twice (or is "
                                                                                  "the objective's metric)"))
         seen.add(name)
-    if len(errors) > before:
+    if len(errors) > before or not isinstance(metric, str) or not isinstance(goal, str):
         return None
     return Objective(metric, goal, float(target) if target is not None else None, tuple(additional))
 

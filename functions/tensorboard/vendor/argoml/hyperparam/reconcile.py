@@ -225,8 +225,8 @@ def _reconcile_adaptive(sweep: dict[str, Any]) -> dict[str, Any]:
 def _condition(previous: Mapping[str, Any], generation: int, kind: str, true: bool, reason: str,
                message: str) -> dict[str, Any]:
     value = "True" if true else "False"
-    conditions = previous.get("conditions") if isinstance(previous.get("conditions"), list) else []
-    before = next((c for c in conditions if isinstance(c, Mapping) and c.get("type") == kind), None)
+    before = next((c for c in _list(previous.get("conditions")) if isinstance(c, Mapping) and c.get("type") == kind),
+                  None)
     changed = before is None or before.get("status") != value
     since = before.get("lastTransitionTime") if before is not None and not changed else None
     return {"type": kind, "status": value, "reason": reason, "message": _clip(message),
@@ -298,7 +298,7 @@ class _State:
 
     def _run(self, workflow: Mapping[str, Any]) -> dict[str, Any]:
         annotations = workflow["metadata"].get("annotations") or {}
-        run = workflow.get("status") if isinstance(workflow.get("status"), Mapping) else {}
+        run = _mapping(workflow.get("status"))
         phase = run.get("phase") if isinstance(run.get("phase"), str) and run.get("phase") else "Pending"
         fields: dict[str, Any] = {
             "workflowName": workflow["metadata"]["name"],
@@ -309,7 +309,7 @@ class _State:
         settings = self.settings
         objective = settings.objective if settings is not None else None
         parameter = str(annotations.get(PARAMETER_ANNOTATION, search.DEFAULT_PARAMETER))
-        spec = workflow.get("spec") if isinstance(workflow.get("spec"), Mapping) else {}
+        spec = _mapping(workflow.get("spec"))
         found = results.read(workflow, sorted(_trial_loops(spec, parameter)) or None,
                              results.Metrics(objective.metric if objective else None,
                                              objective.additional if objective else ()))
@@ -401,7 +401,7 @@ def count_trials(workflow: Mapping[str, Any]) -> tuple[int, int]:
     """
     annotations = (workflow.get("metadata") or {}).get("annotations") or {}
     parameter = str(annotations.get(PARAMETER_ANNOTATION, search.DEFAULT_PARAMETER))
-    spec = workflow.get("spec") if isinstance(workflow.get("spec"), Mapping) else {}
+    spec = _mapping(workflow.get("spec"))
     found = results.read(workflow, sorted(_trial_loops(spec, parameter)) or None, results.Metrics(None))
     return found.count(results.SUCCEEDED), found.count(results.FAILED)
 
@@ -423,8 +423,8 @@ def _trial_loops(spec: Mapping[str, Any], parameter: str) -> set[str]:
 
 def _trials_of(workflow: Mapping[str, Any], parameter: str) -> list[dict[str, Any]]:
     """The trials a generated Workflow runs (its trials parameter); [] when unreadable."""
-    spec = workflow.get("spec") if isinstance(workflow.get("spec"), Mapping) else {}
-    arguments = spec.get("arguments") if isinstance(spec.get("arguments"), Mapping) else {}
+    spec = _mapping(workflow.get("spec"))
+    arguments = _mapping(spec.get("arguments"))
     for argument in _list(arguments.get("parameters")):
         if isinstance(argument, Mapping) and argument.get("name") == parameter:
             try:
@@ -439,6 +439,10 @@ def _trials_of(workflow: Mapping[str, Any], parameter: str) -> list[dict[str, An
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 # --- API ----------------------------------------------------------------------------------------------

@@ -63,7 +63,8 @@ def generate(sweep: Mapping[str, Any]) -> Generated:
     spec = sweep.get("spec")
     space = search.read(spec, errors)
     settings = tuning.read(spec, space, errors) if isinstance(spec, Mapping) else None
-    if space is not None and space.algorithm in search.ADAPTIVE and names.is_dns_label(name) and \
+    if space is not None and space.algorithm in search.ADAPTIVE and isinstance(name, str) and names.is_dns_label(name) \
+            and \
             not names.is_dns_label(last := trial_workflow_name(name, space.max_trials - 1)):
         errors.append(search.SpecError("metadata.name", f"{name!r} is too long for an adaptive sweep of "
                                        f"{space.max_trials} trials: its trials' Workflows are named <name>-<index>, "

@@ -85,10 +85,12 @@ def _record(entry: Any) -> Record | None:
     trial, hyperparams, state = entry.get("trial"), entry.get("hyperparams"), entry.get("state")
     workflow, value, metrics = entry.get("workflow"), entry.get("value"), entry.get("metrics")
     result_at = entry.get("resultAt")
-    if not (_count(trial) and isinstance(hyperparams, Mapping) and state in STATES and isinstance(workflow, str)):
+    if not (isinstance(trial, int) and _count(trial) and isinstance(hyperparams, Mapping) and state in STATES
+            and isinstance(workflow, str)):
         return None
     reason = entry.get("reason")
-    return Record(trial, dict(hyperparams), state, workflow, value=value if _finite(value) else None,
+    return Record(trial, {k: v for k, v in hyperparams.items() if isinstance(v, str | int | float | bool)}, state,
+                  workflow, value=value if _finite(value) else None,
                   metrics={k: v for k, v in metrics.items() if isinstance(k, str) and _finite(v)}
                   if isinstance(metrics, Mapping) else {},
                   reason=_clip(reason) if isinstance(reason, str) else None,
