@@ -184,7 +184,8 @@ def test_max_failed_trials_ends_the_sweep_as_failed(cluster: Emulator, function:
 
 def test_an_exhausted_discrete_space_completes_the_sweep(cluster: Emulator, function: Client) -> None:
     body = adaptive_sweep(max_trials=10, parallel=2)
-    body["spec"]["hyperparams"] = {"x": {"values": [0.1, 0.3]}, "y": {"values": [-0.5]}, "model": {"values": ["a", "b"]}}
+    body["spec"]["hyperparams"] = {"x": {"values": [0.1, 0.3]}, "y": {"values": [-0.5]},
+                                   "model": {"values": ["a", "b"]}}
     assert send(function, "add", create_sweep(cluster, body)).status_code == 200
     status = play(cluster, function, ArgoPlayer(score, namespace=NS))
     assert condition(status, "Complete")["reason"] == "SearchSpaceExhausted" and status["trials"] == 4

@@ -193,7 +193,7 @@ def test_hyperparamworkflow_crd_has_status_printer_columns_and_short_names() -> 
     assert (spec["group"], version["name"], version["subresources"]) == ("argoml.io", "v1alpha1", {"status": {}})
     assert {"hparam", "hpw"} <= set(spec["names"]["shortNames"])
     columns = [c["name"] for c in version["additionalPrinterColumns"] if c.get("priority", 0) == 0]
-    assert columns == ["Algorithm", "Trials", "Workflow", "Phase", "Age"]
+    assert columns == ["Algorithm", "Trials", "Workflow", "Phase", "Best", "Running", "Age"]
 
 
 def example_sweeps() -> list[Obj]:
@@ -215,7 +215,8 @@ def test_hyperparamworkflow_keeps_argo_fields_but_types_the_search_space(registr
 
     bad_algorithm = copy.deepcopy(sweep)
     bad_algorithm["spec"]["algorithm"] = "bayesian"
-    assert any("'bayesian' is not one of ['grid', 'random', 'sobol']" in p for p in registry.problems(bad_algorithm))
+    assert any("'bayesian' is not one of ['grid', 'random', 'sobol', 'tpe', 'cmaes']" in p
+               for p in registry.problems(bad_algorithm))
     both = copy.deepcopy(sweep)
     both["spec"]["hyperparams"]["optimizer"]["range"] = {"min": 0, "max": 1}
     assert registry.problems(both)
@@ -232,7 +233,7 @@ def test_hyperparamworkflow_cel_rules_hold_without_the_webhook(registry: SchemaR
     del sweep["spec"]["maxTrials"]
     sweep["spec"]["hyperparams"]["batch size"] = sweep["spec"]["hyperparams"].pop("batch-size")
     assert registry.problems(sweep) == [
-        "spec.maxTrials: maxTrials is required for the random and sobol algorithms",
+        "spec.maxTrials: maxTrials is required for the random, sobol, tpe and cmaes algorithms",
     ]
     sweep["spec"]["algorithm"] = "grid"  # a grid's size is known: maxTrials is only a cap there
     sweep["spec"]["hyperparams"]["batch_size"] = sweep["spec"]["hyperparams"].pop("batch size")

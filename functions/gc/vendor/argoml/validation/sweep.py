@@ -56,6 +56,7 @@ def validate_sweep(obj: dict[str, Any], resolver: Resolver, validate_workflow_sp
     validate_workflow_spec(workflow_spec, resolver, report, metadata=metadata, own_fields=OWN_FIELDS)
     if generated is not None:
         _warn_about_the_loop(spec, generated, report)
+        _warn_about_metrics(spec, generated, report)
     return report
 
 
@@ -83,5 +84,56 @@ def _warn_about_the_loop(spec: dict[str, Any], generated: workflow.Generated, re
     parameter = generated.workflow["metadata"]["annotations"][workflow.PARAMETER_ANNOTATION]
     reference = f"{{{{workflow.parameters.{parameter}}}}}"
     if reference not in json.dumps(spec.get("templates") or []):
-        report.warning("spec.templates", f"no step or task loops over the {generated.trials} trials: use "
+        trials = "each trial" if generated.adaptive else f"the {generated.trials} trials"
+        report.warning("spec.templates", f"no step or task loops over {trials}: use "
                                          f'withParam: "{reference}" and {{{{item.<hyperparameter>}}}}')
+
+
+def _warn_about_metrics(spec: dict[str, Any], generated: workflow.Generated, report: Report) -> None:
+    """A warning for each objective metric that no template a trial runs declares as an output parameter.
+
+    A warning, not an error: the template may come from a templateRef or a WorkflowTemplate, which
+    this check does not follow.
+    """
+    objective = generated.settings.objective
+    if objective is None:
+        return
+    templates = {t.get("name"): (index, t) for index, t in enumerate(spec.get("templates") or [])
+                 if isinstance(t, dict)}
+    parameter = generated.space.parameter_name
+    for name in workflow.loop_templates(generated.workflow["spec"], parameter):
+        if name is None or name not in templates:
+            report.warning("spec.templates", f"the trials run a template this spec does not define (a templateRef?): "
+                                             f"cannot check that it outputs the metric {objective.metric!r}")
+            continue
+        index, _ = templates[name]
+        declared = _outputs_below(name, templates)
+        for metric in (objective.metric, *objective.additional):
+            if metric not in declared:
+                report.warning(f"spec.templates[{index}].outputs.parameters",
+                               f"template {name!r} runs each trial but declares no output parameter {metric!r} "
+                               f"(nor do the templates it calls): add {{name: {metric}, valueFrom: {{path: ...}}}} "
+                               "so that the trial's result reaches its node in status.nodes")
+
+
+def _outputs_below(name: str, templates: dict[Any, tuple[int, dict[str, Any]]], limit: int = 64) -> set[str]:
+    """The output parameter names of template ``name`` and of every template it calls (breadth first, bounded)."""
+    declared: set[str] = set()
+    queue: list[str] = [name]
+    seen: set[str] = set()
+    while queue and len(seen) < limit:
+        current = queue.pop(0)
+        if current in seen or current not in templates:
+            continue
+        seen.add(current)
+        template = templates[current][1]
+        outputs = template.get("outputs")
+        parameters = outputs.get("parameters") if isinstance(outputs, dict) else None
+        declared |= {str(p.get("name")) for p in parameters or [] if isinstance(p, dict)}
+        steps = [s for group in template.get("steps") or [] if isinstance(group, list) for s in group]
+        dag = template.get("dag")
+        tasks = dag.get("tasks") if isinstance(dag, dict) else None
+        for step in [*steps, *(tasks if isinstance(tasks, list) else [])]:
+            if isinstance(step, dict) and isinstance(step.get("template"), str):
+                queue.append(step["template"])
+    return declared

@@ -43,6 +43,7 @@ from argoml.hyperparam.workflow import (
     TRIALS_ANNOTATION,
     Generated,
     generate,
+    trial_loops,
     trial_workflow,
 )
 from argoml.timestamps import now_rfc3339
@@ -198,7 +199,7 @@ def _reconcile_adaptive(sweep: dict[str, Any]) -> dict[str, Any]:
         if index is not None and controller is not None and controller.get("uid") == metadata.get("uid"):
             owned[index] = workflow
     parameter = generated.space.parameter_name
-    loops = sorted(_trial_loops(generated.workflow["spec"], parameter)) or None
+    loops = sorted(trial_loops(generated.workflow["spec"], parameter)) or None
     decided = schedule.plan(name, generated.space, generated.settings, history, owned, loops, parameter)
     for proposal in decided.proposals:
         workflow = trial_workflow(sweep, generated.space, proposal.trial, dict(proposal.hyperparams))
@@ -310,7 +311,7 @@ class _State:
         objective = settings.objective if settings is not None else None
         parameter = str(annotations.get(PARAMETER_ANNOTATION, search.DEFAULT_PARAMETER))
         spec = _mapping(workflow.get("spec"))
-        found = results.read(workflow, sorted(_trial_loops(spec, parameter)) or None,
+        found = results.read(workflow, sorted(trial_loops(spec, parameter)) or None,
                              results.Metrics(objective.metric if objective else None,
                                              objective.additional if objective else ()))
         if not found.known:
@@ -402,23 +403,8 @@ def count_trials(workflow: Mapping[str, Any]) -> tuple[int, int]:
     annotations = (workflow.get("metadata") or {}).get("annotations") or {}
     parameter = str(annotations.get(PARAMETER_ANNOTATION, search.DEFAULT_PARAMETER))
     spec = _mapping(workflow.get("spec"))
-    found = results.read(workflow, sorted(_trial_loops(spec, parameter)) or None, results.Metrics(None))
+    found = results.read(workflow, sorted(trial_loops(spec, parameter)) or None, results.Metrics(None))
     return found.count(results.SUCCEEDED), found.count(results.FAILED)
-
-
-def _trial_loops(spec: Mapping[str, Any], parameter: str) -> set[str]:
-    reads = re.compile(rf"workflow\.parameters\.{re.escape(parameter)}(?![\w-])")
-    names = set()
-    for template in _list(spec.get("templates")):
-        if not isinstance(template, Mapping):
-            continue
-        steps = [step for group in _list(template.get("steps")) for step in _list(group)]
-        dag = template.get("dag")
-        tasks = _list(dag.get("tasks")) if isinstance(dag, Mapping) else []
-        for step in [*steps, *tasks]:
-            if isinstance(step, Mapping) and isinstance(step.get("withParam"), str) and reads.search(step["withParam"]):
-                names.add(str(step.get("name", "")))
-    return names
 
 
 def _trials_of(workflow: Mapping[str, Any], parameter: str) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ marks a generated Workflow carries; :mod:`~argoml.hyperparam.reconcile` reads th
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -127,3 +128,36 @@ def _workflow(sweep: Mapping[str, Any], space: search.SearchSpace, trials: list[
 def _stand_in(space: search.SearchSpace) -> search.Trial:
     """A trial of ``space`` to check an adaptive sweep's Workflow with: each axis's first point."""
     return {axis.name: axis.low if isinstance(axis, search.Interval) else axis.values[0] for axis in space.axes}
+
+
+def trial_loops(spec: Mapping[str, Any], parameter: str) -> set[str]:
+    """The names of the steps and DAG tasks of ``spec`` that loop over the trials parameter ``parameter``.
+
+    Argo names the nodes it expands from them ``<step>(<index>:<item>)``: those nodes are the trials.
+    """
+    return {str(step.get("name", "")) for step, _ in _loop_steps(spec, parameter)}
+
+
+def loop_templates(spec: Mapping[str, Any], parameter: str) -> list[str | None]:
+    """For each step or task looping over the trials, the template it runs (None for a ``templateRef``)."""
+    return [step.get("template") if isinstance(step.get("template"), str) else None
+            for step, _ in _loop_steps(spec, parameter)]
+
+
+def _loop_steps(spec: Mapping[str, Any], parameter: str) -> list[tuple[Mapping[str, Any], int]]:
+    reads = re.compile(rf"workflow\.parameters\.{re.escape(parameter)}(?![\w-])")
+    found = []
+    for index, template in enumerate(_list(spec.get("templates"))):
+        if not isinstance(template, Mapping):
+            continue
+        steps = [step for group in _list(template.get("steps")) for step in _list(group)]
+        dag = template.get("dag")
+        tasks = _list(dag.get("tasks")) if isinstance(dag, Mapping) else []
+        for step in [*steps, *tasks]:
+            if isinstance(step, Mapping) and isinstance(step.get("withParam"), str) and reads.search(step["withParam"]):
+                found.append((step, index))
+    return found
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
