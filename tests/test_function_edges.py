@@ -38,9 +38,9 @@ def test_event_functions_answer_malformed_events_with_400(serve: Serve, name: st
     assert error["status"] == 400 and message in error["message"] and "Traceback" not in response.text
 
 
-def test_hyperparam_refuses_a_ping_and_gc_refuses_a_resource_event(serve: Serve) -> None:
+def test_hyperparam_takes_a_ping_as_its_resync_and_gc_refuses_a_resource_event(serve: Serve) -> None:
     headers, body = ping_event({})
-    assert "expected an ApiServerSource event" in serve("hyperparam").post("/", headers=headers, data=body).text
+    assert serve("hyperparam").post("/", headers=headers, data=body).get_json()["result"] == "resynced"
     headers, body = resource_event("add", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}})
     assert "expected a PingSource event" in serve("gc").post("/", headers=headers, data=body).text
 

@@ -28,7 +28,7 @@ def tick(function: Client) -> dict[str, Any]:
     headers, body = knative.ping_event({"resync": "all"}, namespace="argoml", name="argoml-hyperparam-resync")
     answer = function.post("/", headers=headers, data=body)
     assert answer.status_code == 200, answer.json
-    return answer.json
+    return dict(answer.json or {})
 
 
 def lost(cluster: Emulator, namespace: str, name: str, body: dict[str, Any] | None = None) -> dict[str, Any]:

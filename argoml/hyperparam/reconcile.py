@@ -22,10 +22,9 @@ The rules are explained for users in docs/hyperparam.md.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from argoml import argo, kube, names
@@ -45,6 +44,7 @@ from argoml.hyperparam.workflow import (
     generate,
     trial_loops,
     trial_workflow,
+    trials_of,
 )
 from argoml.timestamps import now_rfc3339
 
@@ -325,10 +325,7 @@ class _State:
         if not self.tuned or not found.known or settings is None:
             return fields
         name = workflow["metadata"]["name"]
-        records = [trials.Record(index, trial, results.PENDING, name).with_result(
-            found.trials.get(index, results.TrialResult(index, results.PENDING)), 0)
-            for index, trial in enumerate(_trials_of(workflow, parameter))]
-        records = [replace(record, result_at=None) for record in records]
+        records = trials.of_workflow(name, trials_of(workflow, parameter), found)
         summary = trials.summarize(records, objective.goal if objective else None)
         summary_fields = summary.as_status()
         if objective is None:
@@ -405,22 +402,6 @@ def count_trials(workflow: Mapping[str, Any]) -> tuple[int, int]:
     spec = _mapping(workflow.get("spec"))
     found = results.read(workflow, sorted(trial_loops(spec, parameter)) or None, results.Metrics(None))
     return found.count(results.SUCCEEDED), found.count(results.FAILED)
-
-
-def _trials_of(workflow: Mapping[str, Any], parameter: str) -> list[dict[str, Any]]:
-    """The trials a generated Workflow runs (its trials parameter); [] when unreadable."""
-    spec = _mapping(workflow.get("spec"))
-    arguments = _mapping(spec.get("arguments"))
-    for argument in _list(arguments.get("parameters")):
-        if isinstance(argument, Mapping) and argument.get("name") == parameter:
-            try:
-                value = json.loads(argument.get("value") or "[]")
-            except (TypeError, ValueError, RecursionError):
-                return []
-            if isinstance(value, list):
-                return [{k: v for k, v in trial.items() if isinstance(v, str | int | float | bool)}
-                        if isinstance(trial, dict) else {} for trial in value]
-    return []
 
 
 def _list(value: Any) -> list[Any]:

@@ -69,6 +69,13 @@ class Record:
         return entry
 
 
+def of_workflow(workflow: str, planned: list[dict[str, Any]], found: results.Results) -> list[Record]:
+    """The history of a sweep run in one Workflow: each planned trial with what its nodes say (Pending if nothing)."""
+    return [replace(Record(index, trial, results.PENDING, workflow).with_result(
+        found.trials.get(index, results.TrialResult(index, results.PENDING)), 0), result_at=None)
+        for index, trial in enumerate(planned)]
+
+
 def parse_history(value: Any) -> list[Record]:
     """The history a status holds, skipping what is not an entry; sorted by trial, one entry per trial."""
     records: dict[int, Record] = {}

@@ -207,12 +207,64 @@ def _misspelt_kind(document: object, kinds: Iterable[str]) -> str | None:
     return f"unknown kind '{kind}': did you mean {close[0]}?" if close else None
 
 
+def _results_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", metavar="NAME|FILE",
+                        help="a HyperparamWorkflow's name (read from the cluster in KUBECONFIG), or a YAML/JSON file "
+                             "holding a HyperparamWorkflow with its status or the Workflow it generated ('-': stdin)")
+    parser.add_argument("-n", "--namespace", default="default", help="the sweep's namespace (with NAME)")
+    parser.add_argument("--metric", help="the objective's metric (default: the sweep's objective)")
+    parser.add_argument("--goal", choices=("maximize", "minimize"), help="how to rank (default: the sweep's goal)")
+
+
+def _results(args: argparse.Namespace) -> int:
+    """Print a sweep's trials as a table, best first."""
+    from argoml import argo, kube
+    from argoml.hyperparam import table, tuning
+    from argoml.hyperparam.workflow import HYPERPARAM_WORKFLOWS, KIND
+    from argoml.validation.files import UnreadableFile, parse, read
+
+    try:
+        if args.source == "-" or Path(args.source).is_file():
+            source = parse("-", sys.stdin.read()) if args.source == "-" else read(Path(args.source))
+            documents = [d for d in source.documents if isinstance(d, dict)]
+        else:
+            documents = [kube.get(HYPERPARAM_WORKFLOWS, args.namespace, args.source)]
+            status = documents[0].get("status") or {}
+            if not status.get("history") and status.get("workflowName"):  # the history was not kept: the nodes
+                documents.append(kube.get(argo.WORKFLOWS, args.namespace, status["workflowName"]))
+    except UnreadableFile as exc:
+        sys.stderr.write(f"{args.source}: {exc}\n")
+        return 1
+    except kube.ApiError as exc:
+        sys.stderr.write(f"{exc.message}\n")
+        return 1
+    sweep = next((d for d in documents if d.get("kind") == KIND), None)
+    given = (sweep or {}).get("spec", {}).get("objective")
+    declared: dict[str, Any] = given if isinstance(given, dict) else {}
+    metric = args.metric or declared.get("metric")
+    objective = tuning.Objective(str(metric), args.goal or declared.get("goal") or "maximize", None,
+                                 tuple(declared.get("additionalMetrics") or ())) if metric else None
+    workflow = next((d for d in documents if d.get("kind") == argo.WORKFLOWS.kind), None)
+    target = sweep if sweep is not None and (sweep.get("status") or {}).get("history") else workflow or sweep
+    if target is None:
+        sys.stderr.write(f"{args.source}: holds no HyperparamWorkflow or Workflow\n")
+        return 1
+    try:
+        records = table.records_of(target, objective)
+    except ValueError as exc:
+        sys.stderr.write(f"{args.source}: {exc}\n")
+        return 1
+    sys.stdout.write(table.render(records, objective))
+    return 0
+
+
 COMMANDS: dict[str, tuple[str, Command]] = {
     "ping": ("send a PingSource-format event to a function", (_ping_arguments, _ping)),
     "expand": ("check a HyperparamWorkflow as the webhook would and print the Workflow it generates",
                (_expand_arguments, _expand)),
     "validate": ("check Argo workflows, templates and cron workflows offline, like argo lint",
                  (_validate_arguments, _validate)),
+    "results": ("print a sweep's trials as a table, best first", (_results_arguments, _results)),
 }
 
 

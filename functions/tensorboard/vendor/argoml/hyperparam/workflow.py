@@ -161,3 +161,23 @@ def _loop_steps(spec: Mapping[str, Any], parameter: str) -> list[tuple[Mapping[s
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def trials_of(workflow: Mapping[str, Any], parameter: str) -> list[dict[str, Any]]:
+    """The trials a generated Workflow runs (its trials parameter); [] when unreadable."""
+    spec = _mapping(workflow.get("spec"))
+    arguments = _mapping(spec.get("arguments"))
+    for argument in _list(arguments.get("parameters")):
+        if isinstance(argument, Mapping) and argument.get("name") == parameter:
+            try:
+                value = json.loads(argument.get("value") or "[]")
+            except (TypeError, ValueError, RecursionError):
+                return []
+            if isinstance(value, list):
+                return [{k: v for k, v in trial.items() if isinstance(v, str | int | float | bool)}
+                        if isinstance(trial, dict) else {} for trial in value]
+    return []
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
