@@ -36,7 +36,7 @@ class Summary:
     changed: int = 0
     problems: list[str] = field(default_factory=list)
 
-    def as_dict(self, event_id: str) -> dict[str, Any]:
+    def to_json(self, event_id: str) -> dict[str, Any]:
         shown = self.problems[:MAX_REPORTED]
         answer: dict[str, Any] = {"event": event_id, "result": "resynced", "examined": self.examined,
                                   "changed": self.changed, "problems": shown}

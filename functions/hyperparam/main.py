@@ -21,12 +21,7 @@ from argoml.hyperparam import reconcile, resync
 @functions_framework.http
 @entry_point("hyperparam")
 def handle(request: flask.Request) -> flask.Response:
-<<<<<<< HEAD
-    event = events.parse_resource_event(request.headers, request.get_data())
-    return json_response(reconcile.handle(event).to_json(event.id))
-=======
     event = events.parse(request.headers, request.get_data())
     if isinstance(event, events.PingEvent):  # the periodic resync: every sweep, as if each had an event
-        return json_response(resync.run(event).as_dict(event.id))
-    return json_response(reconcile.handle(event).as_dict(event.id))
->>>>>>> a722477 (hyperparam: a PingSource resync reconciles every sweep, a page at a time, through the events' code path)
+        return json_response(resync.run(event).to_json(event.id))
+    return json_response(reconcile.handle(event).to_json(event.id))
