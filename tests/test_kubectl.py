@@ -70,11 +70,12 @@ def test_apply_then_get_prints_the_crds_printer_columns(kubectl: Kubectl, playgr
     assert "unchanged" in kubectl("apply", "-f", "examples/hparam.yaml").stdout
     sweeps = playground.store.type_of("argoml.io", "v1alpha1", "hyperparamworkflows")
     playground.store.patch(sweeps, "default", "example-hparam-sweep",
-                           {"status": {"phase": "Running", "trials": 15, "workflowName": "example-hparam-sweep"}},
+                           {"status": {"phase": "Running", "trials": 15, "workflowName": "example-hparam-sweep",
+                                       "bestTrial": {"trial": 3, "value": 0.93}, "trialsRunning": 5}},
                            MERGE, subresource="status")
     header, row = _rows(kubectl("get", "hparam").stdout)
-    assert header == ["NAME", "ALGORITHM", "TRIALS", "WORKFLOW", "PHASE", "AGE"]
-    assert row[:5] == ["example-hparam-sweep", "grid", "15", "example-hparam-sweep", "Running"]
+    assert header == ["NAME", "ALGORITHM", "TRIALS", "WORKFLOW", "PHASE", "BEST", "RUNNING", "AGE"]
+    assert row[:7] == ["example-hparam-sweep", "grid", "15", "example-hparam-sweep", "Running", "0.93", "5"]
     wide = _rows(kubectl("get", "hpw", "-o", "wide").stdout)[0]
     assert "SUCCEEDED" in wide and "FAILED" in wide
 
