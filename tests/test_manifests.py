@@ -377,8 +377,12 @@ def test_workflow_source_sends_only_workflows_generated_from_a_hyperparamworkflo
 # --- GC schedules ------------------------------------------------------------------------
 
 
+def gc_sources(objects: list[Obj]) -> list[Obj]:
+    return [s for s in of_kind(objects, "PingSource") if s["spec"]["sink"]["ref"]["name"] == "argoml-gc"]
+
+
 def gc_policies(objects: list[Obj]) -> dict[str, Obj]:
-    return {s["metadata"]["name"]: json.loads(s["spec"]["data"]) for s in of_kind(objects, "PingSource")}
+    return {s["metadata"]["name"]: json.loads(s["spec"]["data"]) for s in gc_sources(objects)}
 
 
 def test_pingsources_carry_the_scheduled_and_ad_hoc_policies_hourly() -> None:
@@ -388,11 +392,18 @@ def test_pingsources_carry_the_scheduled_and_ad_hoc_policies_hourly() -> None:
     assert policies["argoml-gc-adhoc"]["maxAgeHours"] == 168
     assert policies["argoml-gc-adhoc"]["invert"] is True and not policies["argoml-gc-scheduled"].get("invert")
     assert policies["argoml-gc-adhoc"]["selector"] == policies["argoml-gc-scheduled"]["selector"]
-    for source in of_kind(objects, "PingSource"):
+    assert len(gc_sources(objects)) == 2
+    for source in gc_sources(objects):
         assert source["spec"]["contentType"] == "application/json"
-        assert source["spec"]["sink"]["ref"]["name"] == "argoml-gc"
         runs = croniter(source["spec"]["schedule"], 0)
         assert runs.get_next(float) <= 3600 and runs.get_next(float) - runs.get_prev(float) <= 3600
+
+
+def test_a_pingsource_resyncs_every_sweep_every_few_minutes() -> None:
+    (resync,) = [s for s in of_kind(render("knative"), "PingSource")
+                 if s["spec"]["sink"]["ref"]["name"] == "argoml-hyperparam"]
+    runs = croniter(resync["spec"]["schedule"], 0)
+    assert runs.get_next(float) - runs.get_prev(float) <= 300
 
 
 def gc_environment(objects: list[Obj]) -> dict[str, str]:
@@ -405,13 +416,13 @@ def test_gc_accepts_policies_only_from_its_pingsources_by_default() -> None:
     objects = render("knative")
     env = gc_environment(objects)
     audience, allowed = env["EVENT_AUDIENCE"], {s.strip() for s in env["EVENT_SENDERS"].split(",")}
-    for source in of_kind(objects, "PingSource"):
+    for source in gc_sources(objects):
         assert source["spec"]["sink"]["audience"] == audience
         namespace, name = source["metadata"]["namespace"], source["metadata"]["name"]
         # Knative's OIDC ServiceAccount for the source, in both of its naming schemes.
         assert f"system:serviceaccount:{namespace}:oidc-sources.knative.dev-pingsource-{name}" in allowed
         assert f"system:serviceaccount:{namespace}:{name}-oidc-sources.knative.dev-pingsource" in allowed
-    assert len(allowed) == 2 * len(of_kind(objects, "PingSource"))
+    assert len(allowed) == 2 * len(gc_sources(objects))
 
 
 def test_the_pingsources_policies_hold_within_the_deployments_floor_and_ceilings() -> None:
