@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from argoml import jsonbody
 from argoml.dev.emulator import Emulator
+from argoml.hyperparam import workflow
 from argoml.validation import admission, budget
 from tests.conftest import ROOT
 from tests.test_validate_function import SWEEP, WORKFLOW, review, with_spec
@@ -120,7 +121,8 @@ def test_a_huge_random_sweep_is_refused_before_its_trials_are_built(cluster: Emu
     finally:
         tracemalloc.stop()
     assert not decision.allowed
-    assert "would be more than 1,048,576 bytes: its trials alone pass that after 1," in decision.message
+    assert f"would be more than {workflow.MAX_WORKFLOW_BYTES:,} bytes: its trials alone pass that after " \
+        in decision.message
     assert peak < 64 << 20, f"peaked at {peak / 2**20:.0f} MiB"
 
 
