@@ -1,4 +1,5 @@
-"""A loopback HTTP sink that records what it is sent and answers from a script."""
+"""Loopback HTTP servers for tests: any handler (:func:`serving`), and a sink that records what it
+is sent and answers from a script (:func:`recording_sink`)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,19 @@ class Sink:
 
 
 @contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[ThreadingHTTPServer]:
+    """``handler`` served on a free loopback port from a background thread, until the block ends."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
 def recording_sink() -> Iterator[Sink]:
     sink = Sink(url="")
 
@@ -47,12 +61,6 @@ def recording_sink() -> Iterator[Sink]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    sink.url = f"http://127.0.0.1:{server.server_address[1]}/"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as server:
+        sink.url = f"http://127.0.0.1:{server.server_address[1]}/"
         yield sink
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -16,7 +16,6 @@ import os
 import subprocess
 import sys
 import tarfile
-import threading
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -27,6 +26,7 @@ import pytest
 
 from argoml.dev.emulator import Emulator
 from argoml.tensorboard.fetch import CONFIG_ENV, TERMINATION_LOG_ENV, FetchError, Plan, StoredRun, fetch
+from tests.sinks import serving
 from tests.workflow_status import key_only, pod, seed, workflow
 
 EVENTS = b"\x18\x00\x00\x00\x00\x00\x00\x00 fake tfevents record"
@@ -70,14 +70,10 @@ class Files(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def files() -> Iterator[Any]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Files)
-    server.files, server.auth, server.headers_seen = {}, None, []  # type: ignore[attr-defined]
-    server.url = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(Files) as server:
+        server.files, server.auth, server.headers_seen = {}, None, []  # type: ignore[attr-defined]
+        server.url = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import http.server
 import json
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import pytest
 
 from argoml.dev import runner
 from argoml.dev.emulator import Emulator
+from tests.sinks import serving
 from tests.workflow_status import MINIO_REPOSITORY, key_only, pod, seed, workflow
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -70,13 +70,9 @@ class FakeTensorBoard(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def tensorboard() -> Iterator[Any]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeTensorBoard)
-    server.seen = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(FakeTensorBoard) as server:
+        server.seen = []  # type: ignore[attr-defined]
+        yield server
 
 
 @pytest.fixture(scope="module")
