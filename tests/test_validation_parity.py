@@ -4,56 +4,20 @@ checked, resolved at run time, required only by the CRD) and exactly what it say
 from __future__ import annotations
 
 import json
-import textwrap
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from argoml.validation import DocumentResolver, Report, labels, validate_object
+from argoml.validation import labels
 from argoml.validation.substitution import substitute
-
-LIBRARY = """
----
-apiVersion: argoproj.io/v1alpha1
-kind: WorkflowTemplate
-metadata: {name: library}
-spec:
-  templates:
-  - name: echo
-    inputs: {parameters: [{name: message}]}
-    container: {image: alpine, args: ["{{inputs.parameters.message}}"]}
-  - name: export
-    container: {image: alpine}
-    outputs:
-      artifacts: [{name: out, path: /tmp/out, globalName: "{{workflow.name}}-out"}]
-"""
-
-
-def check(manifest: str) -> Report:
-    documents = [d for d in yaml.safe_load_all(textwrap.dedent(manifest) + LIBRARY) if d]
-    return validate_object(documents[0], DocumentResolver(documents[1:]))
-
-
-def errors(report: Report) -> list[tuple[str, str]]:
-    return [(p.path, p.message) for p in report.errors]
-
-
-def warnings(report: Report) -> list[tuple[str, str]]:
-    return [(p.path, p.message) for p in report.warnings]
-
-
-def workflow(spec: str, kind: str = "Workflow") -> str:
-    return (f"apiVersion: argoproj.io/v1alpha1\nkind: {kind}\nmetadata: {{name: wf}}\nspec:\n"
-            + textwrap.indent(textwrap.dedent(spec).strip("\n"), "  ") + "\n")
-
+from tests.argo_manifests import errors, validate, warnings, workflow
 
 # -- what Argo substitutes before it checks ------------------------------------------------------
 
 def test_a_step_named_by_an_input_parameter_is_valid() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         templates:
         - name: main
@@ -75,8 +39,8 @@ def test_a_task_named_by_a_workflow_parameter_takes_its_value() -> None:
           dag: {tasks: [{name: "{{workflow.parameters.task}}", template: leaf}]}
         - {name: leaf, container: {image: alpine}}
     """
-    assert errors(check(workflow(manifest.replace("NAME", "train")))) == []
-    assert errors(check(workflow(manifest.replace("NAME", "no_underscores")))) == [
+    assert errors(validate(workflow(manifest.replace("NAME", "train")))) == []
+    assert errors(validate(workflow(manifest.replace("NAME", "no_underscores")))) == [
         ("spec.templates[0].dag.tasks[0].name",
          "templates.main.tasks[0].name: 'no_underscores' is invalid: name must consist of alpha-numeric characters "
          "or '-', and must start with an alpha-numeric character (e.g. My-name1-2, 123-NAME)")]
@@ -91,13 +55,13 @@ def test_a_template_called_by_a_workflow_parameter_resolves_to_its_value() -> No
           steps: [[{name: run, template: "{{workflow.parameters.which}}"}]]
         - {name: leaf, container: {image: alpine}}
     """
-    assert errors(check(workflow(manifest.replace("NAME", "leaf")))) == []
-    assert errors(check(workflow(manifest.replace("NAME", "missing")))) == [
+    assert errors(validate(workflow(manifest.replace("NAME", "leaf")))) == []
+    assert errors(validate(workflow(manifest.replace("NAME", "missing")))) == [
         ("spec.templates[0].steps[0][0].template", "templates.main.steps[0].run template name 'missing' undefined")]
 
 
 def test_a_resource_action_from_an_input_parameter_is_valid() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         templates:
         - name: main
@@ -112,7 +76,7 @@ def test_a_resource_action_from_an_input_parameter_is_valid() -> None:
 
 
 def test_a_resource_action_given_by_the_workflow_is_checked() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: res
         arguments: {parameters: [{name: verb, value: destroy}]}
         templates:
@@ -125,7 +89,7 @@ def test_a_resource_action_given_by_the_workflow_is_checked() -> None:
 
 
 def test_output_artifact_names_and_global_names_from_inputs_are_valid() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         templates:
         - name: main
@@ -141,7 +105,7 @@ def test_output_artifact_names_and_global_names_from_inputs_are_valid() -> None:
 
 
 def test_a_timeout_from_an_input_parameter_is_valid() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         templates:
         - name: main
@@ -157,7 +121,7 @@ def test_a_timeout_from_an_input_parameter_is_valid() -> None:
 # -- resolved at run time --------------------------------------------------------------------------
 
 def test_a_template_ref_named_by_a_parameter_is_resolved_at_run_time() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         templates:
         - name: main
@@ -168,7 +132,7 @@ def test_a_template_ref_named_by_a_parameter_is_resolved_at_run_time() -> None:
 
 
 def test_a_workflow_template_ref_named_by_a_parameter_without_a_value_is_resolved_at_run_time() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         workflowTemplateRef: {name: "{{workflow.parameters.which}}"}
         arguments: {parameters: [{name: which, valueFrom: {supplied: {}}}]}
     """))
@@ -181,8 +145,8 @@ def test_a_workflow_template_ref_named_by_a_parameter_value_is_resolved_with_it(
         entrypoint: echo
         arguments: {parameters: [{name: which, value: NAME}, {name: message, value: hi}]}
     """
-    assert errors(check(workflow(manifest.replace("NAME", "library")))) == []
-    assert errors(check(workflow(manifest.replace("NAME", "nowhere")))) == [
+    assert errors(validate(workflow(manifest.replace("NAME", "library")))) == []
+    assert errors(validate(workflow(manifest.replace("NAME", "nowhere")))) == [
         ("spec.workflowTemplateRef", 'workflowtemplates.argoproj.io "nowhere" not found')]
 
 
@@ -197,14 +161,14 @@ def test_an_exit_handler_may_use_any_global_artifact_when_one_is_exported_under_
         - name: report
           container: {image: alpine, args: ["{{workflow.outputs.artifacts.anything}}"]}
     """
-    assert errors(check(workflow(manifest.replace("GLOBAL", "{{workflow.name}}-o")))) == []
-    assert errors(check(workflow(manifest.replace("GLOBAL", "fixed")))) == [
+    assert errors(validate(workflow(manifest.replace("GLOBAL", "{{workflow.name}}-o")))) == []
+    assert errors(validate(workflow(manifest.replace("GLOBAL", "fixed")))) == [
         ("spec.templates[1].container.args[0]", "templates.report: failed to resolve "
                                                  "{{workflow.outputs.artifacts.anything}}")]
 
 
 def test_an_exit_handler_sees_parameterised_global_artifacts_of_the_referred_template() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         workflowTemplateRef: {name: library}
         entrypoint: export
         onExit: echo
@@ -216,7 +180,7 @@ def test_an_exit_handler_sees_parameterised_global_artifacts_of_the_referred_tem
 # -- not Argo's rules: warnings ---------------------------------------------------------------------
 
 def test_a_volume_mount_without_a_volume_is_a_warning_not_a_denial() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         templates:
         - {name: main, container: {image: alpine, volumeMounts: [{name: work, mountPath: /w}]}}
@@ -228,7 +192,7 @@ def test_a_volume_mount_without_a_volume_is_a_warning_not_a_denial() -> None:
 
 
 def test_a_volume_mount_named_by_a_variable_is_not_questioned() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         templates:
         - {name: main, container: {image: alpine, volumeMounts: [{name: "{{workflow.name}}", mountPath: /w}]}}
@@ -237,7 +201,7 @@ def test_a_volume_mount_named_by_a_variable_is_not_questioned() -> None:
 
 
 def test_a_field_only_the_crd_requires_is_a_warning() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         templates:
         - name: main
@@ -249,7 +213,7 @@ def test_a_field_only_the_crd_requires_is_a_warning() -> None:
 
 
 def test_a_gauge_without_realtime_is_valid() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         templates:
         - {name: main, container: {image: alpine}, metrics: {prometheus: [{name: g, help: h, gauge: {value: "1"}}]}}
@@ -258,20 +222,20 @@ def test_a_gauge_without_realtime_is_valid() -> None:
 
 
 def test_a_workflow_template_without_a_spec_is_accepted_with_a_warning() -> None:
-    report = check("apiVersion: argoproj.io/v1alpha1\nkind: WorkflowTemplate\nmetadata: {name: empty}\n")
+    report = validate("apiVersion: argoproj.io/v1alpha1\nkind: WorkflowTemplate\nmetadata: {name: empty}\n")
     assert errors(report) == []
     assert [path for path, _ in warnings(report)] == ["spec"]
 
 
 def test_a_workflow_without_a_spec_lacks_its_entrypoint() -> None:
-    report = check("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: empty}\n")
+    report = validate("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: empty}\n")
     assert errors(report) == [("spec.entrypoint", "spec.entrypoint is required")]
 
 
 # -- Argo's words ---------------------------------------------------------------------------------
 
 def test_an_argument_missing_for_a_referenced_template_names_the_template() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         templates:
         - name: main
@@ -282,7 +246,7 @@ def test_an_argument_missing_for_a_referenced_template_names_the_template() -> N
 
 
 def test_an_init_container_without_a_name_names_its_template() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         templates:
         - {name: main, initContainers: [{image: alpine}], container: {image: alpine}}
@@ -293,7 +257,7 @@ def test_an_init_container_without_a_name_names_its_template() -> None:
 
 def test_a_name_too_long_is_counted_in_bytes_as_go_counts_it() -> None:
     name = "é" * 32
-    report = check(workflow("entrypoint: main\ntemplates: [{name: main, container: {image: a}}]").replace(
+    report = validate(workflow("entrypoint: main\ntemplates: [{name: main, container: {image: a}}]").replace(
         "{name: wf}", f"{{name: {name}}}"))
     assert ("metadata.name", f'workflow name "{name}" must not be more than 63 characters long (currently 64)') \
         in errors(report)
@@ -302,7 +266,7 @@ def test_a_name_too_long_is_counted_in_bytes_as_go_counts_it() -> None:
 # -- what Argo refuses ----------------------------------------------------------------------------
 
 def test_pod_level_resources_take_cpu_memory_and_hugepages_only() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         podResources: {limits: {cpu: "2", memory: 4Gi, hugepages-2Mi: 1Gi}, requests: {nvidia.com/gpu: "1"}}
         templates:
@@ -317,7 +281,7 @@ def test_pod_level_resources_take_cpu_memory_and_hugepages_only() -> None:
 
 
 def test_pod_level_resources_take_no_claims() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         podResources: {claims: [{name: gpu}]}
         templates: [{name: main, container: {image: alpine}}]
@@ -327,7 +291,7 @@ def test_pod_level_resources_take_no_claims() -> None:
 
 
 def test_sidecars_and_container_set_containers_may_not_take_argos_container_names() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         templates:
         - {name: main, sidecars: [{name: wait, image: a}, {name: proxy, image: a}], container: {image: alpine}}
@@ -349,13 +313,13 @@ def test_an_executor_plugin_needs_a_name() -> None:
         executorPlugins: [{METADATA spec: {sidecar: {container: {name: plugin, image: p}}}}]
         templates: [{name: main, container: {image: alpine}}]
     """
-    assert errors(check(workflow(manifest.replace("METADATA", "metadata: {name: hello},")))) == []
-    assert errors(check(workflow(manifest.replace("METADATA", "")))) == [
+    assert errors(validate(workflow(manifest.replace("METADATA", "metadata: {name: hello},")))) == []
+    assert errors(validate(workflow(manifest.replace("METADATA", "")))) == [
         ("spec.executorPlugins[0].metadata.name", "executorPlugins[0].metadata.name is required")]
 
 
 def pod_gc(selector: str) -> list[tuple[str, str]]:
-    return errors(check(workflow(f"""
+    return errors(validate(workflow(f"""
         entrypoint: main
         podGC: {{strategy: OnPodSuccess, labelSelector: {selector}}}
         templates: [{{name: main, container: {{image: alpine}}}}]
@@ -393,7 +357,7 @@ def test_a_valid_pod_gc_label_selector_is_accepted() -> None:
 
 
 def test_label_and_annotation_values_must_be_strings_as_go_decodes_them() -> None:
-    report = check(workflow("entrypoint: main\ntemplates: [{name: main, container: {image: a}}]").replace(
+    report = validate(workflow("entrypoint: main\ntemplates: [{name: main, container: {image: a}}]").replace(
         "{name: wf}", "{name: wf, labels: {replicas: 3}, annotations: {enabled: true}}"))
     assert errors(report) == [("metadata.labels.replicas", "must be of type string, got integer"),
                               ("metadata.annotations.enabled", "must be of type string, got boolean")]
@@ -407,15 +371,15 @@ def test_an_artifact_path_may_not_climb_out_of_its_directory() -> None:
           container: {image: alpine}
           outputs: {artifacts: [{name: out, path: PATH}]}
     """
-    assert errors(check(workflow(manifest.replace("PATH", "/tmp/safe/../x")))) == [
+    assert errors(validate(workflow(manifest.replace("PATH", "/tmp/safe/../x")))) == [
         ("spec.templates[0].outputs.artifacts[0].path", "error in templates.main.outputs.artifacts.out: Artifact "
                                                         "'out' attempted to use a path containing '..'. Directory "
                                                         "traversal is not permitted")]
-    assert errors(check(workflow(manifest.replace("PATH", "/tmp/safe/a..b/x")))) == []
+    assert errors(validate(workflow(manifest.replace("PATH", "/tmp/safe/a..b/x")))) == []
 
 
 def test_an_hdfs_artifact_needs_its_location() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         templates:
         - name: main
@@ -427,7 +391,7 @@ def test_an_hdfs_artifact_needs_its_location() -> None:
 
 
 def test_dag_sorting_failures_carry_argos_sentence_first() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         templates:
         - name: main
@@ -439,7 +403,7 @@ def test_dag_sorting_failures_carry_argos_sentence_first() -> None:
 
 
 def test_a_workflow_looping_over_a_literal_list_may_use_any_item_key_as_in_argo() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         arguments: {parameters: [{name: rows, value: '[{"idx": 1}]'}]}
         templates:
@@ -452,7 +416,7 @@ def test_a_workflow_looping_over_a_literal_list_may_use_any_item_key_as_in_argo(
 
 
 def test_a_label_no_one_declares_is_a_warning_since_the_controllers_defaults_may_add_it() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         templates: [{name: main, container: {image: alpine, args: ["{{workflow.labels.team}}"]}}]
     """))

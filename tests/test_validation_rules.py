@@ -10,45 +10,9 @@ import pytest
 import yaml
 
 from argoml.validation import DocumentResolver, Report, validate_object, validate_workflow_spec
+from tests.argo_manifests import errors, validate, workflow
 
-HEADER = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: wf}\nspec:\n"
 LEAF = "- name: leaf\n  container: {image: alpine}\n"
-TEMPLATES = """
----
-apiVersion: argoproj.io/v1alpha1
-kind: WorkflowTemplate
-metadata: {name: library}
-spec:
-  templates:
-  - name: echo
-    inputs: {parameters: [{name: message}]}
-    container: {image: alpine, args: ["{{inputs.parameters.message}}"]}
-  - name: broken
-    container: {image: ""}
----
-apiVersion: argoproj.io/v1alpha1
-kind: ClusterWorkflowTemplate
-metadata: {name: shared}
-spec:
-  entrypoint: hello
-  arguments: {parameters: [{name: who, value: world}]}
-  templates:
-  - name: hello
-    container: {image: alpine, args: ["{{workflow.parameters.who}}"]}
-"""
-
-
-def validate(manifest: str) -> Report:
-    documents = [d for d in yaml.safe_load_all(textwrap.dedent(manifest) + TEMPLATES) if d]
-    return validate_object(documents[0], DocumentResolver(documents[1:]))
-
-
-def workflow(spec: str) -> str:
-    return HEADER + textwrap.indent(textwrap.dedent(spec).strip("\n"), "  ") + "\n"
-
-
-def errors(report: Report) -> list[tuple[str, str]]:
-    return [(p.path, p.message) for p in report.errors]
 
 
 # (rule, invalid resource, the problem it must produce, a valid variant)
@@ -581,7 +545,7 @@ CASES: list[tuple[str, str, tuple[str, str], str]] = [
     ),
     (
         "templates reached through templateRef are validated too",
-        workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, templateRef: {name: library, "
+        workflow("entrypoint: main\ntemplates:\n- name: main\n  steps: [[{name: s, templateRef: {name: faulty, "
                  "template: broken}}]]"),
         ("spec.templates[0].steps[0][0].templateRef",
          "templates.main.steps[0].s templates.broken.container.image may not be empty"),
