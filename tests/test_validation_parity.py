@@ -452,7 +452,7 @@ def test_any_label_selector_gets_an_answer_not_a_crash(selector: Any) -> None:
 
 
 def test_a_dag_task_may_use_a_global_output_of_a_task_it_depends_on_listed_after_it() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         entrypoint: main
         templates:
         - name: main
