@@ -6,8 +6,10 @@ STAMP  := $(VENV)/.installed
 REGISTRY ?= ghcr.io/argoml
 TAG      ?= dev
 FUNCTIONS := hyperparam validate tensorboard gc
+OVERLAY  ?= knative
+KIND_CLUSTER ?= argoml
 
-.PHONY: install demo run test fuzz bench lint vendor images deploy clean
+.PHONY: install demo run test fuzz bench lint vendor images kind-load knative-features check-knative deploy clean
 
 install: $(STAMP)
 
@@ -41,12 +43,34 @@ vendor:
 	$(PYTHON) -m tools.vendoring .
 
 images: vendor
-	@command -v docker >/dev/null || { echo "make images needs docker (or use the func route in README)"; exit 1; }
+	@command -v docker >/dev/null || { echo "make images needs docker (the one supported build: docs/deploy.md)"; exit 1; }
 	for f in $(FUNCTIONS); do docker build -t $(REGISTRY)/argoml-$$f:$(TAG) functions/$$f || exit 1; done
 
+# Put the images `make images REGISTRY=kind.local` built on the nodes of kind cluster $(KIND_CLUSTER).
+kind-load:
+	@command -v kind >/dev/null || { echo "make kind-load needs kind"; exit 1; }
+	for f in $(FUNCTIONS); do kind load docker-image --name $(KIND_CLUSTER) $(REGISTRY)/argoml-$$f:$(TAG) || exit 1; done
+
+# Knative's feature flags argo-ml needs (cluster admin, once), and a check that they are on.
+knative-features:
+	hack/knative-features.sh apply
+
+check-knative:
+	hack/knative-features.sh check
+
+# Refuses while the webhook's address is still a placeholder (docs/deploy.md, step 3).
 deploy:
 	@command -v kubectl >/dev/null || { echo "make deploy needs kubectl"; exit 1; }
-	kubectl apply -k knative/
+	@kubectl kustomize $(OVERLAY) > /dev/null || exit 1
+	@host=$$(kubectl kustomize $(OVERLAY) | awk '/^kind: DomainMapping$$/ {m=1} m && /^  name: / {print $$2; exit}'); \
+	case "$$host" in \
+	  ""|*example.com|*example.org|*example.net|*192.0.2.*|*198.51.100.*|*203.0.113.*) \
+	    echo "make deploy: the webhook's address in $(OVERLAY) is '$$host', a placeholder."; \
+	    echo "Set it in an overlay (the DomainMapping's name: a DNS name the API server resolves to the"; \
+	    echo "Knative ingress; docs/deploy.md, step 3), then: make deploy OVERLAY=<your overlay>"; \
+	    exit 1;; \
+	esac
+	kubectl apply -k $(OVERLAY)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache out

@@ -44,18 +44,34 @@ def _emulator() -> Iterator[Emulator]:
             os.environ["KUBECONFIG"] = previous
 
 
+MODE_ENV = "TENSORBOARD_MODE"
+_MODE = pytest.StashKey[str]()
+
+
 @pytest.fixture(scope="session")
-def recorded_calls() -> list[Call]:
-    """Every API request made against ``cluster`` during the session (for the RBAC audit)."""
+def recorded_calls() -> list[tuple[str, Call]]:
+    """Every API request made against ``cluster`` during the session, with the TensorBoard mode the test
+    ran in (the RBAC audit checks each against that mode's roles)."""
     return []
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> object:
+    """Note the mode a test ran in (read before its monkeypatch is undone)."""
+    try:
+        return (yield)
+    finally:
+        item.stash[_MODE] = os.environ.get(MODE_ENV, "").strip() or "knative"
+
+
 @pytest.fixture
-def cluster(_emulator: Emulator, recorded_calls: list[Call]) -> Iterator[Emulator]:
+def cluster(_emulator: Emulator, recorded_calls: list[tuple[str, Call]],
+            request: pytest.FixtureRequest) -> Iterator[Emulator]:
     """The emulated cluster, empty, with no injected failures and no recorded calls."""
     _emulator.reset()
     yield _emulator
-    recorded_calls.extend(_emulator.calls)
+    mode = request.node.stash.get(_MODE, "knative")
+    recorded_calls.extend((mode, call) for call in _emulator.calls)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -235,21 +235,39 @@ def test_idle_tensorboards_and_those_of_deleted_workflows_are_removed(cluster: E
     seed(store, "ml", "live", phase="Succeeded", finished_at=ago(1), pods=0)
     tensorboard(store, "ksvc", "ml", "live", accessed=ago(1), name="tb-used")
     tensorboard(store, "ksvc", "ml", "live", accessed=ago(48), name="tb-idle")
+    tensorboard(store, "ksvc", "ml", "gone", accessed=ago(1))
+    tensorboard(store, "ksvc", "ml", "live", accessed=ago(100), controller=True, name="tb-revision")
+    tensorboard(store, "deployment", "ml", "gone", accessed=ago(100))  # another mode's: never listed
+    status, summary = ping(serve, {"tensorboardTTLHours": 24})
+    assert status == 200
+    assert summary["deleted"] == {"services.serving.knative.dev": ["ml/tb-gone", "ml/tb-idle"]}
+    assert names(store, "serving.knative.dev", "v1", "services") == {"tb-used", "tb-revision"}
+    assert summary["kept"] == {"tensorboard-in-use": 1, "tensorboard-part-owned-elsewhere": 1}
+    assert summary["examined"]["tensorboards"] == 4
+    assert {c.resource for c in gc_calls(cluster, "list")} == {"workflows", "pods", "services"}
+    assert not gc_calls(cluster, resource="deployments")
+
+
+def test_in_deployment_mode_idle_deployments_and_their_services_are_removed(cluster: Emulator, serve: Serve,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENSORBOARD_MODE", "deployment")
+    store = cluster.store
+    seed(store, "ml", "live", phase="Succeeded", finished_at=ago(1), pods=0)
     tensorboard(store, "deployment", "ml", "gone", accessed=ago(1))
     tensorboard(store, "service", "ml", "gone", accessed=None)
     tensorboard(store, "deployment", "ml", "live", accessed=ago(2), name="tb-pair")
     tensorboard(store, "service", "ml", "live", accessed=None, name="tb-pair")
     tensorboard(store, "deployment", "ml", "live", accessed=ago(100), labelled=False, name="not-ours")
     tensorboard(store, "deployment", "ml", "live", accessed=ago(100), controller=True, name="tb-revision")
+    tensorboard(store, "ksvc", "ml", "gone", accessed=ago(100))  # another mode's: never listed
     status, summary = ping(serve, {"tensorboardTTLHours": 24})
     assert status == 200
-    assert summary["deleted"] == {"services.serving.knative.dev": ["ml/tb-idle"], "deployments.apps": ["ml/tb-gone"],
-                                  "services": ["ml/tb-gone"]}
-    assert names(store, "serving.knative.dev", "v1", "services") == {"tb-used"}
+    assert summary["deleted"] == {"deployments.apps": ["ml/tb-gone"], "services": ["ml/tb-gone"]}
     assert names(store, "apps", "v1", "deployments") == {"tb-pair", "not-ours", "tb-revision"}
     assert names(store, "", "v1", "services") == {"tb-pair"}, "a Service follows its Deployment's access time"
-    assert summary["kept"] == {"tensorboard-in-use": 3, "tensorboard-part-owned-elsewhere": 1}
-    assert summary["examined"]["tensorboards"] == 7
+    assert summary["kept"] == {"tensorboard-in-use": 2, "tensorboard-part-owned-elsewhere": 1}
+    assert summary["examined"]["tensorboards"] == 5
+    assert not [c for c in gc_calls(cluster) if c.group == "serving.knative.dev"]
 
 
 def test_the_instance_of_a_workflow_whose_name_is_too_long_for_a_label_stays_while_it_is_used(
@@ -265,8 +283,9 @@ def test_the_instance_of_a_workflow_whose_name_is_too_long_for_a_label_stays_whi
     assert len(store.find(store.type_of("serving.knative.dev", "v1", "services"), "ml")) == 1
 
 
-def test_an_instance_adopted_by_a_workflow_submitted_again_is_that_workflows(cluster: Emulator,
-                                                                            serve: Serve) -> None:
+def test_an_instance_adopted_by_a_workflow_submitted_again_is_that_workflows(
+        cluster: Emulator, serve: Serve, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TENSORBOARD_MODE", "deployment")
     store = cluster.store
     seed(store, "ml", "live", phase="Succeeded", finished_at=ago(1), pods=0)
     uid = store.get(store.type_of("argoproj.io", "v1alpha1", "workflows"), "ml", "live")["metadata"]["uid"]
@@ -457,12 +476,23 @@ def test_an_orphan_whose_workflow_cannot_be_read_is_kept_and_reported(cluster: E
     assert "orphan" in pod_names(cluster.store)
 
 
-def test_a_cluster_without_knative_serving_still_collects_deployments(cluster: Emulator, serve: Serve) -> None:
-    tensorboard(cluster.store, "deployment", "ml", "gone", accessed=ago(100))
-    cluster.fail(404, method="GET", resource="services", times=1)  # the first services list is Knative's
+def test_a_cluster_without_knative_serving_still_collects_pods(cluster: Emulator, serve: Serve) -> None:
+    old = seed(cluster.store, "ml", "old", phase="Succeeded", finished_at=ago(500), pods=1)
+    cluster.fail(404, method="GET", resource="services", times=1)  # Knative's services are not served
     status, summary = ping(serve, {})
     assert status == 200 and summary["complete"]
-    assert summary["deleted"] == {"deployments.apps": ["ml/tb-gone"]}
+    assert summary["deleted"] == {"pods": [f"ml/{name}" for name in old]}
+
+
+def test_an_unknown_tensorboard_mode_is_answered_400(cluster: Emulator, serve: Serve,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from argoml.gc.policy import TENSORBOARD_MODES
+    from argoml.tensorboard.instances import MODES
+
+    assert TENSORBOARD_MODES == MODES
+    monkeypatch.setenv("TENSORBOARD_MODE", "nodeport")
+    status, answer = ping(serve, {})
+    assert status == 400 and answer["error"]["message"].startswith("TENSORBOARD_MODE:")
 
 
 def test_the_functions_environment_sets_defaults_the_event_overrides(cluster: Emulator, serve: Serve,

@@ -30,7 +30,8 @@ from tests.conftest import ROOT, SHARED
 from tests.schemas import SchemaRegistry, cel, load_documents, structural_problems
 
 KNATIVE = ROOT / "knative"
-KUSTOMIZATIONS = ["knative", "knative/overlays/dev", "knative/overlays/validation-warn",
+KUSTOMIZATIONS = ["knative", "knative/overlays/dev", "knative/overlays/tensorboard-deployment",
+                  "knative/overlays/namespaced", "knative/overlays/validation-warn",
                   "knative/overlays/validation-off", "knative/knative-features"]
 FUNCTIONS = ("hyperparam", "validate", "tensorboard", "gc")
 
@@ -115,8 +116,12 @@ def test_base_is_labelled_part_of_argo_ml_and_namespaced_in_argoml() -> None:
     objects = render("knative")
     assert all(o["metadata"]["labels"]["app.kubernetes.io/part-of"] == "argo-ml" for o in objects)
     cluster_scoped = {"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding",
-                      "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"}
-    assert {o["metadata"].get("namespace") for o in objects if o["kind"] not in cluster_scoped} == {"argoml"}
+                      "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "ValidatingAdmissionPolicy",
+                      "ValidatingAdmissionPolicyBinding"}
+    in_argo = {(o["kind"], o["metadata"]["name"]) for o in objects if o["metadata"].get("namespace") == "argo"}
+    assert in_argo == {("Role", "argoml-tensorboard-argo-config"), ("RoleBinding", "argoml-tensorboard-argo-config")}
+    assert {o["metadata"].get("namespace") for o in objects
+            if o["kind"] not in cluster_scoped and (o["kind"], o["metadata"]["name"]) not in in_argo} == {"argoml"}
 
 
 def test_the_schema_helper_rejects_unknown_fields_in_every_kind_of_object(registry: SchemaRegistry) -> None:
@@ -264,10 +269,13 @@ def test_the_crd_accepts_what_the_function_accepts_and_rejects_what_it_rejects(r
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_function_scales_to_zero_and_is_probed_on_healthz(function: str) -> None:
+def test_function_scales_to_zero_but_validate_keeps_one_warm_and_each_is_probed_on_healthz(function: str) -> None:
+    """The API server waits on validate for every Workflow written: a cold start there stalls the cluster."""
     service = ksvc(render("knative"), function)
     template = service["spec"]["template"]
-    assert template["metadata"]["annotations"]["autoscaling.knative.dev/min-scale"] == "0"
+    annotations = template["metadata"]["annotations"]
+    assert annotations["autoscaling.knative.dev/min-scale"] == ("1" if function == "validate" else "0")
+    assert int(annotations["autoscaling.knative.dev/max-scale"]) >= 2
     probe = container(service)["readinessProbe"]
     assert probe["httpGet"]["path"] == "/healthz"
     # A period turns off the queue-proxy's 50 ms probing during a cold start (Knative's IsAggressive).
@@ -305,7 +313,25 @@ def test_images_follow_make_images_naming_and_overlays_change_the_registry() -> 
     base = {f: container(ksvc(render("knative"), f))["image"] for f in FUNCTIONS}
     dev = {f: container(ksvc(render("knative/overlays/dev"), f))["image"] for f in FUNCTIONS}
     assert base == {f: f"ghcr.io/argoml/argoml-{f}:dev" for f in FUNCTIONS}  # Makefile's REGISTRY and TAG
-    assert dev == {f: f"localhost:5001/argoml-{f}:dev" for f in FUNCTIONS}
+    assert dev == {f: f"kind.local/argoml-{f}:dev" for f in FUNCTIONS}
+
+
+# Knative Serving's default config-deployment `registries-skipping-tag-resolving` (1.14).
+KNATIVE_SKIPS_TAG_RESOLVING = {"kind.local", "ko.local", "dev.local"}
+
+
+def test_dev_overlay_images_are_ones_knative_runs_without_resolving_their_tags() -> None:
+    """Knative resolves tags to digests from its controller's pod: a registry on the host is unreachable there."""
+    objects = render("knative/overlays/dev")
+    for function in FUNCTIONS:
+        service = ksvc(objects, function)
+        image = container(service)["image"]
+        assert image.split("/")[0] in KNATIVE_SKIPS_TAG_RESOLVING, image
+        assert not image.endswith(":latest") and container(service).get("imagePullPolicy") in (None, "IfNotPresent")
+    env = {v["name"]: v.get("value") for v in container(ksvc(objects, "tensorboard"))["env"]}
+    assert env["TENSORBOARD_FETCH_IMAGE"].startswith("kind.local/")
+    makefile = (ROOT / "Makefile").read_text()
+    assert "kind load docker-image" in makefile and "kind-load:" in makefile
 
 
 @pytest.mark.parametrize("kustomization", ["knative", "knative/overlays/dev"])
@@ -335,6 +361,130 @@ def test_no_role_grants_wildcards_secrets_or_privilege_escalation() -> None:
             assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], name
             assert "secrets" not in rule["resources"], name
             assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"]), name
+
+
+def granted(objects: list[Obj], account: str) -> set[tuple[str, str, str]]:
+    return {(g, r, v) for rule in rules_for(objects, account) for g in rule["apiGroups"] for r in rule["resources"]
+            for v in rule["verbs"]}
+
+
+@pytest.mark.parametrize(("kustomization", "mode", "theirs", "not_theirs"), [
+    ("knative", "knative", {"serving.knative.dev"}, {"apps", ""}),
+    ("knative/overlays/tensorboard-deployment", "deployment", {"apps", ""}, {"serving.knative.dev"}),
+])
+def test_tensorboard_and_gc_hold_only_the_grants_of_their_mode(kustomization: str, mode: str, theirs: set[str],
+                                                               not_theirs: set[str]) -> None:
+    objects = render(kustomization)
+    for function in ("tensorboard", "gc"):
+        env = {var["name"]: var.get("value") for var in container(ksvc(objects, function))["env"]}
+        assert env["TENSORBOARD_MODE"] == mode, function
+        instances = {(g, r) for g, r, _ in granted(objects, f"argoml-{function}")
+                     if r in ("services", "deployments")}
+        assert {g for g, _ in instances} == theirs, function
+        assert not {g for g, _ in instances} & not_theirs, function
+    assert ("apps", "deployments", "update") in granted(objects, "argoml-tensorboard") or mode == "knative"
+
+
+def test_tensorboard_reads_only_the_configmaps_argos_artifact_lookup_names() -> None:
+    objects = render("knative")
+    reads = [(role, rule) for role in of_kind(objects, "ClusterRole") + of_kind(objects, "Role")
+             for rule in role["rules"] if "configmaps" in rule["resources"]]
+    named = {(role["kind"], role["metadata"].get("namespace"), tuple(rule["resourceNames"])) for role, rule in reads}
+    assert named == {("ClusterRole", None, ("artifact-repositories",)),
+                     ("Role", "argo", ("workflow-controller-configmap",))}
+    env = {var["name"]: var.get("value") for var in container(ksvc(objects, "tensorboard"))["env"]}
+    assert env["ARGO_NAMESPACE"] == "argo"
+    binding = one(objects, "RoleBinding", "argoml-tensorboard-argo-config")
+    assert binding["metadata"]["namespace"] == env["ARGO_NAMESPACE"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "argoml-tensorboard", "namespace": "argoml"}]
+
+
+def test_users_get_hyperparamworkflows_through_kubernetes_aggregated_roles() -> None:
+    objects = render("knative")
+    aggregated: dict[str, set[str]] = {}
+    for role in of_kind(objects, "ClusterRole"):
+        for label, value in role["metadata"].get("labels", {}).items():
+            if label.startswith("rbac.authorization.k8s.io/aggregate-to-") and value == "true":
+                verbs = {v for rule in role["rules"] if rule["apiGroups"] == ["argoml.io"] for v in rule["verbs"]}
+                aggregated.setdefault(label.rsplit("-", 1)[1], set()).update(verbs)
+    assert aggregated["view"] == {"get", "list", "watch"}
+    assert aggregated["edit"] == aggregated["admin"] == {"get", "list", "watch", "create", "update", "patch",
+                                                         "delete", "deletecollection"}
+    for role in ("argoml-hyperparamworkflows-view", "argoml-hyperparamworkflows-edit"):  # users only, by label
+        assert not [b for b in of_kind(objects, "ClusterRoleBinding") + of_kind(objects, "RoleBinding")
+                    if b["roleRef"]["name"] == role]
+    assert all(set(r["resources"]) <= {"hyperparamworkflows", "hyperparamworkflows/status"}
+               for role in of_kind(objects, "ClusterRole") if role["metadata"]["name"].startswith("argoml-hyperparamw")
+               for r in role["rules"])
+
+
+@pytest.mark.parametrize(("resource", "labels", "allowed"), [
+    ({"group": "", "resource": "pods"}, {"workflows.argoproj.io/workflow": "train"}, True),
+    ({"group": "", "resource": "pods"}, {"app": "postgres"}, False),
+    ({"group": "", "resource": "pods"}, None, False),
+    ({"group": "serving.knative.dev", "resource": "services"},
+     {"app.kubernetes.io/managed-by": "argoml-tensorboard"}, True),
+    ({"group": "serving.knative.dev", "resource": "services"}, {"app.kubernetes.io/managed-by": "helm"}, False),
+    ({"group": "apps", "resource": "deployments"}, {}, False),
+    ({"group": "", "resource": "services"}, None, False),
+])
+def test_the_api_server_refuses_gc_deletes_of_what_is_not_a_workflow_pod_or_an_instance(
+        resource: Obj, labels: dict[str, str] | None, allowed: bool) -> None:
+    """RBAC cannot condition a delete on labels; a ValidatingAdmissionPolicy on gc's own account does."""
+    objects = render("knative")
+    policy = one(objects, "ValidatingAdmissionPolicy", "argoml-gc-deletes")
+    binding = one(objects, "ValidatingAdmissionPolicyBinding", "argoml-gc-deletes")
+    assert binding["spec"] == {"policyName": "argoml-gc-deletes", "validationActions": ["Deny"]}
+    assert policy["spec"]["failurePolicy"] == "Fail"
+    [condition] = policy["spec"]["matchConditions"]
+    request = {"userInfo": {"username": "system:serviceaccount:argoml:argoml-gc"}, "resource": resource,
+               "operation": "DELETE"}
+    assert cel(condition["expression"], request=request)
+    assert not cel(condition["expression"], request={**request, "userInfo": {"username": "alice"}})
+    old = {"metadata": {"name": "x", **({"labels": labels} if labels is not None else {})}}
+    [validation] = policy["spec"]["validations"]
+    assert bool(cel(validation["expression"], request=request, oldObject=old)) is allowed
+    matched = {(g, r) for rule in policy["spec"]["matchConstraints"]["resourceRules"]
+               for g in rule["apiGroups"] for r in rule["resources"]}
+    assert {(g, r) for g, r, v in granted(render("knative/overlays/tensorboard-deployment"), "argoml-gc")
+            | granted(objects, "argoml-gc") if v == "delete"} <= matched, "every delete gc may do is checked"
+
+
+CLUSTER_SCOPED_RESOURCES = {"tokenreviews", "subjectaccessreviews", "clusterworkflowtemplates",
+                            "customresourcedefinitions"}
+
+
+def test_the_namespaced_overlay_binds_cluster_wide_only_what_is_in_no_namespace() -> None:
+    objects = render("knative/overlays/namespaced")
+    for binding in of_kind(objects, "ClusterRoleBinding"):
+        role = one(objects, "ClusterRole", binding["roleRef"]["name"])
+        resources = {r for rule in role["rules"] for r in rule["resources"]}
+        if role["metadata"]["name"] == "argoml-validate":  # reads templates to check references (docs/deploy.md)
+            assert {"workflowtemplates", "clusterworkflowtemplates"} <= resources
+            continue
+        assert resources <= CLUSTER_SCOPED_RESOURCES, role["metadata"]["name"]
+
+
+def test_the_namespaced_overlay_names_the_same_namespaces_everywhere() -> None:
+    objects = render("knative/overlays/namespaced")
+    bound = {b["metadata"]["namespace"] for b in of_kind(objects, "RoleBinding")} - {"argo"}
+    assert bound == {"ml-team", "ml-research"}
+    for account in ("argoml-hyperparam", "argoml-tensorboard", "argoml-gc", "argoml-hyperparamworkflow-source",
+                    "argoml-workflow-source"):
+        for namespace in bound:
+            assert [b for b in of_kind(objects, "RoleBinding") if b["metadata"]["namespace"] == namespace
+                    and any(s["name"] == account for s in b["subjects"])], (account, namespace)
+    for source in of_kind(objects, "ApiServerSource"):
+        selector = source["spec"]["namespaceSelector"]
+        assert {ns for ns in bound | {"other"} if selector_matches(selector, {"kubernetes.io/metadata.name": ns})} \
+            == bound
+    for name, policy in gc_policies(objects).items():
+        assert set(policy["namespaces"]) == bound, name
+    env = {var["name"]: var.get("value") for var in container(ksvc(objects, "tensorboard"))["env"]}
+    assert set(env["TENSORBOARD_NAMESPACES"].split(",")) == bound
+    base = gc_policies(render("knative"))
+    assert {n: {k: v for k, v in p.items() if k != "namespaces"} for n, p in gc_policies(objects).items()} == \
+        {n: {k: v for k, v in p.items() if k != "namespaces"} for n, p in base.items()}, "only the namespaces differ"
 
 
 def test_validate_only_reads_templates_and_argos_cronworkflow_crd_and_asks_what_users_may_do() -> None:

@@ -166,9 +166,13 @@ class _Run:
                 return tensorboards.IN_USE
             return tensorboards.judge_tensorboard(obj, index, policy, now)
 
-        for resource in (kube.KNATIVE_SERVICES, kube.DEPLOYMENTS):
-            self.sweep(resource, index, tensorboards.judge_tensorboard, missing_ok=True,
-                       label_selector=labels.INSTANCE_PARTS, counted_as="tensorboards", on_kept=keep_instance)
+        # Only the kinds the tensorboard function's mode makes (and gc's role for that mode grants).
+        if self.policy.tensorboard_mode == "knative":
+            self.sweep(kube.KNATIVE_SERVICES, index, tensorboards.judge_tensorboard, missing_ok=True,
+                       label_selector=labels.INSTANCE_PARTS, counted_as="tensorboards")
+            return
+        self.sweep(kube.DEPLOYMENTS, index, tensorboards.judge_tensorboard, label_selector=labels.INSTANCE_PARTS,
+                   counted_as="tensorboards", on_kept=keep_instance)
         self.sweep(kube.SERVICES, index, judge_service, label_selector=labels.INSTANCE_PARTS,
                    counted_as="tensorboards")
 

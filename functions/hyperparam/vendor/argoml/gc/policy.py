@@ -64,6 +64,7 @@ class Policy:
     page_size: int = 500
     max_run_seconds: float = 540.0  # under the Service's 600 s timeout, past which Knative retries the run
     max_page_bytes: int = DEFAULT_PAGE_BYTES  # the operator's (GC_MAX_PAGE_BYTES), never an event's: not in to_json
+    tensorboard_mode: str = "knative"  # the operator's (TENSORBOARD_MODE, as the tensorboard function's)
 
     def applies_to(self, name: str, labels: Mapping[str, str] | None) -> bool:
         """Whether a workflow named ``name`` with ``labels`` is one this policy acts on."""
@@ -250,6 +251,8 @@ CEILINGS: dict[str, Ceiling] = {
     "maxRunSeconds": Ceiling("GC_LIMIT_RUN_SECONDS", 540),
 }
 PAGE_BYTES_ENV = "GC_MAX_PAGE_BYTES"
+TENSORBOARD_MODE_ENV = "TENSORBOARD_MODE"
+TENSORBOARD_MODES = ("knative", "deployment")  # argoml.tensorboard.instances.MODES (not imported: a cold start)
 
 
 def parse_policy(data: Any, env: Mapping[str, str] | None = None) -> Policy:
@@ -274,6 +277,7 @@ def parse_policy(data: Any, env: Mapping[str, str] | None = None) -> Policy:
         values["keep_failed_hours"] = values.get("max_age_hours", Policy.max_age_hours)
     _apply_ceilings(values, env or {})
     values["max_page_bytes"] = _page_bytes(env or {})
+    values["tensorboard_mode"] = _tensorboard_mode(env or {})
     policy = Policy(**values)
     _check_floor(policy, env or {})
     if policy.keep_failed_hours < policy.max_age_hours:
@@ -295,6 +299,13 @@ def _apply_ceilings(values: dict[str, Any], env: Mapping[str, str]) -> None:
         elif values[spec.attribute] > limit:
             raise InvalidInput(f"{key}: {values[spec.attribute]:g} is above this deployment's ceiling "
                                f"({ceiling.env}={limit:g})")
+
+
+def _tensorboard_mode(env: Mapping[str, str]) -> str:
+    mode = env.get(TENSORBOARD_MODE_ENV, "").strip() or Policy.tensorboard_mode
+    if mode not in TENSORBOARD_MODES:
+        raise InvalidInput(f"{TENSORBOARD_MODE_ENV}: expected one of {', '.join(TENSORBOARD_MODES)}, got {show(mode)}")
+    return mode
 
 
 def _page_bytes(env: Mapping[str, str]) -> int:
