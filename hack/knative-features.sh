@@ -3,6 +3,7 @@
 #
 #   hack/knative-features.sh apply   # cluster admin, once (and after installing Knative anew)
 #   hack/knative-features.sh check   # says which needed flag is off; exit status 1 if any
+#   hack/knative-features.sh list    # the flags, "<namespace> <flag>" a line
 #
 # `kubectl patch` (a JSON merge patch of the data keys only), not `kubectl apply` of a
 # ConfigMap: an apply would record these keys as ours in the last-applied annotation and
@@ -24,7 +25,7 @@ FLAGS=(
 )
 
 usage() {
-  echo "usage: $0 apply|check" >&2
+  echo "usage: $0 apply|check|list" >&2
   exit 2
 }
 
@@ -75,8 +76,17 @@ check() {
   return "$off"
 }
 
+list() {
+  local entry ns flag
+  for entry in "${FLAGS[@]}"; do
+    IFS='|' read -r ns flag _ <<<"$entry"
+    echo "$ns $flag"
+  done
+}
+
 case "${1:-}" in
   apply) apply ;;
   check) check ;;
+  list) list ;;
   *) usage ;;
 esac

@@ -32,7 +32,7 @@ from tests.schemas import SchemaRegistry, cel, load_documents, structural_proble
 KNATIVE = ROOT / "knative"
 KUSTOMIZATIONS = ["knative", "knative/overlays/dev", "knative/overlays/tensorboard-deployment",
                   "knative/overlays/namespaced", "knative/overlays/validation-warn",
-                  "knative/overlays/validation-off", "knative/knative-features"]
+                  "knative/overlays/validation-off"]
 FUNCTIONS = ("hyperparam", "validate", "tensorboard", "gc")
 
 
@@ -753,15 +753,7 @@ def test_webhook_updates_that_leave_spec_alone_are_not_sent() -> None:
             "create": True, "status update": False, "spec update": True}, webhook["name"]
 
 
-# --- Knative feature flags ---------------------------------------------------------------
-
-
-def test_feature_flags_patch_only_knative_servings_config_features() -> None:
-    [config] = render("knative/knative-features")
-    assert (config["kind"], config["metadata"]) == ("ConfigMap", {"name": "config-features",
-                                                                  "namespace": "knative-serving"})
-    assert config["data"] == {"kubernetes.podspec-init-containers": "enabled",
-                              "kubernetes.podspec-volumes-emptydir": "enabled"}
+# --- Knative's own configuration (hack/knative-features.sh patches it; tests/test_install.py) --------
 
 
 def test_base_does_not_include_knatives_own_configuration() -> None:
