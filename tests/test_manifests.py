@@ -410,9 +410,9 @@ def test_users_get_hyperparamworkflows_through_kubernetes_aggregated_roles() -> 
     assert aggregated["view"] == {"get", "list", "watch"}
     assert aggregated["edit"] == aggregated["admin"] == {"get", "list", "watch", "create", "update", "patch",
                                                          "delete", "deletecollection"}
-    for role in ("argoml-hyperparamworkflows-view", "argoml-hyperparamworkflows-edit"):  # users only, by label
+    for name in ("argoml-hyperparamworkflows-view", "argoml-hyperparamworkflows-edit"):  # users only, by label
         assert not [b for b in of_kind(objects, "ClusterRoleBinding") + of_kind(objects, "RoleBinding")
-                    if b["roleRef"]["name"] == role]
+                    if b["roleRef"]["name"] == name]
     assert all(set(r["resources"]) <= {"hyperparamworkflows", "hyperparamworkflows/status"}
                for role in of_kind(objects, "ClusterRole") if role["metadata"]["name"].startswith("argoml-hyperparamw")
                for r in role["rules"])

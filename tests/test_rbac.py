@@ -131,7 +131,8 @@ def test_the_namespaced_overlay_grants_in_its_namespaces_what_the_base_grants_an
     bound = {b["metadata"]["namespace"] for b in of_kind(objects, "RoleBinding")}
     listed, special = "ml-team", {"argo"}  # Argo's namespace has its own Role (rbac/argo-config.yaml)
     assert listed in bound
-    denied, leaked = [], []
+    denied: list[str] = []
+    leaked: list[str] = []
     for account, calls in calls_by_mode(recorded_calls)["knative"].items():
         grants = grants_of(objects, account)
         for call in calls:
