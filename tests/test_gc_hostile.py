@@ -89,8 +89,9 @@ def test_a_workflow_nested_1500_deep_is_kept_with_the_reason_and_the_run_goes_on
     good = seed(cluster.store, "ml", "old", phase="Succeeded", finished_at=ago(500))
     workflows = cluster.store.type_of(*WORKFLOWS)
     stored = cluster.store.get(workflows, "ml", "deep")
-    cluster.store.replace(workflows, "ml", "deep", {**stored, "spec": {**stored["spec"],
-                                                                       "arguments": Verbatim(nested(1500))}})
+    deep_node = {"deep": Verbatim(nested(1500))}  # a node's status, as anyone who may update the Workflow writes it
+    cluster.store.replace(workflows, "ml", "deep", {**stored, "status": {**stored["status"], "nodes": deep_node}},
+                          subresource="status")
     code, summary = ping(serve, {})
     assert code == 200 and summary["complete"]
     assert sorted(summary["deleted"]["pods"]) == [f"ml/{name}" for name in good]
