@@ -15,7 +15,7 @@ import yaml
 from argoml import kube
 from argoml.cli import main
 from argoml.dev.emulator import Emulator
-from argoml.validation import Report, validate_object, versions
+from argoml.validation import VALIDATORS, DocumentResolver, Report, validate_object, versions
 from argoml.validation.versions import ArgoVersion, ClusterDetector
 from tests.clock import FakeClock
 from tests.conftest import SHARED
@@ -217,3 +217,13 @@ def test_a_cluster_without_argos_crd_or_that_fails_gets_the_default_rules(cluste
         assert detector.version() == versions.DEFAULT
         clock.now += 1
         assert detector.version() == V35
+
+
+def test_argos_own_examples_are_accepted_under_argo_4_rules_too() -> None:
+    from tests.test_validation_examples import FILES, _documents
+
+    documents = DocumentResolver([d for path in FILES for d in _documents(path)])
+    refused = [(str(path), str(p)) for path in FILES for doc in _documents(path)
+               if isinstance(doc, dict) and doc.get("kind") in VALIDATORS
+               for p in validate_object(doc, documents, argo_version=V41).errors]
+    assert refused == []
