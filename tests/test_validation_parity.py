@@ -467,3 +467,14 @@ def test_a_dag_task_may_use_a_global_output_of_a_task_it_depends_on_listed_after
           container: {image: alpine, args: ["{{workflow.outputs.parameters.shared}}"]}
     """))
     assert errors(report) == []
+
+
+def test_template_arguments_after_an_open_enum_are_not_checked_as_in_argo() -> None:
+    report = check(workflow("""
+        arguments:
+          parameters:
+          - {name: size, enum: [s, m]}
+          - {name: color, value: red, enum: [blue]}
+        templates: [{name: main, container: {image: alpine}}]
+    """, kind="WorkflowTemplate"))
+    assert errors(report) == []

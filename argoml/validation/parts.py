@@ -352,8 +352,9 @@ def arguments(arguments: dict[str, Any], path: str, prefix: str, allow_empty: bo
             if not enum:
                 yield (f"{where}.enum", f"{prefix}{name}.enum should contain at least one value")
             elif parameter.get("value") is None:
-                if not allow_empty:
-                    yield (f"{where}.value", f"{prefix}{name}.value is required")
+                if allow_empty:
+                    return  # Argo's validateArgumentsValues stops here: nothing after it is checked
+                yield (f"{where}.value", f"{prefix}{name}.value is required")
             elif str(parameter["value"]) not in {str(e) for e in as_list(enum)}:
                 yield (f"{where}.value", f"{prefix}{name}.value should be present in {prefix}{name}.enum list")
     for index, artifact, name in named(arguments.get("artifacts")):
