@@ -470,7 +470,7 @@ def test_a_dag_task_may_use_a_global_output_of_a_task_it_depends_on_listed_after
 
 
 def test_template_arguments_after_an_open_enum_are_not_checked_as_in_argo() -> None:
-    report = check(workflow("""
+    report = validate(workflow("""
         arguments:
           parameters:
           - {name: size, enum: [s, m]}
