@@ -282,7 +282,7 @@ def test_function_scales_to_zero_but_validate_keeps_one_warm_and_each_is_probed_
     assert probe.get("periodSeconds", 0) == 0
     assert 1 <= template["spec"]["containerConcurrency"] <= 50
     assert 0 < template["spec"]["timeoutSeconds"] <= 600
-    env = {var["name"]: var["value"] for var in container(service)["env"]}
+    env = {var["name"]: var.get("value") for var in container(service)["env"]}
     assert env["THREADS"] == str(template["spec"]["containerConcurrency"])  # gunicorn threads, one per request
 
 

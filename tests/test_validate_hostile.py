@@ -266,3 +266,18 @@ def test_any_object_in_an_admission_review_is_answered_with_an_admission_review(
     for path in ("/validate", "/mutate"):
         status, answer = post(body, path)
         assert status == 200 and answer["response"]["uid"] == UID, answer
+
+
+def test_with_a_caller_token_only_requests_bearing_it_are_answered(monkeypatch: pytest.MonkeyPatch,
+                                                                   serve: Callable[[str], flask.testing.FlaskClient]
+                                                                   ) -> None:
+    monkeypatch.setenv(admission.CALLER_TOKEN_ENV, "s3cret-from-the-admission-config")
+    client = serve("validate")
+    body = json.dumps(review(WORKFLOW)).encode()
+    for headers in ({}, {"Authorization": "Bearer guess"}, {"Authorization": "Basic s3cret-from-the-admission-config"}):
+        answer = client.post("/validate", data=body, content_type="application/json", headers=headers)
+        assert answer.status_code == 401 and "answers only the Kubernetes API server" in answer.get_json()["error"][
+            "message"]
+    answer = client.post("/validate", data=body, content_type="application/json",
+                         headers={"Authorization": "Bearer s3cret-from-the-admission-config"})
+    assert answer.status_code == 200 and answer.get_json()["response"]["allowed"] is True

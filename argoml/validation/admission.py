@@ -16,15 +16,17 @@ real requests: the answer is what the real request would get.
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import logging
+import os
 import time
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from argoml import argo, identity, jsonbody, names
-from argoml.errors import InvalidInput
+from argoml.errors import InvalidInput, Unauthenticated
 from argoml.hyperparam import defaults
 from argoml.hyperparam.workflow import KIND
 from argoml.identity import User
@@ -80,6 +82,34 @@ class Decision:
     message: str = ""
     warnings: list[str] = field(default_factory=list)
     patch: list[dict[str, Any]] | None = None
+
+
+CALLER_TOKEN_ENV = "VALIDATE_CALLER_TOKEN"
+
+
+@dataclass(frozen=True)
+class CallerPolicy:
+    """Who may ask: with a ``token``, only requests bearing it (the API server's, from its admission config).
+
+    Anyone who reaches the webhook can send an AdmissionReview naming any user in ``userInfo``;
+    the API server can authenticate itself with a bearer token where its flags can be set
+    (docs/deploy.md). Knative's ingress passes the ``Authorization`` header on; it would not pass
+    on a client certificate.
+    """
+
+    token: str | None = None
+
+    @classmethod
+    def from_env(cls) -> CallerPolicy:
+        return cls(os.environ.get(CALLER_TOKEN_ENV, "").strip() or None)
+
+    def check(self, authorization: str | None) -> None:
+        if self.token is None:
+            return
+        scheme, _, given = (authorization or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+            raise Unauthenticated("this webhook answers only the Kubernetes API server, which sends the bearer token "
+                                  "of its admission configuration")
 
 
 def parse_review(body: bytes | str | Any) -> AdmissionRequest:

@@ -12,6 +12,7 @@ from argoml.errors import NotFound
 from argoml.http import entry_point, json_response
 from argoml.validation import admission
 
+CALLERS = admission.CallerPolicy.from_env()
 ROUTES = {"/validate": admission.validate, "/validate/warn": admission.warn, "/mutate": admission.mutate}
 
 
@@ -22,5 +23,6 @@ def handle(request: flask.Request) -> flask.Response:
     if request.method != "POST" or decide is None:
         raise NotFound(f"no route for {request.method} {request.path}; POST an AdmissionReview to /validate, "
                        "/validate/warn or /mutate")
+    CALLERS.check(request.headers.get("Authorization"))
     review = admission.parse_review(request.get_data())
     return json_response(admission.answer(review, decide(review)))
