@@ -19,7 +19,7 @@
 set -euo pipefail
 
 CLUSTER=${CLUSTER:-argoml-e2e}
-KNATIVE_VERSION=${KNATIVE_VERSION:-knative-v1.14.1}
+KNATIVE_VERSION=${KNATIVE_VERSION:-knative-v1.14.0}
 CERT_MANAGER_VERSION=${CERT_MANAGER_VERSION:-v1.14.5}
 ARGO_VERSION=${ARGO_VERSION:-v3.5.8}
 RESYNC_WAIT=${RESYNC_WAIT:-15m}  # the resync PingSource runs every few minutes
