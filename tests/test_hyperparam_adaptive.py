@@ -210,3 +210,18 @@ def test_an_adaptive_spec_needs_an_objective_and_a_name_that_fits_its_trials() -
     with pytest.raises(search.InvalidSpec) as caught:
         reconcile.generate(body)
     assert {e.path for e in caught.value.errors} == {"spec.objective", "metadata.name"}
+
+
+def test_the_function_imports_optuna_only_for_an_adaptive_proposal() -> None:
+    """Optuna takes about 0.2 s to import: a cold start of the hyperparam function must not pay it."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = ("import runpy, sys; runpy.run_path('functions/hyperparam/main.py'); "
+            "assert 'optuna' not in sys.modules, 'the function imported Optuna at start'; "
+            "from argoml.hyperparam import adaptive, search; "
+            "space = search.parse({'algorithm': 'tpe', 'maxTrials': 2, 'hyperparams': {'x': {'values': [1, 2]}}}); "
+            "adaptive.propose(space, 'maximize', [], 1); assert 'optuna' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from argoml.dev import stack
-from argoml.dev.demos import gc, hyperparam, platform, tensorboard, validate
+from argoml.dev.demos import gc, hyperparam, platform, tensorboard, tuning, validate
 from argoml.dev.emulator import Emulator
 
 STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("The local platform", platform.run),
     ("Hyperparameter sweep: HyperparamWorkflow -> Workflow, status following the run", hyperparam.run),
+    ("Adaptive search: tpe finds the optimum of a known function, trial by trial", tuning.run),
     ("Admission: Argo's rules before anything is stored", validate.run),
     ("TensorBoard for a workflow's artifacts", tensorboard.run),
     ("gc: a dry run, then a real run, over seeded workflows", gc.run),
