@@ -57,8 +57,7 @@ def run(demo: Demo) -> None:
     demo.show("status.bestTrial", status["bestTrial"])
     objective = tuning.Objective("accuracy", "maximize", None, ("loss",))
     records = trials.parse_history(status["history"])
-    demo.show("argoml results (top 5 of the history, best first)", table.render(records, objective).splitlines()
-              [:6])
+    demo.show("argoml results (the top 5, best first)", "\n".join(table.render(records, objective).splitlines()[:6]))
     first, last = records[:10], records[-10:]
     demo.say(f"mean accuracy of the first 10 trials {_mean(first):.4f}, of the last 10 {_mean(last):.4f}: "
              "the later proposals learned from the earlier results")
