@@ -338,7 +338,7 @@ class _State:
                 self.notes.append(f"the history of {len(records):,} trials is not kept in the status (at most "
                                   f"{settings.history_limit:,} fit): `argoml results` lists them from the Workflow")
         reason = trials.stop_reason(summary, settings)
-        finished = phase in ("Succeeded", "Failed", "Error")
+        finished = phase in argo.FINISHED_PHASES
         if reason is not None:
             self.notes.append(("stopped: " if finished else "stopping: ")
                               + trials.stop_message(reason, summary, settings))

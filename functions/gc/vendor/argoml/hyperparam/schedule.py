@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from argoml import argo
 from argoml.hyperparam import adaptive, results, search, trials, tuning
 from argoml.hyperparam.workflow import TRIAL_LABEL, trial_workflow_name
 
@@ -93,14 +94,14 @@ def _refresh(record: trials.Record, workflow: Mapping[str, Any] | None, loops: S
     phase = _phase(workflow)
     if 0 in found.trials:
         result = found.trials[0]
-        if result.finished or phase not in ("Succeeded", "Failed", "Error"):
+        if result.finished or phase not in argo.FINISHED_PHASES:
             return record.with_result(result, result_at)
         return record.failed(f"the Workflow {phase.lower()} before the trial's node finished", result_at)
-    if phase == "Succeeded":
+    if phase == argo.WorkflowPhase.SUCCEEDED:
         reason = found.reason or "the Workflow succeeded without a trial node (a step looping over the trials)"
         return trials.Record(record.trial, record.hyperparams, results.SUCCEEDED, record.workflow,
                              reason=reason[:tuning.MAX_REASON], result_at=result_at)
-    if phase in ("Failed", "Error"):
+    if phase in argo.FAILED_PHASES:
         message = ((workflow.get("status") or {}).get("message") or "") if isinstance(workflow.get("status"),
                                                                                        Mapping) else ""
         return record.failed(f"the Workflow {phase.lower()}" + (f": {message}" if isinstance(message, str)
