@@ -281,3 +281,14 @@ def test_with_a_caller_token_only_requests_bearing_it_are_answered(monkeypatch: 
     answer = client.post("/validate", data=body, content_type="application/json",
                          headers={"Authorization": "Bearer s3cret-from-the-admission-config"})
     assert answer.status_code == 200 and answer.get_json()["response"]["allowed"] is True
+
+
+def test_an_update_keeping_more_problems_than_are_counted_still_ratchets() -> None:
+    # Validation stops at 1,000 problems; a stored Workflow with more must still be stoppable.
+    broken = with_spec(WORKFLOW, templates=[{"name": f"t{i}", "container": {}} for i in range(1_200)])
+    _, answer = post(review(with_spec(broken, shutdown="Stop"), operation="UPDATE", old=broken))
+    assert answer["response"]["allowed"] is True
+    assert "(already there before this update)" in answer["response"]["warnings"][0]
+    _, answer = post(review(with_spec(broken, entrypoint="gone"), operation="UPDATE", old=broken))
+    assert answer["response"]["allowed"] is False
+    assert answer["response"]["status"]["message"].startswith("Workflow train is invalid (at least 1,000 problems)")

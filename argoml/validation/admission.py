@@ -30,7 +30,7 @@ from argoml.errors import InvalidInput, Unauthenticated
 from argoml.hyperparam import defaults
 from argoml.hyperparam.workflow import KIND
 from argoml.identity import User
-from argoml.validation import ClusterResolver, NoResolver, Problem, Report, Resolver, budget, validate_object, versions
+from argoml.validation import ClusterResolver, NoResolver, Problem, Resolver, budget, validate_object, versions
 from argoml.validation.parts import as_dict
 from argoml.validation.resolver import REQUEST_TIMEOUT
 
@@ -187,29 +187,36 @@ def validate(request: AdmissionRequest, resolver: Resolver | None = None, *, enf
     if resolver is None:
         resolver = ClusterResolver(namespace, on_behalf_of=request.user) if request.user else NoResolver()
     try:
-        with budget.limited():
-            report = validate_object(request.object, resolver, argo_version=versions.of_cluster)
-            kept = _kept_problems(request, report, resolver) if enforce else []
+        problems, complete = _problems(request.object, resolver)
     except budget.TooCostly as exc:
         return _refused(request, str(exc), enforce)
-    except budget.TooManyProblems as exc:  # denied with those found: enough, and bounded
-        errors = [p for p in exc.problems if p.severity == "error"]
-        if not enforce or not errors:
-            return _refused(request, str(exc), enforce)
-        return Decision(False, message=denial_message(request, errors, complete=False))
+    errors = [p for p in problems if p.severity == "error"]
+    found = [str(p) for p in problems if p.severity == "warning"]
     if not enforce:
         log.info("%s %s %s/%s (warn only): %d errors, %d warnings", request.operation, request.kind,
-                 namespace or "-", request.name or "-", len(report.errors), len(report.warnings))
-        return Decision(True, warnings=admission_warnings([f"error: {p}" for p in report.errors]
-                                                          + [str(p) for p in report.warnings]))
-    warnings = admission_warnings([str(p) for p in report.warnings]
-                                  + [f"{p} (already there before this update)" for p in kept])
+                 namespace or "-", request.name or "-", len(errors), len(found))
+        return Decision(True, warnings=admission_warnings([f"error: {p}" for p in errors] + found))
+    kept = _kept_problems(request, errors, resolver)
+    warnings = admission_warnings(found + [f"{p} (already there before this update)" for p in kept])
     log.info("%s%s %s %s/%s: %d errors (%d kept from before), %d warnings", "dry run: " if request.dry_run else "",
-             request.operation, request.kind, namespace or "-", request.name or "-", len(report.errors), len(kept),
+             request.operation, request.kind, namespace or "-", request.name or "-", len(errors), len(kept),
              len(warnings))
-    if len(kept) == len(report.errors):
+    if len(kept) == len(errors):
         return Decision(True, warnings=warnings)
-    return Decision(False, message=denial_message(request, report.errors), warnings=warnings)
+    return Decision(False, message=denial_message(request, errors, complete=complete), warnings=warnings)
+
+
+def _problems(obj: dict[str, Any], resolver: Resolver) -> tuple[list[Problem], bool]:
+    """The problems of ``obj`` within one work budget, and whether that is all of them.
+
+    Past :data:`budget.MAX_PROBLEMS` the first ones found are enough to deny with; past the
+    budget's steps :class:`budget.TooCostly` is raised.
+    """
+    try:
+        with budget.limited():
+            return validate_object(obj, resolver, argo_version=versions.of_cluster).problems, True
+    except budget.TooManyProblems as exc:
+        return exc.problems, False
 
 
 def warn(request: AdmissionRequest) -> Decision:
@@ -264,18 +271,22 @@ def _name(request: AdmissionRequest) -> str:
     return request.name or _text(metadata.get("name")) or "(generated name)"
 
 
-def _kept_problems(request: AdmissionRequest, report: Report, resolver: Resolver) -> list[Problem]:
-    """The errors of an UPDATE that the stored object already had: they do not block it.
+def _kept_problems(request: AdmissionRequest, errors: list[Problem], resolver: Resolver) -> list[Problem]:
+    """The ``errors`` of an UPDATE that the stored object already had: they do not block it.
 
     Validation ratchets, as Kubernetes does for CRD schemas: an update is refused only for
     problems it introduces. Otherwise a Workflow that became invalid after it was stored
     (a WorkflowTemplate it uses was changed, or it predates the webhook) could no longer be
-    stopped or suspended, since ``argo stop`` and ``argo suspend`` write its spec.
+    stopped or suspended, since ``argo stop`` and ``argo suspend`` write its spec. The stored
+    object is checked within a budget of its own; one too costly to check keeps nothing.
     """
-    if report.ok or request.operation != "UPDATE" or request.old_object is None:
+    if not errors or request.operation != "UPDATE" or request.old_object is None:
         return []
-    before = set(validate_object(request.old_object, resolver, argo_version=versions.of_cluster).errors)
-    return [problem for problem in report.errors if problem in before]
+    try:
+        before = set(_problems(request.old_object, resolver)[0])
+    except budget.TooCostly:
+        return []
+    return [problem for problem in errors if problem in before]
 
 
 def denial_message(request: AdmissionRequest, problems: list[Problem], *, complete: bool = True) -> str:
