@@ -14,6 +14,10 @@ webhook failure, which ``failurePolicy: Ignore`` turns into an admission), so it
 (to ``null``) and reports what it cut or found out of range, for the webhook to deny.
 
 Depth is counted in objects and arrays: ``{"a": [1]}`` is two levels deep.
+
+:mod:`argoml.jsonread` is the other reader, for the API server's answers: there a list of
+objects that users wrote is read whole but for the objects it cuts, each kept with its
+reason; a request body here is taken or refused as one.
 """
 
 from __future__ import annotations
