@@ -225,3 +225,17 @@ def test_the_function_imports_optuna_only_for_an_adaptive_proposal() -> None:
             "space = search.parse({'algorithm': 'tpe', 'maxTrials': 2, 'hyperparams': {'x': {'values': [1, 2]}}}); "
             "adaptive.propose(space, 'maximize', [], 1); assert 'optuna' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_the_crd_requires_an_objective_for_adaptive_algorithms_without_the_webhook() -> None:
+    from tests.conftest import ROOT
+    from tests.schemas import SchemaRegistry
+
+    registry = SchemaRegistry.from_paths(ROOT / "knative" / "crd")
+    body = adaptive_sweep()
+    body["metadata"]["namespace"] = NS
+    assert registry.problems(body) == []
+    del body["spec"]["objective"]
+    assert registry.problems(body) == ["spec.objective: objective is required for the tpe and cmaes algorithms"]
+    body["spec"]["objective"] = {"metric": "score", "goal": "biggest"}
+    assert any("'biggest' is not one of ['maximize', 'minimize']" in p for p in registry.problems(body))
