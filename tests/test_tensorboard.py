@@ -79,7 +79,7 @@ def test_put_spawns_a_knative_service_that_fetches_every_run_and_serves_tensorbo
     assert response.json | {"created": "", "lastAccessed": ""} == {
         "name": "tb-train-mnist", "namespace": "ml", "workflow": "train-mnist", "mode": "knative", "ready": False,
         "url": "/tensorboards/ml/train-mnist/ui/", "runs": ["evaluate", "train"], "message": "starting",
-        "created": "", "lastAccessed": ""}
+        "created": "", "lastAccessed": "", "sweep": False}
     service = ksvc(cluster)
     assert_valid(service)
     meta = service["metadata"]

@@ -231,3 +231,37 @@ def test_what_the_api_reports_is_shown_as_text_and_links_go_only_to_the_proxy(pa
     expect(row.locator("td.state")).to_have_text("ready")
     expect(row.get_by_role("link")).to_have_attribute("href", "/tensorboards/ml/sweep/ui/")
     assert page.evaluate("window.pwned") is None
+
+
+def test_sweeps_are_listed_beside_workflows_and_open_on_the_hparams_dashboard(page: Any, cluster: Emulator,
+                                                                            tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    store = cluster.store
+    sweep = store.create(store.type_of("argoml.io", "v1alpha1", "hyperparamworkflows"), "ml", {
+        "apiVersion": "argoml.io/v1alpha1", "kind": "HyperparamWorkflow", "metadata": {"name": "lr-sweep"},
+        "spec": {"algorithm": "tpe", "objective": {"metric": "accuracy", "goal": "maximize"}}})
+    for index in range(2):
+        trial = workflow(f"lr-sweep-{index}", "ml", pod("a", "train(0:...)", key_only(f"s/{index}.tgz")),
+                         repository=MINIO_REPOSITORY)
+        trial["metadata"]["labels"] = {"argoml.io/hyperparamworkflow": "lr-sweep", "argoml.io/trial": str(index)}
+        trial["metadata"]["ownerReferences"] = [{"apiVersion": "argoml.io/v1alpha1", "kind": "HyperparamWorkflow",
+                                                 "name": "lr-sweep", "uid": sweep["metadata"]["uid"],
+                                                 "controller": True}]
+        seed(cluster, trial)
+    log_in(page, "alice-token")
+    list_workflows(page, "ml")
+    row = page.locator("tr[data-sweep='lr-sweep']")
+    expect(row).to_contain_text("sweep")
+    expect(row.locator("td.runs")).to_have_text("2 runs in 2 trial workflows (HParams)")
+    expect(page.locator("tr[data-workflow='train-mnist']")).to_have_count(1)  # workflows stay beside sweeps
+    expect(page.locator("tr[data-workflow='lr-sweep-0']")).to_have_count(0)  # a trial is part of its sweep
+    row.get_by_role("button", name="Launch").click()
+    expect(row.locator("td.state")).to_contain_text("starting")
+    make_ready(cluster, "tb-lr-sweep")
+    page.click("#list")
+    expect(row.locator("td.state")).to_have_text("ready")
+    # through the proxy, as every instance, and on TensorBoard's HParams dashboard
+    expect(row.get_by_role("link", name="Open")).to_have_attribute("href", "/tensorboards/ml/lr-sweep/ui/#hparams")
+    page.screenshot(path=str(tmp_path / "tensorboard-sweeps.png"), full_page=True)
+    print(f"screenshot: {tmp_path / 'tensorboard-sweeps.png'}")

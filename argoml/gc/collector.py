@@ -35,7 +35,6 @@ from argoml.gc.policy import Policy
 from argoml.gc.selection import (
     POD_FIELD_SELECTOR,
     POD_LABEL_SELECTOR,
-    WORKFLOW_REAPPEARED,
     Orphan,
     Verdict,
     WorkflowIndex,
@@ -116,7 +115,7 @@ class _Run:
     summary: Summary
     clock: Clock
     started: float
-    _uids: dict[tuple[str, str], str | None] = field(default_factory=dict)  # workflow -> its uid now, or None
+    _uids: dict[tuple[str, str, str], str | None] = field(default_factory=dict)  # owner -> its uid now, or None
 
     @property
     def scopes(self) -> tuple[str | None, ...]:
@@ -177,18 +176,18 @@ class _Run:
                    counted_as="tensorboards")
 
     def _confirm(self, orphan: Orphan, resource: kube.Resource, obj: kube.Obj) -> str | None:
-        """``None`` if the orphan's workflow is still gone (one GET per workflow name), else why to keep it."""
-        key = (orphan.namespace, orphan.workflow)
+        """``None`` if the orphan's workflow (or sweep) is still gone (one GET per name), else why to keep it."""
+        key = (orphan.owner.kind, orphan.namespace, orphan.workflow)
         if key not in self._uids:
             try:
-                workflow = self.api.get(argo.WORKFLOWS, orphan.namespace, orphan.workflow)
+                workflow = self.api.get(orphan.owner, orphan.namespace, orphan.workflow)
                 self._uids[key] = str((workflow.get("metadata") or {}).get("uid", ""))
             except kube.NotFound:
                 self._uids[key] = None
             except UpstreamError as exc:
                 self.summary.errors.append({"object": f"{resource.display}/{_ref(obj)}", "message": exc.message})
                 return UNCONFIRMED
-        return None if orphan.still_gone(self._uids[key]) else WORKFLOW_REAPPEARED
+        return None if orphan.still_gone(self._uids[key]) else orphan.kept_as
 
     def _pages(self, resource: kube.Resource, label_selector: str, field_selector: str,
                missing_ok: bool) -> Iterator[Sequence[kube.Obj]]:

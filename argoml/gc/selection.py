@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from argoml import argo
+from argoml import argo, kube
 from argoml.gc.policy import Policy, show
 from argoml.jsonread import Malformed
 from argoml.kube import Obj
@@ -74,11 +74,14 @@ class Indexed:
 
 @dataclass(frozen=True)
 class Orphan:
-    """A verdict "delete, if its workflow is really gone": ``owner_uid`` is the workflow it belonged to."""
+    """A verdict "delete, if its workflow is really gone": ``owner_uid`` is the workflow it belonged to
+    (``owner``: the kind of that owner; a sweep's TensorBoard belongs to its HyperparamWorkflow)."""
 
     namespace: str
     workflow: str
     owner_uid: str | None
+    owner: kube.Resource = argo.WORKFLOWS
+    kept_as: str = WORKFLOW_REAPPEARED  # the reason to keep it when its owner does exist
 
     def still_gone(self, current_uid: str | None) -> bool:
         """Whether the workflow now named so (``None``: none) is still not this pod's workflow."""

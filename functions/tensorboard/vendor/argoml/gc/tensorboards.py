@@ -10,6 +10,8 @@ created) longer than ``tensorboardTTLHours`` ago, or when its workflow no longer
 exists (confirmed with a GET, as for orphan pods). The workflow is the one its
 ownerReferences name (with its uids); the label is only a fallback, because a name
 longer than a label value allows is shortened there with a hash.
+A sweep's instance is owned by its HyperparamWorkflow instead, and goes when that is gone
+(one GET of it per run; the sweep's Workflows come and go as its trials run).
 Objects with a controller (for example the Deployment Knative makes for a Revision,
 which inherits the labels) are left to their owner. A core Service follows the
 verdict of the Deployment of the same instance, which carries the access time.
@@ -19,9 +21,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from argoml import argo
+from argoml import argo, kube
 from argoml.gc.policy import Policy
 from argoml.gc.selection import FINISH_TIME_UNKNOWN, UNLABELLED, Orphan, Verdict, WorkflowIndex
+from argoml.hyperparam.workflow import HYPERPARAM_WORKFLOWS as SWEEPS
 from argoml.kube import Obj
 from argoml.tensorboard.labels import LAST_ACCESSED_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, WORKFLOW_LABEL
 from argoml.timestamps import parse_rfc3339
@@ -53,6 +56,9 @@ def judge_tensorboard(obj: Obj, index: WorkflowIndex, policy: Policy, now: datet
     if last is not None and now - last >= timedelta(hours=policy.tensorboard_ttl_hours):
         return None
     namespace, workflow = instance_of(obj)
+    if sweeps := kube.owner_references(obj, SWEEPS):  # a sweep's instance: owned by its HyperparamWorkflow
+        sweep = sweeps[-1]
+        return Orphan(namespace, str(sweep.get("name") or workflow), sweep.get("uid") or None, SWEEPS, IN_USE)
     # A workflow submitted again under the same name adopts the instance: until Kubernetes' garbage
     # collector drops the earlier workflow's dangling reference, both are listed, the newest last.
     owners = argo.workflow_owners(obj)

@@ -36,7 +36,7 @@ import math
 import os
 import shlex
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,13 +44,14 @@ from typing import Any
 from argoml import argo, kube, names, quantities
 from argoml.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from argoml.kube import DEPLOYMENTS, KNATIVE_SERVICES, SERVICES, Obj, Resource
-from argoml.tensorboard import artifacts, startup
+from argoml.tensorboard import artifacts, startup, sweeps
 from argoml.tensorboard.fetch import (
     CONFIG_ENV,
     FETCHABLE,
     TERMINATION_LOG_ENV,
     Destinations,
     FetchError,
+    HParams,
     Plan,
     StoredRun,
 )
@@ -170,11 +171,12 @@ class Instance:
     created: str = ""
     last_accessed: str = ""
     skipped: tuple[str, ...] = ()  # artifacts left out of a PUT, each with why
+    sweep: bool = False  # a HyperparamWorkflow's: its trials are the runs, with HParams
 
     def to_json(self) -> Obj:
         return {"name": self.name, "namespace": self.namespace, "workflow": self.workflow, "mode": self.mode,
                 "ready": self.ready, "url": self.url, "runs": list(self.runs), "message": self.message,
-                "created": self.created, "lastAccessed": self.last_accessed,
+                "created": self.created, "lastAccessed": self.last_accessed, "sweep": self.sweep,
                 **({"skipped": list(self.skipped)} if self.skipped else {})}
 
 
@@ -250,11 +252,36 @@ def plan_for(workflow: Mapping[str, Any], settings: Settings, locator: artifacts
                             f"{', '.join(found_names) if found_names else 'none'}{_reasons(skipped)}",
                             details={"found": found_names, **({"skipped": _capped(skipped)} if skipped else {})})
     locator = locator or artifacts.Locator(workflow, settings.argo_namespace, settings.controller_configmap)
+    return _plan([(locator, artifact) for artifact in found.found], settings, skipped,
+                 f"workflow {meta.get('namespace')}/{meta.get('name')}")
+
+
+def sweep_plan(sweep: Obj, settings: Settings) -> Fetching:
+    """Every trial's tensorboard artifacts and the sweep's HParams; 422 when no trial has logs yet."""
+    meta = sweep["metadata"]
+    workflows = sweeps.trial_workflows(sweep)
+    found = sweeps.runs(sweep, workflows, settings.artifact)
+    if not found.found:
+        raise Unprocessable(f"sweep {meta['namespace']}/{meta['name']} has no trial with output artifacts named "
+                            f"{settings.artifact!r} yet ({len(workflows)} trial workflows)")
+    locators: dict[str, artifacts.Locator] = {}  # each Workflow's repository is read once
+    located = [(locators.setdefault(workflow["metadata"]["name"], artifacts.Locator(
+        workflow, settings.argo_namespace, settings.controller_configmap)), artifact)
+        for workflow, artifact in found.found]
+    return _plan(located, settings, list(found.skipped), f"sweep {meta['namespace']}/{meta['name']}",
+                 found.hparams if found.hparams.sessions else None)
+
+
+def _plan(found: Iterable[tuple[artifacts.Locator, artifacts.NodeArtifact]], settings: Settings, skipped: list[str],
+          what: str, hparams: HParams | None = None) -> Fetching:
+    """How to fetch each artifact (located by its Workflow's locator); the unfetchable ones are skipped."""
     deny = api_server_addresses()
     destinations = Destinations.of(deny, {}, settings.fetch_allow)
     sources: list[StoredRun] = []
     variables: dict[tuple[tuple[str, Any], ...], str] = {}  # one variable per distinct secret key, shared by runs
-    for artifact in found.found:
+    count = 0
+    for locator, artifact in found:
+        count += 1
         try:
             location = locator.locate(artifact)
             _check_fetchable(artifact, location, destinations)
@@ -266,11 +293,13 @@ def plan_for(workflow: Mapping[str, Any], settings: Settings, locator: artifacts
             refs[path] = variables.setdefault(tuple(sorted(ref.items())), f"ARGOML_SECRET_{len(variables)}")
         sources.append(StoredRun(artifact.run, location.kind, location.archive, location.config, refs))
     if not sources:
-        raise Unprocessable(f"none of the {len(found.found)} {settings.artifact!r} artifacts of workflow "
-                            f"{meta.get('namespace')}/{meta.get('name')} can be shown{_reasons(skipped)}",
-                            details={"skipped": _capped(skipped)})
+        raise Unprocessable(f"none of the {count} {settings.artifact!r} artifacts of {what} can be shown"
+                            f"{_reasons(skipped)}", details={"skipped": _capped(skipped)})
+    if hparams is not None:  # only the runs that are fetched have sessions
+        hparams = HParams(hparams.metrics, {source.run: hparams.sessions[source.run] for source in sources
+                                            if source.run in hparams.sessions})
     env = tuple({"name": var, "valueFrom": {"secretKeyRef": dict(ref)}} for ref, var in variables.items())
-    plan = Plan(LOGDIR, tuple(sources), settings.logs_max_bytes, deny=deny, allow=settings.fetch_allow)
+    plan = Plan(LOGDIR, tuple(sources), settings.logs_max_bytes, deny=deny, allow=settings.fetch_allow, hparams=hparams)
     return Fetching(plan, env, tuple(_capped(skipped)))
 
 
@@ -381,7 +410,8 @@ def resources_for(workflow: Mapping[str, Any], plan: Fetching, settings: Setting
     spec = pod_spec(plan, settings, knative=knative, prefix=proxy_path(namespace, workflow_name))
     annotations = {LAST_ACCESSED_ANNOTATION: now, RUNS_ANNOTATION: json.dumps([s.run for s in plan.plan.sources]),
                    SPEC_ANNOTATION: _digest(spec)}
-    owner = kube.owner_reference(argo.WORKFLOWS, workflow_name, meta["uid"])
+    owner = kube.owner_reference(sweeps.SWEEPS if workflow.get("kind") == sweeps.SWEEPS.kind else argo.WORKFLOWS,
+                                 workflow_name, meta["uid"])
     metadata = {"name": name, "namespace": namespace, "labels": labels, "annotations": annotations,
                 "ownerReferences": [owner]}
     if knative:
@@ -430,16 +460,26 @@ def page() -> str:
 
 
 def ensure(namespace: str, workflow_name: str, settings: Settings) -> Instance:
-    """Create the workflow's instance, or return the existing one (updated if the workflow has new logs)."""
+    """Create the workflow's instance, or return the existing one (updated if the workflow has new logs).
+
+    A HyperparamWorkflow's name, or the name of a Workflow it generated, gives the sweep's instance:
+    every trial's logs, with their HParams (:mod:`argoml.tensorboard.sweeps`).
+    """
     check_namespace(namespace)
     check_workflow_name(workflow_name)
-    workflow = read_workflow(namespace, workflow_name)
-    plan = plan_for(workflow, settings)
+    workflow = kube.get_or_none(argo.WORKFLOWS, namespace, workflow_name)
+    sweep = sweeps.sweep_of(namespace, workflow_name, workflow)
+    if sweep is not None:
+        owner, plan = sweep, sweep_plan(sweep, settings)
+    elif workflow is not None:
+        owner, plan = workflow, plan_for(workflow, settings)
+    else:
+        raise NotFound(f"workflow {namespace}/{workflow_name} not found (nor a HyperparamWorkflow of that name)")
     now = now_rfc3339()
-    objects = resources_for(workflow, plan, settings, now)
-    for resource, body in objects:
-        _create_or_update(resource, namespace, workflow_name, body, now)
-    return dataclasses.replace(_state(namespace, workflow_name, settings, touch=False), skipped=plan.skipped)
+    owner_name = owner["metadata"]["name"]
+    for resource, body in resources_for(owner, plan, settings, now):
+        _create_or_update(resource, namespace, owner_name, body, now)
+    return dataclasses.replace(_state(namespace, owner_name, settings, touch=False), skipped=plan.skipped)
 
 
 def get(namespace: str, workflow_name: str, settings: Settings) -> Instance:
@@ -470,20 +510,42 @@ def listing(namespace: str, settings: Settings) -> Obj:
     check_namespace(namespace)
     instances = {i.workflow: i for i in _instances(namespace, settings)}
     listed, skipped = [], []
+    swept: dict[str, list[tuple[str, int]]] = {}  # sweep -> (phase, runs) of each of its Workflows
     for workflow in _workflows(namespace):
         name = workflow["metadata"]["name"]
         found = artifacts.scan(workflow, settings.artifact)
         if found.skipped:
             skipped.append({"name": name, "reasons": _capped(found.skipped)})
         runs = [a.run for a in found.found]
-        if runs or name in instances:
+        phase = workflow["status"].get("phase")
+        phase = phase[:40] if isinstance(phase, str) and phase else "Pending"
+        sweep = _sweep_label(workflow)
+        if sweep is not None:
+            swept.setdefault(sweep, []).append((phase, len(runs)))
+        elif runs or name in instances:
             instance = instances.get(name)
-            phase = workflow["status"].get("phase")
-            listed.append({"name": name, "phase": phase[:40] if isinstance(phase, str) and phase else "Pending",
-                           "runs": runs, "instance": instance.to_json() if instance else None})
+            listed.append({"name": name, "phase": phase, "runs": runs,
+                           "instance": instance.to_json() if instance else None})
+    sweep_list = [{"name": name, "phase": _sweep_phase([phase for phase, _ in parts]), "trialWorkflows": len(parts),
+                   "runs": sum(count for _, count in parts),
+                   "instance": instances[name].to_json() if name in instances else None}
+                  for name, parts in sorted(swept.items()) if any(count for _, count in parts) or name in instances]
     return {"namespace": namespace, "mode": settings.mode, "workflows": sorted(listed, key=lambda w: w["name"]),
-            "instances": [i.to_json() for i in instances.values()],
+            "sweeps": sweep_list, "instances": [i.to_json() for i in instances.values()],
             **({"skipped": skipped[:MAX_SKIPPED]} if skipped else {})}
+
+
+def _sweep_label(workflow: Obj) -> str | None:
+    """The sweep a Workflow belongs to: labelled so and controlled by a HyperparamWorkflow."""
+    label = (workflow["metadata"].get("labels") or {}).get(sweeps.SWEEP_LABEL)
+    reference = kube.controller_reference(workflow, sweeps.SWEEPS)
+    return label if isinstance(label, str) and reference is not None and reference.get("name") == label else None
+
+
+def _sweep_phase(phases: list[str]) -> str:
+    if any(phase not in argo.FINISHED_PHASES for phase in phases):
+        return "Running"
+    return "Succeeded" if all(phase == argo.WorkflowPhase.SUCCEEDED for phase in phases) else "Failed"
 
 
 def _workflows(namespace: str) -> Iterator[Obj]:
@@ -511,6 +573,12 @@ def read_workflow(namespace: str, name: str) -> Obj:
 # --- talking to the API server ------------------------------------------------------------------------
 
 
+def _owners(obj: Obj) -> list[str]:
+    """The names of the Workflows and HyperparamWorkflows (a sweep's instance) that own ``obj``."""
+    return [str(ref.get("name")) for ref in [*argo.workflow_owners(obj), *kube.owner_references(obj, sweeps.SWEEPS)]
+            if ref.get("name")]
+
+
 def _parts(settings: Settings) -> tuple[Resource, ...]:
     """The kinds of object an instance consists of, the one carrying its state first."""
     return (KNATIVE_SERVICES,) if settings.mode == "knative" else (DEPLOYMENTS, SERVICES)
@@ -525,7 +593,7 @@ def _is_instance_of(obj: Obj, workflow_name: str) -> bool:
     Workflow's full name (in the ownerReferences) must match too.
     """
     labels = obj["metadata"].get("labels") or {}
-    owners = {ref.get("name") for ref in argo.workflow_owners(obj)}
+    owners = set(_owners(obj))
     return (labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(WORKFLOW_LABEL) == workflow_label(workflow_name)
             and workflow_name in owners)
 
@@ -601,7 +669,8 @@ def _instance_of(obj: Obj, mode: str) -> Instance:
     meta = obj["metadata"]
     status: Obj = obj["status"] if isinstance(obj.get("status"), dict) else {}
     annotations = meta.get("annotations") or {}
-    owner = next((ref["name"] for ref in argo.workflow_owners(obj)), (meta.get("labels") or {}).get(WORKFLOW_LABEL, ""))
+    owner = next(iter(_owners(obj)), (meta.get("labels") or {}).get(WORKFLOW_LABEL, ""))
+    sweep = bool(kube.owner_references(obj, sweeps.SWEEPS))
     observed, generation = status.get("observedGeneration"), meta.get("generation") or 0
     current = isinstance(observed, int) and observed >= generation
     if mode == "knative":
@@ -620,7 +689,8 @@ def _instance_of(obj: Obj, mode: str) -> Instance:
         runs = []
     names_ = tuple(run for run in runs if isinstance(run, str)) if isinstance(runs, list) else ()
     return Instance(meta["name"], meta["namespace"], owner, mode, bool(ready), proxy_path(meta["namespace"], owner),
-                    names_, message, meta.get("creationTimestamp") or "", annotations.get(LAST_ACCESSED_ANNOTATION, ""))
+                    names_, message, meta.get("creationTimestamp") or "", annotations.get(LAST_ACCESSED_ANNOTATION, ""),
+                    sweep=sweep)
 
 
 def _with_fetch_failures(instances: list[Instance], namespace: str, label_selector: str) -> list[Instance]:

@@ -170,7 +170,7 @@ def scan(workflow: Mapping[str, Any], name: str) -> Scan:
                 continue
             display = (_text(_mapping(retry_parent.get(node_id)).get("displayName")) or _text(node.get("displayName"))
                        or _text(node.get("name")) or node_id)
-            run = _unique(_safe_run_name(display), used)
+            run = unique_name(safe_run_name(display), used)
             found[where] = NodeArtifact(run, node_id, _text(node.get("name")), _text(node.get("phase")), artifact)
     return Scan(sorted(found.values(), key=lambda a: a.run), skipped)
 
@@ -195,15 +195,18 @@ def _producer_rank(node: Mapping[str, Any]) -> int:
 _UNSAFE = re.compile(r"[^A-Za-z0-9._()=:,+-]+")
 
 
-def _safe_run_name(display: str) -> str:
+def safe_run_name(display: str) -> str:
+    """``display`` as a run's directory name: safe characters only, 100 at most."""
     return _UNSAFE.sub("_", display).lstrip(".")[:100] or "run"
 
 
-def _unique(name: str, used: set[str]) -> str:
+def unique_name(name: str, used: set[str]) -> str:
+    """``name``, or ``name-2``, ``name-3`` ... (within 100 characters) if taken; records it as taken."""
     candidate, n = name, 1
     while candidate in used:
         n += 1
-        candidate = f"{name}-{n}"
+        suffix = f"-{n}"
+        candidate = name[:100 - len(suffix)] + suffix
     used.add(candidate)
     return candidate
 

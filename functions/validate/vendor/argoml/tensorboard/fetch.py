@@ -92,6 +92,35 @@ _KEY_FIELD = {"azure": "blob", "http": "url", "artifactory": "url"}
 
 
 @dataclass(frozen=True)
+class Session:
+    """One trial of a sweep as TensorBoard's HParams dashboard shows it: its hyperparameters and the
+    values its metrics reached (none for a trial that reported none)."""
+
+    trial: int
+    hyperparams: Mapping[str, str | float | bool]
+    metrics: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HParams:
+    """A sweep's HParams data: the metrics it records (``objective`` first) and a session per run."""
+
+    metrics: tuple[str, ...]
+    sessions: Mapping[str, Session]  # by run name
+
+    def to_json(self) -> dict[str, Any]:
+        return {"metrics": list(self.metrics), "sessions": {
+            run: {"trial": s.trial, "hyperparams": dict(s.hyperparams), "metrics": dict(s.metrics)}
+            for run, s in self.sessions.items()}}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> HParams:
+        return cls(tuple(str(m) for m in raw["metrics"]), {
+            str(run): Session(int(s["trial"]), dict(s["hyperparams"]), {k: float(v) for k, v in s["metrics"].items()})
+            for run, s in raw["sessions"].items()})
+
+
+@dataclass(frozen=True)
 class Plan:
     """What to fetch. As JSON, locations are split into shared stores (bucket, endpoint, credentials)
     and per-run keys, so that a sweep of a thousand trials stays a small environment variable."""
@@ -101,6 +130,7 @@ class Plan:
     max_bytes: int = 0  # what the runs may write in all; 0: no limit
     deny: tuple[str, ...] = ()  # addresses or networks no download may connect to (the API server's)
     allow: tuple[str, ...] = ()  # networks the operator allows although they are loopback or link-local
+    hparams: HParams | None = None  # a sweep's: written beside the runs once they are fetched
 
     def to_json(self) -> str:
         stores: list[dict[str, Any]] = []
@@ -118,7 +148,8 @@ class Plan:
         return json.dumps({"logdir": self.logdir, "stores": stores, "runs": runs,
                            **({"maxBytes": self.max_bytes} if self.max_bytes else {}),
                            **({"deny": list(self.deny)} if self.deny else {}),
-                           **({"allow": list(self.allow)} if self.allow else {})})
+                           **({"allow": list(self.allow)} if self.allow else {}),
+                           **({"hparams": self.hparams.to_json()} if self.hparams else {})})
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
@@ -129,9 +160,10 @@ class Plan:
                 store = raw["stores"][run["store"]]
                 location = {**store["location"], _KEY_FIELD.get(store["kind"], "key"): run["key"]}
                 sources.append(StoredRun(run["run"], store["kind"], run["archive"], location, store["secrets"]))
+            hparams = HParams.from_json(raw["hparams"]) if raw.get("hparams") else None
             return cls(str(raw["logdir"]), tuple(sources), int(raw.get("maxBytes") or 0),
                        tuple(str(network) for network in raw.get("deny") or ()),
-                       tuple(str(network) for network in raw.get("allow") or ()))
+                       tuple(str(network) for network in raw.get("allow") or ()), hparams)
         except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise FetchError(f"{CONFIG_ENV} is not a fetch plan: {exc!r}") from None
 
@@ -159,6 +191,9 @@ def fetch(plan: Plan, env: Mapping[str, str] = os.environ) -> list[Path]:
             raise FetchError(f"run {source.run!r}: {type(exc).__name__}: {exc}") from exc
         written.append(target)
         print(f"fetched run {source.run!r} ({source.kind}, archive {source.archive}) into {target}", flush=True)
+    if plan.hparams is not None:
+        write_hparams(logdir, plan.hparams)
+        print(f"wrote the HParams of {len(plan.hparams.sessions)} trials", flush=True)
     return written
 
 
@@ -691,6 +726,40 @@ def _download_url(url: str, headers: Mapping[str, str], source: StoredRun, targe
 Driver = Callable[[StoredRun, Path, Mapping[str, str], _Budget], None]
 _FETCHERS: dict[str, Driver] = {"s3": _fetch_s3, "oss": _fetch_oss, "gcs": _fetch_gcs, "azure": _fetch_azure,
                                 "http": _fetch_http, "artifactory": _fetch_artifactory}
+
+
+# --- a sweep's HParams ---------------------------------------------------------------------------------
+#
+# TensorBoard's HParams dashboard reads an experiment (which hyperparameters and metrics exist) and, per
+# session, its hyperparameters and the metrics' scalars. tensorboardX writes them (its hparams summaries
+# are TensorBoard's own plugin protos; the tensorboard package's summary API needs TensorFlow), imported
+# here only. Each run's session goes into its own subdirectory, <run>/argoml-hparams, as tensorboardX's
+# add_hparams does, so that a metric's scalar can never mix with a series the trial logged itself.
+
+HPARAMS_DIR = "argoml-hparams"
+
+
+def write_hparams(logdir: Path, hparams: HParams) -> None:
+    """The experiment at ``logdir`` and each run's session beside its logs."""
+    from tensorboardX import FileWriter
+    from tensorboardX.summary import hparams as hparams_summaries
+    from tensorboardX.summary import scalar
+
+    every: dict[str, str | float | bool] = {}
+    for session in hparams.sessions.values():
+        every.update({k: v for k, v in session.hyperparams.items() if k not in every})
+    experiment, _, _ = hparams_summaries(every, dict.fromkeys(hparams.metrics, 0.0))
+    writer = FileWriter(str(logdir), filename_suffix=".argoml-experiment")
+    writer.add_summary(experiment)
+    writer.close()
+    for run, session in hparams.sessions.items():
+        _, start, end = hparams_summaries(dict(session.hyperparams), dict(session.metrics))
+        writer = FileWriter(str(logdir / _safe_relative(run) / HPARAMS_DIR))
+        writer.add_summary(start)
+        for metric, value in session.metrics.items():
+            writer.add_summary(scalar(metric, value), global_step=session.trial)
+        writer.add_summary(end)
+        writer.close()
 
 
 # --- unpacking ----------------------------------------------------------------------------------------
