@@ -24,6 +24,7 @@ from typing import Any
 import flask.testing
 import pytest
 
+from argoml.dev import kubelet
 from argoml.dev.emulator import Emulator
 from argoml.tensorboard.fetch import CONFIG_ENV, TERMINATION_LOG_ENV, FetchError, Plan, StoredRun, fetch
 from tests.sinks import serving
@@ -280,35 +281,15 @@ def test_an_unarchived_single_s3_file_is_fetched_as_itself(s3_endpoint: str, tmp
 # --- end to end: the generated init container, run as the kubelet would ------------------------------
 
 
-def kubelet_env(cluster: Emulator, container: dict[str, Any], namespace: str) -> dict[str, str]:
-    """The environment the kubelet gives ``container``: values, and secretKeyRefs read from the Secrets."""
-    secrets = cluster.store.type_of("", "v1", "secrets")
-    env = {}
-    for item in container["env"]:
-        if "value" in item:
-            env[item["name"]] = item["value"]
-        else:
-            ref = item["valueFrom"]["secretKeyRef"]
-            data = cluster.store.get(secrets, namespace, ref["name"])["data"]
-            env[item["name"]] = base64.b64decode(data[ref["key"]]).decode()
-    return env
-
-
 def run_init_container(cluster: Emulator, ksvc: dict[str, Any], logdir: Path,
                        extra_env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the instance's init container as the kubelet would; its termination message lands in
-    ``<logdir>.termination-log`` (``extra_env``: what the test's servers need, e.g. an emulator's address)."""
+    """Run the instance's init container as the kubelet would (argoml.dev.kubelet); its termination message
+    lands in ``<logdir>.termination-log`` (``extra_env``: what the test's servers need, e.g. an emulator's address)."""
     init = ksvc["spec"]["template"]["spec"]["initContainers"][0]
-    env = kubelet_env(cluster, init, ksvc["metadata"]["namespace"])
-    plan = json.loads(env[CONFIG_ENV])
-    env[CONFIG_ENV] = json.dumps({**plan, "logdir": str(logdir)})  # the emptyDir mounted at /logs
-    assert env[TERMINATION_LOG_ENV] == init["terminationMessagePath"] == "/dev/termination-log"
-    env[TERMINATION_LOG_ENV] = str(logdir) + ".termination-log"
-    env.update(extra_env or {})
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])  # the image's /app/vendor
     assert init["command"][:3] == ["python", "-m", "argoml.tensorboard.fetch"]
-    return subprocess.run([sys.executable, "-m", "argoml.tensorboard.fetch"], env={"PATH": os.environ["PATH"], **env},
-                          capture_output=True, text=True, timeout=120, check=False)
+    assert init["terminationMessagePath"] == "/dev/termination-log" and {
+        "name": TERMINATION_LOG_ENV, "value": "/dev/termination-log"} in init["env"]
+    return kubelet.run_fetcher(cluster.store, ksvc, logdir, extra_env)
 
 
 def test_the_spawned_init_container_fetches_key_only_s3_logs_with_the_repositorys_secret(

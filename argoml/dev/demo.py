@@ -28,6 +28,7 @@ STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("Adaptive search: tpe finds the optimum of a known function, trial by trial", tuning.run),
     ("Admission: Argo's rules before anything is stored", validate.run),
     ("TensorBoard for a workflow's artifacts", tensorboard.run),
+    ("A sweep's TensorBoard: every trial a run, with TensorBoard's HParams", tensorboard.sweep),
     ("gc: a dry run, then a real run, over seeded workflows", gc.run),
 ]
 
@@ -60,7 +61,9 @@ def main() -> int:
     failures = 0
     with tempfile.TemporaryDirectory(prefix="argoml-demo-") as logs, Emulator() as emulator:
         print(f"argo-ml demo: Kubernetes API emulator on {emulator.url}; function logs in {logs}")
-        with stack.running(emulator.kubeconfig, log_dir=Path(logs)) as running:
+        # The demo's object stores listen on loopback, which the log fetcher refuses unless allowed.
+        with stack.running(emulator.kubeconfig, log_dir=Path(logs),
+                           env={"TENSORBOARD_FETCH_ALLOW": "127.0.0.0/8"}) as running:
             demo = Demo(emulator, running)
             for number, (title, step) in enumerate(STEPS, start=1):
                 print(f"\n== {number}. {title}", flush=True)
