@@ -143,6 +143,8 @@ def test_every_trial_workflow_of_an_adaptive_sweep_is_in_its_instance(client: fl
     assert [(s["name"], s["trialWorkflows"], s["runs"], s["instance"]["name"]) for s in listing["sweeps"]] == [
         ("tpe", 2, 2, "tb-tpe")]
     assert [w["name"] for w in listing["workflows"]] == ["tpe-9"]
+    assert client.delete("/tensorboards/ml/tpe").json == {"deleted": "tb-tpe", "namespace": "ml", "workflow": "tpe"}
+    assert [k["metadata"]["name"] for k in cluster.store.find(cluster.store.type_of(*KSVC), NAMESPACE)] == ["tb-tpe-9"]
 
 
 def test_without_an_objective_the_trials_hyperparameters_come_from_the_trials_parameter(
