@@ -49,6 +49,7 @@ TRIALS: list[dict[str, str | float | bool]] = [
 @pytest.fixture
 def client(serve: Any, monkeypatch: pytest.MonkeyPatch) -> flask.testing.FlaskClient:
     monkeypatch.setenv("TENSORBOARD_AUTH", "off")
+    monkeypatch.setenv("TENSORBOARD_FETCH_ALLOW", "127.0.0.0/8")  # the test's S3 server listens on loopback
     return serve("tensorboard")
 
 
@@ -235,7 +236,8 @@ def test_the_fetched_logs_carry_every_trials_hparams_as_tensorboard_reads_them(
         "accesskey": "bWluaW8=", "secretkey": "bWluaW8xMjM="}})
     sweep = create_sweep(cluster, "mnist", history=HISTORY)
     wf = generated(sweep, "mnist", *(loop_node(f"n{i}", i, f"mnist/t{i}/tb.tgz") for i in range(3)), trials=TRIALS)
-    wf["status"]["artifactRepositoryRef"]["artifactRepository"]["s3"]["endpoint"] = s3_endpoint
+    repository = {"s3": {**MINIO_REPOSITORY["s3"], "endpoint": s3_endpoint}}  # not the shared constant
+    wf["status"]["artifactRepositoryRef"]["artifactRepository"] = repository
     seed(cluster, wf)
     runs = client.put("/tensorboards/ml/mnist").json["runs"]
     ksvc = cluster.store.get(cluster.store.type_of(*KSVC), NAMESPACE, "tb-mnist")

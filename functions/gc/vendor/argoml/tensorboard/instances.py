@@ -549,7 +549,7 @@ def _sweep_phase(phases: list[str]) -> str:
 
 
 def _workflows(namespace: str) -> Iterator[Obj]:
-    """The namespace's workflows, reduced to what listing reads (name and status), a small page at a time.
+    """The namespace's workflows, reduced to what listing reads (name, sweep, status), a small page at a time.
 
     A sweep's Workflow may be a megabyte: pages of :data:`LIST_PAGE` keep what is held decoded
     at once to a few of them, and each is dropped from its page as soon as it is read.
@@ -558,9 +558,14 @@ def _workflows(namespace: str) -> Iterator[Obj]:
         while page:
             item = page.pop(0)
             status = item.get("status")
-            yield {"metadata": {"name": item["metadata"]["name"], "namespace": namespace},
+            metadata = item["metadata"]
+            yield {"metadata": {"name": metadata["name"], "namespace": namespace,
+                                # which sweep it belongs to (see _sweep_label)
+                                "labels": {k: v for k, v in (metadata.get("labels") or {}).items()
+                                           if k == sweeps.SWEEP_LABEL},
+                                "ownerReferences": kube.owner_references(item, sweeps.SWEEPS)},
                    "status": status if isinstance(status, dict) else {}}
-            del item, status
+            del item, metadata, status
 
 
 def read_workflow(namespace: str, name: str) -> Obj:
