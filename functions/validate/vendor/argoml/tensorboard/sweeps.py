@@ -34,7 +34,7 @@ from argoml.tensorboard.fetch import HParams, Session
 
 SWEEPS = hyperparam.HYPERPARAM_WORKFLOWS
 SWEEP_LABEL = hyperparam.LABEL
-TRIAL_LABEL = "argoml.io/trial"  # issue 14's label on an adaptive sweep's trial Workflows
+TRIAL_LABEL = hyperparam.TRIAL_LABEL
 PARAMETER_ANNOTATION = hyperparam.PARAMETER_ANNOTATION
 DEFAULT_PARAMETER = "hyperparams"
 
