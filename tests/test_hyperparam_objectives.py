@@ -228,3 +228,18 @@ def test_values_are_parsed_as_argo_writes_them() -> None:
     assert results._number(10**400, "m")[0] is None
     assert results._number(True, "m")[0] is None
     assert math.isclose(results._number("-3", "m")[0] or 0, -3)
+
+
+def test_a_history_too_large_for_the_status_is_left_out_and_said(cluster: Emulator, function: Client) -> None:
+    body = tuned()
+    body["spec"]["hyperparams"] = {"a": {"range": {"min": 0, "max": 49, "step": 1}},
+                                   "b": {"range": {"min": 0, "max": 39, "step": 1}}}  # 2,000 trials
+    assert send(function, "add", create_sweep(cluster, body)).status_code == 200
+    nodes = dict([node(0, "Succeeded", accuracy_of("0.5"))])
+    workflow = cluster.store.patch(types(cluster)[1], NS, NAME, {"status": {"phase": "Running", "nodes": nodes}},
+                                   MERGE, subresource="status")
+    assert send(function, "update", workflow).status_code == 200
+    status = sweep(cluster)["status"]
+    assert "history" not in status and status["bestTrial"]["value"] == 0.5
+    assert "the history of 2,000 trials is not kept in the status" in status["message"]
+    assert len(json.dumps(status)) < 16 << 10
