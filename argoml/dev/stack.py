@@ -5,7 +5,7 @@ playground (:mod:`argoml.dev.playground`) that kubectl can use; ``make demo`` an
 end-to-end tests start it against the emulator. The watched resources are the ones
 ``knative/`` declares ApiServerSources for. Under ``make run`` a ticker sends gc the
 policy in ``GC_POLICY`` on the cron schedule ``GC_SCHEDULE``, a dry run unless the
-policy says otherwise.
+policy says otherwise, and another sends hyperparam its resync tick, as the PingSources do.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from argoml.dev.ticker import Ticker
 from argoml.hyperparam.workflow import HYPERPARAM_WORKFLOWS, LABEL
 
 GC_SCHEDULE = "*/10 * * * *"
+RESYNC_SCHEDULE = "*/5 * * * *"  # as the argoml-hyperparam-resync PingSource in knative/sources/
 GC_POLICY = '{"dryRun": true}'
 
 HYPERPARAM_SOURCES = [
@@ -123,13 +124,17 @@ def _serve(cluster: playground.Cluster, ports: dict[str, int], log_dir: Path, sc
             ticker = Ticker(schedule, gc_policy, stack.url("gc"), name="gc-local").start()
         except ValueError as exc:
             sys.exit(f"GC_SCHEDULE: {exc}")
+        resync = Ticker(RESYNC_SCHEDULE, {"resync": "all"}, stack.url("hyperparam"),
+                        name="argoml-hyperparam-resync").start()
         print("watching HyperparamWorkflows and their Workflows; Ctrl-C stops")
         print(f"gc: policy {json.dumps(gc_policy)} on schedule {schedule!r} (GC_POLICY, GC_SCHEDULE)")
+        print(f"hyperparam: every sweep resynced on schedule {RESYNC_SCHEDULE!r}")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
         ticker.stop()
+        resync.stop()
 
 
 if __name__ == "__main__":
