@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
 from argoml import kube
+from argoml.dev.emulator import using_kubeconfig
 from argoml.gc import collect, parse_policy
 from argoml.gc.policy import Policy
 from argoml.gc.selection import WorkflowIndex, judge_pod
@@ -162,26 +162,21 @@ def _measure(approaches: dict[str, Callable[[], int]],
     parent, child = context.Pipe()
     process = context.Process(target=serve_cluster, args=(child, seeder), daemon=True)
     process.start()
-    previous = os.environ.get("KUBECONFIG")
     results = {}
     try:
-        os.environ["KUBECONFIG"] = parent.recv()
-        for name, approach in approaches.items():
-            parent.send("calls")
-            before = parent.recv()
-            started, cpu = time.perf_counter(), time.process_time()
-            selected = approach()
-            wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-            parent.send("calls")
-            requests = parent.recv() - before
-            results[name] = (wall, cpu, peak_memory(approach), requests, selected)
+        with using_kubeconfig(parent.recv()):
+            for name, approach in approaches.items():
+                parent.send("calls")
+                before = parent.recv()
+                started, cpu = time.perf_counter(), time.process_time()
+                selected = approach()
+                wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+                parent.send("calls")
+                requests = parent.recv() - before
+                results[name] = (wall, cpu, peak_memory(approach), requests, selected)
     finally:
         parent.send("stop")
         process.join(timeout=30)
-        if previous is None:
-            os.environ.pop("KUBECONFIG", None)
-        else:
-            os.environ["KUBECONFIG"] = previous
     return results
 
 

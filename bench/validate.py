@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import http.client
 import json
-import os
 import statistics
 import subprocess
 import tempfile
@@ -27,7 +26,7 @@ import yaml
 
 from argoml import jsonbody, manifests, quantities
 from argoml.dev import runner
-from argoml.dev.emulator import Emulator
+from argoml.dev.emulator import Emulator, using_kubeconfig
 from argoml.dev.runner import ROOT
 from argoml.hyperparam.workflow import MAX_WORKFLOW_BYTES
 from argoml.validation import VALIDATORS, DocumentResolver, Report, admission, budget, structure, validate_object
@@ -241,9 +240,7 @@ def _hostile_table(emulator: Emulator) -> Table:
     """Each attack as the function runs it (parse, then decide), in this process, against ``emulator``."""
     table = Table("Hostile AdmissionReviews (parse + decide in process; peak = Python heap while deciding)",
                   ["case", "KB", "median ms", "peak MiB", "time vs normal", "answer", "bound"])
-    previous = os.environ.get("KUBECONFIG")
-    os.environ["KUBECONFIG"] = str(emulator.kubeconfig)
-    try:
+    with using_kubeconfig(emulator.kubeconfig):
         normal = _review(example_sweep())
         assert _decide(normal).allowed
         base = statistics.median(_samples(lambda: _decide(normal), 50))
@@ -256,11 +253,6 @@ def _hostile_table(emulator: Emulator) -> Table:
             seconds = statistics.median(_samples(decide, 3))
             table.add(case, len(body) / 1e3, seconds * 1e3, peak_memory(decide) / MiB,
                       ratio(seconds, base), expected, bound)
-    finally:
-        if previous is None:
-            os.environ.pop("KUBECONFIG", None)
-        else:
-            os.environ["KUBECONFIG"] = previous
     table.notes.append("before the fixes (issue 11): 30 KB quantity 20 s, 256 KB limits key 22 s, 2.4 MB tagged "
                        "strings 26 s, 5,000 levels an HTTP 400 (which failurePolicy Ignore admits), the sweep 452 MB")
     table.notes.append("median of 3 runs (50 for the baseline); the sweep is refused after building ~2,000 of its "

@@ -8,11 +8,15 @@ the webhook would.
 
 from __future__ import annotations
 
+import copy
 import textwrap
+from typing import Any
 
 import yaml
 
+from argoml import manifests
 from argoml.validation import DocumentResolver, Report, validate_object
+from tests.conftest import ROOT
 
 LIBRARY = """
 ---
@@ -67,3 +71,21 @@ def errors(report: Report) -> list[tuple[str, str]]:
 
 def warnings(report: Report) -> list[tuple[str, str]]:
     return [(p.path, p.message) for p in report.warnings]
+
+
+def example(name: str) -> dict[str, Any]:
+    """The first document of ``examples/<name>``, read as kubectl reads it."""
+    document: dict[str, Any] = manifests.load_all((ROOT / "examples" / name).read_text())[0]
+    return document
+
+
+def with_spec(obj: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    """A copy of ``obj`` with ``spec`` fields set."""
+    changed = copy.deepcopy(obj)
+    changed["spec"].update(spec)
+    return changed
+
+
+def problems(obj: dict[str, Any], severity: str = "error") -> list[tuple[str, str]]:
+    """The (path, message) of each problem of ``severity`` that validating ``obj`` finds."""
+    return [(p.path, p.message) for p in validate_object(obj).problems if p.severity == severity]

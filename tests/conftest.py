@@ -17,7 +17,7 @@ import functions_framework
 import pytest
 from hypothesis import HealthCheck, settings
 
-from argoml.dev.emulator import Call, Emulator
+from argoml.dev.emulator import Call, Emulator, using_kubeconfig
 
 # CI runs few examples per property, deterministically (so a loaded 2-core machine never
 # flakes on a deadline); `make fuzz` sets HYPOTHESIS_PROFILE=fuzz for a long, random search.
@@ -34,14 +34,8 @@ SHARED = next((p / "shared" for p in ROOT.parents if (p / "shared" / "crds").is_
 
 @pytest.fixture(scope="session")
 def _emulator() -> Iterator[Emulator]:
-    with Emulator() as emulator:
-        previous = os.environ.get("KUBECONFIG")
-        os.environ["KUBECONFIG"] = str(emulator.kubeconfig)
+    with Emulator() as emulator, using_kubeconfig(emulator.kubeconfig):
         yield emulator
-        if previous is None:
-            os.environ.pop("KUBECONFIG", None)
-        else:
-            os.environ["KUBECONFIG"] = previous
 
 
 MODE_ENV = "TENSORBOARD_MODE"

@@ -6,20 +6,14 @@ import copy
 from typing import Any
 
 from argoml import manifests
-from argoml.validation import validate_object
+from tests.argo_manifests import example, problems, with_spec
 from tests.conftest import ROOT
 
-EXAMPLE = manifests.load_all((ROOT / "examples" / "hparam.yaml").read_text())[0]
-
-
-def problems(obj: dict[str, Any], severity: str = "error") -> list[tuple[str, str]]:
-    return [(p.path, p.message) for p in validate_object(obj).problems if p.severity == severity]
+EXAMPLE = example("hparam.yaml")
 
 
 def changed(**spec: Any) -> dict[str, Any]:
-    sweep = copy.deepcopy(EXAMPLE)
-    sweep["spec"].update(spec)
-    return sweep
+    return with_spec(EXAMPLE, **spec)
 
 
 def test_the_example_sweep_is_valid_without_warnings() -> None:

@@ -10,22 +10,16 @@ from typing import Any
 
 import pytest
 
-from argoml import cli, manifests
+from argoml import cli
 from argoml.hyperparam import tuning
-from argoml.validation import validate_object
+from tests.argo_manifests import example, problems, with_spec
 from tests.conftest import ROOT
 
-TPE = manifests.load_all((ROOT / "examples" / "hparam-tpe.yaml").read_text())[0]
-
-
-def problems(obj: dict[str, Any], severity: str = "error") -> list[tuple[str, str]]:
-    return [(p.path, p.message) for p in validate_object(obj).problems if p.severity == severity]
+TPE = example("hparam-tpe.yaml")
 
 
 def changed(**spec: Any) -> dict[str, Any]:
-    sweep = copy.deepcopy(TPE)
-    sweep["spec"].update(spec)
-    return sweep
+    return with_spec(TPE, **spec)
 
 
 def test_the_tpe_example_is_valid_without_warnings() -> None:

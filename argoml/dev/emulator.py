@@ -15,11 +15,13 @@ kubeconfig file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -472,6 +474,20 @@ def _number(params: Mapping[str, str], name: str) -> int:
         return max(int(params.get(name) or 0), 0)
     except ValueError:
         raise ApiError(400, "BadRequest", f"{name}: Invalid value: {params[name]!r}: must be an integer") from None
+
+
+@contextlib.contextmanager
+def using_kubeconfig(path: Path | str) -> Iterator[None]:
+    """Within this block, this process's client (argoml.kube) talks to the cluster ``path`` describes."""
+    previous = os.environ.get("KUBECONFIG")
+    os.environ["KUBECONFIG"] = str(path)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("KUBECONFIG", None)
+        else:
+            os.environ["KUBECONFIG"] = previous
 
 
 class Emulator:
