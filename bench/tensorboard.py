@@ -1,4 +1,4 @@
-"""TensorBoard: planning an instance for big sweeps, and what the log fetcher's store clients cost.
+"""TensorBoard: planning an instance for big sweeps, listing many, and the fetcher's store clients.
 
 Planning walks status.nodes and resolves every artifact.
 A hyperparameter sweep can leave thousands of nodes in a Workflow's status. The baseline
@@ -12,6 +12,10 @@ The fetcher runs in the init container of every instance, from the function's im
 store's client adds to that image (measured from the installed packages) and to the fetcher's
 start when a plan uses the store (a fresh interpreter per store, against importing the fetcher
 alone).
+
+Listing a namespace of 100 sweeps of about 1 MB each (issue 11: 368 MB with pages of 100,
+against the function's 256 MiB limit) is measured with pages bounded by count only, the
+baseline, and by bytes, as the function does, against an emulator in a child process.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import re
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -56,7 +61,7 @@ def plan(workflow: dict[str, Any]) -> list[Any]:
 
 
 def run() -> list[Table]:
-    return [planning(), *fetcher_clients()]
+    return [planning(), listing_memory(), *fetcher_clients()]
 
 
 def planning() -> Table:
@@ -169,3 +174,66 @@ def fetcher_clients() -> list[Table]:
             imports.add(store, seconds * 1000, ratio(seconds, alone))
     imports.notes.append("each client is imported only by the driver of its store, so a plan pays only for its own")
     return [sizes, imports]
+
+
+# --- listing a namespace of large sweeps ---------------------------------------------------------------
+
+LISTED_WORKFLOWS, LISTED_NODES = 100, 2000  # ~1 MB of status each, as a big sweep's Workflow reaches
+
+
+def seed_sweeps(store: Any) -> None:
+    """A namespace of sweeps whose every node has a tensorboard artifact (runs in the emulator's process)."""
+    from argoml.dev.argo_objects import seed
+
+    workflows = store.type_of("argoproj.io", "v1alpha1", "workflows")
+    for index in range(LISTED_WORKFLOWS):
+        name = f"sweep-{index:03d}"
+        seed(store, "ml", name, phase="Succeeded", pods=0)
+        stored = store.get(workflows, "ml", name)
+        nodes = {f"{name}-{n}": {
+            "id": f"{name}-{n}", "name": f"{name}[0].trial({n}:lr=0.{n})", "displayName": f"trial({n}:lr=0.{n})",
+            "type": "Pod", "phase": "Succeeded", "templateName": "train", "startedAt": "2024-05-01T10:00:00Z",
+            "finishedAt": "2024-05-01T10:05:00Z", "hostNodeName": "worker-1",
+            "outputs": {"artifacts": [{"name": "tensorboard", "path": "/logs",
+                                       "s3": {"key": f"{name}/trial-{n}/tensorboard.tgz"}}],
+                        "parameters": [{"name": "accuracy", "value": f"0.{n:04d}"}]}}
+            for n in range(LISTED_NODES)}
+        store.replace(workflows, "ml", name, {**stored, "status": {**stored["status"], "nodes": nodes}},
+                      subresource="status")
+
+
+def listing_memory() -> Table:
+    """GET /tensorboards/<ns> over 100 sweeps of ~1 MB: pages bounded by count only (what the function did,
+    the baseline) and by bytes (what it does), against the function's 256 MiB memory limit."""
+    from bench.gc import _measure
+
+    limit = 256 * 2**20  # knative/services/tensorboard.yaml
+    settings = instances.Settings()
+
+    def listed(page_bytes: int) -> Callable[[], int]:
+        def run() -> int:
+            previous, instances.LIST_PAGE_BYTES = instances.LIST_PAGE_BYTES, page_bytes
+            try:
+                return len(instances.listing("ml", settings)["workflows"])
+            finally:
+                instances.LIST_PAGE_BYTES = previous
+        return run
+
+    baseline = "pages of 100 bounded by count only (baseline)"
+    approaches = {baseline: listed(2**40),
+                  f"pages bounded at {instances.LIST_PAGE_BYTES // 2**20} MiB (default)": listed(
+                      instances.LIST_PAGE_BYTES)}
+    results = _measure(approaches, seed_sweeps)
+    table = Table(f"tensorboard listing memory: {LISTED_WORKFLOWS} sweeps of ~1 MB each (emulator)",
+                  ["approach", "wall s", "client CPU s", "peak MiB", "bound MiB", "API requests", "listed",
+                   "memory vs baseline"])
+    base_peak = results[baseline][2]
+    for name, (wall, cpu, peak, requests, count) in results.items():
+        table.add(name, wall, cpu, peak / 2**20, limit / 2**20, requests, count, ratio(peak, base_peak))
+    table.notes += [
+        "the same listing per approach; each must list all 100 workflows (their runs found in status.nodes)",
+        "peak is this process's Python heap (tracemalloc) while listing; bound is the Service's memory limit, "
+        "which also holds the interpreter and libraries",
+        "target: peak set by the page's byte budget, not by the number or size of the workflows",
+    ]
+    return table

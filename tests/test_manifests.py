@@ -301,12 +301,34 @@ def test_function_runs_non_root_read_only_with_its_own_service_account(function:
     assert f"USER {security['runAsUser']}:{security['runAsGroup']}" in dockerfile.split("FROM ")[-1]
 
 
-def test_only_tensorboard_is_visible_outside_the_cluster() -> None:
+def test_every_function_is_cluster_local_and_reached_from_outside_only_over_tls() -> None:
     objects = render("knative")
     visibility = {f: ksvc(objects, f)["metadata"]["labels"].get("networking.knative.dev/visibility")
                   for f in FUNCTIONS}
-    assert visibility == {"hyperparam": "cluster-local", "validate": "cluster-local", "tensorboard": None,
-                          "gc": "cluster-local"}
+    assert visibility == dict.fromkeys(FUNCTIONS, "cluster-local")
+    mapped = {m["spec"]["ref"]["name"]: m for m in of_kind(objects, "DomainMapping")}
+    assert set(mapped) == {"argoml-validate", "argoml-tensorboard"}  # every way in from outside
+    assert all(m["spec"]["tls"]["secretName"] for m in mapped.values())
+
+
+@pytest.mark.parametrize("kustomization", ["knative", "knative/overlays/dev"])
+def test_the_tensorboard_api_is_served_over_tls_and_plain_http_is_redirected(kustomization: str) -> None:
+    objects = render(kustomization)
+    [mapping] = [m for m in of_kind(objects, "DomainMapping") if m["spec"]["ref"]["name"] == "argoml-tensorboard"]
+    assert mapping["metadata"]["annotations"]["networking.knative.dev/http-option"] == "redirected"
+    certificate = one(objects, "Certificate", "argoml-tensorboard-tls")
+    assert certificate["spec"]["dnsNames"] == [mapping["metadata"]["name"]]
+    assert certificate["spec"]["secretName"] == mapping["spec"]["tls"]["secretName"]
+    assert certificate["spec"]["secretTemplate"]["labels"]["networking.internal.knative.dev/certificate-uid"]
+    assert one(objects, "Issuer", certificate["spec"]["issuerRef"]["name"])["spec"]["ca"]
+    env = {item["name"]: item for item in container(ksvc(objects, "tensorboard"))["env"]}
+    assert "TENSORBOARD_HTTPS_REDIRECT" not in env  # the function's own redirect stays on (its default)
+
+
+def test_the_session_keys_come_from_a_secret_the_function_starts_without() -> None:
+    env = {item["name"]: item for item in container(ksvc(render("knative"), "tensorboard"))["env"]}
+    ref = env["TENSORBOARD_SESSION_KEYS"]["valueFrom"]["secretKeyRef"]
+    assert ref == {"name": "argoml-tensorboard-session", "key": "keys", "optional": True}
 
 
 def test_images_follow_make_images_naming_and_overlays_change_the_registry() -> None:
@@ -606,9 +628,8 @@ def webhooks(objects: list[Obj]) -> list[Obj]:
 @pytest.mark.parametrize("kustomization", ["knative", "knative/overlays/dev"])
 def test_webhooks_call_the_domain_mapping_with_the_certificate_cert_manager_injects(kustomization: str) -> None:
     objects = render(kustomization)
-    mapping = one(objects, "DomainMapping")
+    [mapping] = [m for m in of_kind(objects, "DomainMapping") if m["spec"]["ref"]["name"] == "argoml-validate"]
     domain = mapping["metadata"]["name"]
-    assert mapping["spec"]["ref"]["name"] == "argoml-validate"
     certificate = one(objects, "Certificate", "argoml-validate-tls")
     assert certificate["spec"]["dnsNames"] == [domain]
     assert certificate["spec"]["secretName"] == mapping["spec"]["tls"]["secretName"]

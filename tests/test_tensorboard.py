@@ -456,9 +456,10 @@ def test_storage_the_fetcher_cannot_handle_is_a_422_naming_it(client: flask.test
     assert cluster.store.find(cluster.store.type_of(*KSVC), "ml") == []
 
 
-def test_an_unknown_route_is_a_404(client: flask.testing.FlaskClient) -> None:
-    assert client.post("/tensorboards/ml/wf", headers=AUTH).status_code == 404
+def test_an_unknown_route_is_a_404_and_an_unknown_method_a_405(client: flask.testing.FlaskClient) -> None:
+    assert client.post("/tensorboards/ml/wf", headers=AUTH).status_code == 405
     assert client.get("/tensorboards/ml/wf/extra", headers=AUTH).status_code == 404
+    assert client.get("/nowhere", headers=AUTH).status_code == 404
 
 
 def test_an_api_failure_is_a_503_so_the_caller_may_retry(client: flask.testing.FlaskClient,

@@ -63,8 +63,8 @@ def seed(cluster: Any, wf: dict[str, Any]) -> dict[str, Any]:
     """
     store = cluster.store
     namespace = wf["metadata"]["namespace"]
-    ref = wf.get("status", {}).get("artifactRepositoryRef") or {}
-    if ref.get("artifactRepository") is not None:
+    ref = (wf.get("status") or {}).get("artifactRepositoryRef")
+    if isinstance(ref, dict) and ref.get("artifactRepository") is not None:
         configmaps = store.type_of("", "v1", "configmaps")
         if not any(c["metadata"]["name"] == "artifact-repositories" for c in store.find(configmaps, namespace)):
             store.create(configmaps, namespace, repository_configmap(namespace, ref["artifactRepository"]))

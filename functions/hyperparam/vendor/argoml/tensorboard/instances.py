@@ -72,9 +72,9 @@ PORT = 6006
 LOGDIR = "/logs"
 TERMINATION_LOG = "/dev/termination-log"
 MODES = ("knative", "deployment")
-# Workflows per list request when listing a namespace: one Workflow of a sweep may be a megabyte, and
-# a page is held decoded while it is read.
-LIST_PAGE = 10
+LIST_PAGE = 100  # workflows per list request when listing a namespace, at most
+# ... and the bytes of one page: a sweep's Workflow may be a megabyte, and a page is held decoded while read.
+LIST_PAGE_BYTES = 8 * 2**20
 MAX_SKIPPED = 50  # reasons reported for skipped artifacts or workflows (the rest are counted)
 VISIBILITY_LABEL = "networking.knative.dev/visibility"
 
@@ -549,12 +549,13 @@ def _sweep_phase(phases: list[str]) -> str:
 
 
 def _workflows(namespace: str) -> Iterator[Obj]:
-    """The namespace's workflows, reduced to what listing reads (name, sweep, status), a small page at a time.
+    """The namespace's workflows, reduced to what listing reads (name, sweep, status), a page at a time.
 
-    A sweep's Workflow may be a megabyte: pages of :data:`LIST_PAGE` keep what is held decoded
-    at once to a few of them, and each is dropped from its page as soon as it is read.
+    Pages are bounded in bytes (:data:`LIST_PAGE_BYTES`) as well as in count, so a namespace of
+    megabyte-sized sweeps never sits in memory at once, and each Workflow is dropped from its
+    page as soon as it is read.
     """
-    for page in kube.list_pages(argo.WORKFLOWS, namespace, limit=LIST_PAGE):
+    for page in kube.list_pages(argo.WORKFLOWS, namespace, limit=LIST_PAGE, max_bytes=LIST_PAGE_BYTES):
         while page:
             item = page.pop(0)
             status = item.get("status")

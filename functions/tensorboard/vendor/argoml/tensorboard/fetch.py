@@ -242,7 +242,7 @@ class Destinations:
             return "the Kubernetes API server"
         if address.is_loopback or address.is_unspecified:
             return "a loopback address"
-        if address.is_link_local or address in _METADATA:
+        if address.is_link_local or any(address in network for network in _METADATA):
             return "a link-local address (cloud metadata lives there)"
         if address.is_multicast or address.is_reserved:
             return "a multicast or reserved address"

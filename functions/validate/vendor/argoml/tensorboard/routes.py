@@ -20,6 +20,7 @@ cross-site request forgery. Behind the ingress, a request that arrived over plai
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import time
@@ -42,6 +43,8 @@ from argoml.tensorboard.access import CREATE_WORKFLOWS, DELETE_INSTANCE, READ_WO
 from argoml.tensorboard.proxy import Proxy
 from argoml.tensorboard.session import COOKIE, COOKIE_PATH, Sessions, SessionTooLarge
 
+log = logging.getLogger("argoml.tensorboard.routes")
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_LOGIN_BODY = 16 << 10
 _HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
@@ -50,13 +53,14 @@ ROUTES = Map([
     Rule("/", endpoint="page", methods=["GET"]),
     Rule("/session", endpoint="login", methods=["POST"]),
     Rule("/session", endpoint="logout", methods=["DELETE"]),
-    Rule("/tensorboards/<namespace>/", endpoint="listing", methods=["GET"], strict_slashes=False),
-    Rule("/tensorboards/<namespace>/<workflow>/", endpoint="instance", methods=["GET", "PUT", "DELETE"],
-         strict_slashes=False),
+    Rule("/tensorboards/<namespace>", endpoint="listing", methods=["GET"]),
+    Rule("/tensorboards/<namespace>/", endpoint="listing", methods=["GET"]),
+    Rule("/tensorboards/<namespace>/<workflow>", endpoint="instance", methods=["GET", "PUT", "DELETE"]),
+    Rule("/tensorboards/<namespace>/<workflow>/", endpoint="instance", methods=["GET", "PUT", "DELETE"]),
     Rule("/tensorboards/<namespace>/<workflow>/ui", endpoint="ui"),
     Rule("/tensorboards/<namespace>/<workflow>/ui/", endpoint="ui"),
     Rule("/tensorboards/<namespace>/<workflow>/ui/<path:rest>", endpoint="ui"),
-], merge_slashes=False)
+], strict_slashes=False, merge_slashes=False)
 
 
 @dataclass
@@ -79,8 +83,11 @@ class Server:
         redirect = os.environ.get("TENSORBOARD_HTTPS_REDIRECT", "on").strip().lower()
         if redirect not in ("on", "off"):
             raise ValueError(f"TENSORBOARD_HTTPS_REDIRECT must be 'on' or 'off', not {redirect!r}")
-        return cls(instances.Settings.from_env(), AccessPolicy.from_env(), Sessions.from_env(),
-                   https_redirect=redirect == "on")
+        policy, sessions = AccessPolicy.from_env(), Sessions.from_env()
+        if policy.enabled and sessions is None:
+            log.warning("session login is off (no TENSORBOARD_SESSION_KEYS): the page asks for a token on each "
+                        "visit and cannot open instances in the browser; callers send bearer tokens")
+        return cls(instances.Settings.from_env(), policy, sessions, https_redirect=redirect == "on")
 
     def handle(self, request: flask.Request) -> flask.Response:
         if self.https_redirect and request.headers.get("X-Forwarded-Proto", "").lower() == "http":
