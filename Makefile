@@ -58,18 +58,19 @@ knative-features:
 check-knative:
 	hack/knative-features.sh check
 
-# Refuses while the webhook's address is still a placeholder (docs/deploy.md, step 3).
+# Refuses while the webhook's or the tensorboard function's address is still a placeholder
+# (docs/deploy.md, step 3): every DomainMapping's name must be a real one.
 deploy:
 	@command -v kubectl >/dev/null || { echo "make deploy needs kubectl"; exit 1; }
 	@kubectl kustomize $(OVERLAY) > /dev/null || exit 1
-	@host=$$(kubectl kustomize $(OVERLAY) | awk '/^kind: DomainMapping$$/ {m=1} m && /^  name: / {print $$2; exit}'); \
-	case "$$host" in \
+	@hosts=$$(kubectl kustomize $(OVERLAY) | awk '/^kind: / {m = ($$0 == "kind: DomainMapping")} m && /^  name: / {print $$2; m=0}'); \
+	for host in $${hosts:-""}; do case "$$host" in \
 	  ""|*example.com|*example.org|*example.net|*192.0.2.*|*198.51.100.*|*203.0.113.*) \
-	    echo "make deploy: the webhook's address in $(OVERLAY) is '$$host', a placeholder."; \
-	    echo "Set it in an overlay (the DomainMapping's name: a DNS name the API server resolves to the"; \
-	    echo "Knative ingress; docs/deploy.md, step 3), then: make deploy OVERLAY=<your overlay>"; \
+	    echo "make deploy: the address '$$host' in $(OVERLAY) is a placeholder."; \
+	    echo "Set it in an overlay (a DomainMapping's name: a DNS name that resolves to the Knative"; \
+	    echo "ingress; docs/deploy.md, step 3), then: make deploy OVERLAY=<your overlay>"; \
 	    exit 1;; \
-	esac
+	esac; done
 	kubectl apply -k $(OVERLAY)
 
 clean:

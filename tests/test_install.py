@@ -164,13 +164,16 @@ def test_make_deploy_refuses_while_the_webhook_address_is_a_placeholder(kube: di
 def test_make_deploy_applies_an_overlay_that_names_a_real_address(kube: dict[str, Any], tmp_path: Path) -> None:
     overlay = tmp_path / "mine"
     (overlay / "domain").mkdir(parents=True)
+    rename = "".join(f"  - target: {{kind: DomainMapping, name: argoml-{f}.example.com}}\n    patch: |-\n"
+                     f"      - {{op: replace, path: /metadata/name, value: argoml-{f}.ml.corp.internal}}\n"
+                     for f in ("validate", "tensorboard"))
     (overlay / "domain" / "kustomization.yaml").write_text(
-        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - target: {kind: DomainMapping}\n"
-        "    patch: |-\n      - {op: replace, path: /metadata/name, value: argoml-validate.ml.corp.internal}\n")
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n" + rename)
     knative = os.path.relpath(ROOT / "knative", overlay)  # kustomize wants relative paths
     (overlay / "kustomization.yaml").write_text(
         f"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - {knative}/base\n"
-        f"components:\n  - domain\n  - {knative}/components/webhook-domain\n")
+        f"components:\n  - domain\n  - {knative}/components/webhook-domain\n"
+        f"  - {knative}/components/tensorboard-domain\n")
     result = run(kube, "make", "--no-print-directory", "deploy", f"OVERLAY={overlay}")
     assert result.returncode == 0, result.stdout + result.stderr
     assert ["apply", "-k", str(overlay)] in state(kube)["commands"]

@@ -20,8 +20,13 @@ def runs(wf: dict, name: str = "tensorboard") -> list[str]:
     return [a.run for a in artifacts.output_artifacts(wf, name)]
 
 
-def locate(wf: dict) -> list[artifacts.Location]:
-    locator = artifacts.Locator(wf)
+# The repository ConfigMaps these tests' workflows name, as an operator would list them
+# (TENSORBOARD_REPOSITORY_CONFIGMAPS); by default only artifact-repositories is read.
+READABLE = ("artifact-repositories", "team-repos", "repos", "special", "missing")
+
+
+def locate(wf: dict, configmaps: tuple[str, ...] = READABLE) -> list[artifacts.Location]:
+    locator = artifacts.Locator(wf, configmaps=configmaps)
     return [locator.locate(a) for a in artifacts.output_artifacts(wf, "tensorboard")]
 
 
@@ -220,16 +225,34 @@ def test_the_repository_named_by_the_status_ref_is_read_from_its_configmap(clust
     assert locate(wf)[0].config["bucket"] == "ml-artifacts"
 
 
-def test_a_status_ref_may_name_only_the_workflows_or_argos_namespace(cluster: Emulator) -> None:
+def test_a_status_ref_may_name_only_the_workflows_namespace_or_the_controllers_default(cluster: Emulator) -> None:
     for namespace in ("argo", "kube-system"):
         seed_configmap(cluster, namespace, "repos", {"v1": yaml.safe_dump(MINIO_REPOSITORY)})
     ref = {"configMap": "repos", "key": "v1", "namespace": "argo"}
     wf = workflow("wf", "ml", pod("a", "train", key_only("k.tgz")), status_extra={"artifactRepositoryRef": ref})
-    assert locate(wf)[0].config["bucket"] == "ml-artifacts"
-    ref["namespace"] = "kube-system"
-    with pytest.raises(Unprocessable, match="names namespace 'kube-system'; an artifact repository is read only"):
+    for namespace in ("argo", "kube-system"):
+        ref["namespace"] = namespace
+        with pytest.raises(Unprocessable, match=f"names namespace '{namespace}'; an artifact repository is read only"):
+            locate(wf)
+    assert not [c for c in cluster.calls if c.resource == "configmaps" and c.namespace != "ml"]
+
+
+def test_only_the_repository_configmaps_the_operator_lists_are_read(cluster: Emulator) -> None:
+    # The role names the same ConfigMaps: another name would be a 403 from the API server (a 5xx here).
+    seed_configmap(cluster, "ml", "kube-root-ca.crt", {"v1": yaml.safe_dump(MINIO_REPOSITORY)})
+    wf = workflow("wf", "ml", pod("a", "train", key_only("k.tgz")),
+                  status_extra={"artifactRepositoryRef": {"configMap": "kube-root-ca.crt", "key": "v1"}})
+    with pytest.raises(Unprocessable, match=r"this function reads only artifact-repositories \(an operator adds"):
+        locate(wf, configmaps=("artifact-repositories",))
+    assert not [c for c in cluster.calls if c.resource == "configmaps"]
+
+
+def test_a_configmap_the_role_does_not_grant_is_a_422_not_an_api_failure(cluster: Emulator) -> None:
+    cluster.fail(403, resource="configmaps")
+    wf = workflow("wf", "ml", pod("a", "train", key_only("k.tgz")),
+                  status_extra={"artifactRepositoryRef": {"configMap": "artifact-repositories", "key": "v1"}})
+    with pytest.raises(Unprocessable, match="may not read ConfigMap ml/artifact-repositories"):
         locate(wf)
-    assert not [c for c in cluster.calls if c.resource == "configmaps" and c.namespace == "kube-system"]
 
 
 def test_without_a_key_the_configmaps_default_annotation_picks_the_repository(cluster: Emulator) -> None:
@@ -325,8 +348,8 @@ def test_a_configmap_the_api_cannot_read_is_an_upstream_failure(cluster: Emulato
 
 def test_a_configmap_that_is_not_yaml_is_reported_without_its_content(cluster: Emulator) -> None:
     # Regression (issue 11): the YAML parser's message quoted the ConfigMap's lines into the 422.
-    seed_configmap(cluster, "argo", "argo-server-sso", {"sso": "clientSecret: hunter2-SEEKRIT\n  bad: [indent"})
-    ref = {"configMap": "argo-server-sso", "key": "sso", "namespace": "argo"}
+    seed_configmap(cluster, "ml", "repos", {"sso": "clientSecret: hunter2-SEEKRIT\n  bad: [indent"})
+    ref = {"configMap": "repos", "key": "sso"}
     wf = workflow("wf", "ml", pod("a", "train", key_only("k.tgz")), status_extra={"artifactRepositoryRef": ref})
     with pytest.raises(Unprocessable) as refused:
         locate(wf)

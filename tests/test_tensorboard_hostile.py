@@ -209,17 +209,25 @@ def test_malformed_status_shapes_make_a_put_a_4xx_never_a_500(client: flask.test
     assert 400 <= response.status_code < 500 or response.status_code == 200, response.json
 
 
-def test_a_status_naming_a_configmap_of_argo_never_echoes_its_content(client: flask.testing.FlaskClient,
-                                                                       cluster: Emulator) -> None:
-    # Issue 11: the YAML error quoted the ConfigMap's lines in the 422.
-    cluster.store.create(cluster.store.type_of("", "v1", "configmaps"), "argo", {
-        "metadata": {"name": "argo-server-sso"}, "data": {"sso": "clientSecret: s3kr1t-VALUE\n  x: [oops"}})
-    ref = {"configMap": "argo-server-sso", "key": "sso", "namespace": "argo"}
-    seed(cluster, workflow("wf", "ml", pod("a", "train", key_only("k.tgz")),
-                           status_extra={"artifactRepositoryRef": ref}))
-    response = client.put("/tensorboards/ml/wf", headers=AUTH)
-    assert response.status_code == 422 and "is not valid YAML (line 2" in response.json["error"]["message"]
-    assert "s3kr1t" not in json.dumps(response.json) and "clientSecret" not in json.dumps(response.json)
+def test_a_status_naming_any_configmap_never_reads_or_echoes_it(client: flask.testing.FlaskClient,
+                                                                 cluster: Emulator) -> None:
+    # Issue 11: a ref naming a ConfigMap in argo echoed its lines through a YAML error in the 422.
+    configmaps = cluster.store.type_of("", "v1", "configmaps")
+    cluster.store.create(configmaps, "argo", {"metadata": {"name": "argo-server-sso"},
+                                              "data": {"sso": "clientSecret: s3kr1t-VALUE\n  x: [oops"}})
+    cluster.store.create(configmaps, "ml", {"metadata": {"name": "artifact-repositories"},
+                                            "data": {"v1": "clientSecret: s3kr1t-VALUE\n  x: [oops"}})
+    for ref in ({"configMap": "argo-server-sso", "key": "sso", "namespace": "argo"},
+                {"configMap": "argo-server-sso", "key": "sso"}, {"key": "v1"}):
+        for existing in cluster.store.find(cluster.store.type_of(*WORKFLOWS), "ml"):
+            cluster.store.delete(cluster.store.type_of(*WORKFLOWS), "ml", existing["metadata"]["name"])
+        seed(cluster, workflow("wf", "ml", pod("a", "train", key_only("k.tgz")),
+                               status_extra={"artifactRepositoryRef": ref}))
+        response = client.put("/tensorboards/ml/wf", headers=AUTH)
+        assert response.status_code == 422, response.json
+        assert "s3kr1t" not in json.dumps(response.json) and "clientSecret" not in json.dumps(response.json)
+    assert "is not valid YAML (line 2" in response.json["error"]["message"]
+    assert not [c for c in cluster.calls if c.resource == "configmaps" and c.namespace == "argo"]
 
 
 # --- properties ---------------------------------------------------------------------------------------

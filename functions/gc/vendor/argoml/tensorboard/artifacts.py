@@ -218,6 +218,8 @@ class Locator:
     workflow: Mapping[str, Any]
     controller_namespace: str = "argo"
     controller_configmap: str = CONTROLLER_CONFIGMAP
+    # The repository ConfigMaps of a workflow's namespace this function reads (its role names the same).
+    configmaps: tuple[str, ...] = (DEFAULT_REPOSITORIES_CONFIGMAP,)
     _repository: tuple[Obj | None, str] | None = field(default=None, init=False, repr=False)
     _parts: tuple[Obj, dict[str, Obj]] | None = field(default=None, init=False, repr=False)
 
@@ -292,10 +294,11 @@ class Locator:
             # Argo resolves a repository only in the workflow's namespace or its own; the status must not
             # make this function (which may read ConfigMaps in both) read one from anywhere else.
             where = _text(ref.get("namespace")) or namespace
-            if where not in (namespace, self.controller_namespace):
+            if where != namespace:
                 raise Unprocessable(f"status.artifactRepositoryRef names namespace {where[:80]!r}; an artifact "
-                                    f"repository is read only from the workflow's namespace ({namespace}) or "
-                                    f"Argo's ({self.controller_namespace})")
+                                    f"repository is read only from the workflow's namespace ({namespace}), or "
+                                    f"the controller's default (default: true) from Argo's "
+                                    f"({self.controller_namespace})")
             return self._from_configmap(where, ref, required=True)
         spec_ref = _mapping(_mapping(self.workflow.get("spec")).get("artifactRepositoryRef"))
         if spec_ref:
@@ -309,6 +312,10 @@ class Locator:
         if not isinstance(name, str) or not names.is_dns_subdomain(name) or not isinstance(key, str | None):
             raise Unprocessable("the workflow's artifactRepositoryRef is malformed (configMap and key must be "
                                 "names)")
+        if name not in self.configmaps:
+            raise Unprocessable(f"the workflow's artifactRepositoryRef names ConfigMap {namespace}/{name[:80]}; this "
+                                f"function reads only {', '.join(self.configmaps)} (an operator adds other names to "
+                                "TENSORBOARD_REPOSITORY_CONFIGMAPS and to its role's resourceNames)")
         configmap = read_configmap(namespace, name)
         where = f"ConfigMap {namespace}/{name}"
         if configmap is None:
@@ -376,7 +383,11 @@ def _normal(value: Any) -> str:
 
 def read_configmap(namespace: str, name: str) -> Obj | None:
     """A ConfigMap's annotations and data, or ``None`` if it does not exist."""
-    configmap = kube.get_or_none(kube.CONFIGMAPS, namespace, name)
+    try:
+        configmap = kube.get_or_none(kube.CONFIGMAPS, namespace, name)
+    except kube.Forbidden:  # the role names the ConfigMaps it may read; a workflow may name another
+        raise Unprocessable(f"this function may not read ConfigMap {namespace}/{name} (its role names the "
+                            "artifact repository ConfigMaps it reads)") from None
     if configmap is None:
         return None
     return {"metadata": {"annotations": (configmap.get("metadata") or {}).get("annotations") or {}},

@@ -107,6 +107,8 @@ class Settings:
     upstream: str = ""
     # Networks downloads may reach although they are loopback or link-local (an operator's choice).
     fetch_allow: tuple[str, ...] = ()
+    # The ConfigMaps of a workflow's namespace an artifactRepositoryRef may name (the role grants the same).
+    repository_configmaps: tuple[str, ...] = (artifacts.DEFAULT_REPOSITORIES_CONFIGMAP,)
 
     @property
     def upstream_template(self) -> str:
@@ -140,8 +142,12 @@ class Settings:
         fetch_allow = tuple(n.strip() for n in os.environ.get("TENSORBOARD_FETCH_ALLOW", "").split(",") if n.strip())
         for network in fetch_allow:
             ipaddress.ip_network(network, strict=False)  # ValueError names it
+        configmaps = tuple(n.strip() for n in os.environ.get("TENSORBOARD_REPOSITORY_CONFIGMAPS", "").split(",")
+                           if n.strip()) or defaults.repository_configmaps
+        if bad := [n for n in configmaps if not names.is_dns_subdomain(n)]:
+            raise ValueError(f"TENSORBOARD_REPOSITORY_CONFIGMAPS: {bad[0]!r} is not a ConfigMap name")
         return cls(mode=mode, image=_env("TENSORBOARD_IMAGE", defaults.image), upstream=upstream,
-                   fetch_allow=fetch_allow,
+                   fetch_allow=fetch_allow, repository_configmaps=configmaps,
                    fetch_image=_env("TENSORBOARD_FETCH_IMAGE", defaults.fetch_image),
                    artifact=_env("TENSORBOARD_ARTIFACT", defaults.artifact),
                    flags=tuple(shlex.split(os.environ.get("TENSORBOARD_FLAGS", ""))), resources=resources,
@@ -251,7 +257,8 @@ def plan_for(workflow: Mapping[str, Any], settings: Settings, locator: artifacts
                             f"artifacts named {settings.artifact!r}; found: "
                             f"{', '.join(found_names) if found_names else 'none'}{_reasons(skipped)}",
                             details={"found": found_names, **({"skipped": _capped(skipped)} if skipped else {})})
-    locator = locator or artifacts.Locator(workflow, settings.argo_namespace, settings.controller_configmap)
+    locator = locator or artifacts.Locator(workflow, settings.argo_namespace, settings.controller_configmap,
+                                           settings.repository_configmaps)
     return _plan([(locator, artifact) for artifact in found.found], settings, skipped,
                  f"workflow {meta.get('namespace')}/{meta.get('name')}")
 
@@ -266,7 +273,8 @@ def sweep_plan(sweep: Obj, settings: Settings) -> Fetching:
                             f"{settings.artifact!r} yet ({len(workflows)} trial workflows)")
     locators: dict[str, artifacts.Locator] = {}  # each Workflow's repository is read once
     located = [(locators.setdefault(workflow["metadata"]["name"], artifacts.Locator(
-        workflow, settings.argo_namespace, settings.controller_configmap)), artifact)
+        workflow, settings.argo_namespace, settings.controller_configmap, settings.repository_configmaps)),
+        artifact)
         for workflow, artifact in found.found]
     return _plan(located, settings, list(found.skipped), f"sweep {meta['namespace']}/{meta['name']}",
                  found.hparams if found.hparams.sessions else None)
