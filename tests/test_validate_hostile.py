@@ -109,6 +109,29 @@ def test_a_review_beyond_the_work_budget_is_denied_with_the_reason() -> None:
     assert message.startswith("Workflow train is invalid: too large to validate: it needs more than 250,000 steps")
 
 
+def chain(size: int, *, last_takes_from: str) -> dict[str, Any]:
+    """A DAG of ``size`` tasks, each after the one before; the last one's argument is ``last_takes_from``'s result."""
+    tasks: list[dict[str, Any]] = [{"name": "t0", "template": "work"}]
+    tasks += [{"name": f"t{index}", "template": "work", "dependencies": [f"t{index - 1}"]} for index in range(1, size)]
+    tasks[-1]["arguments"] = {"parameters": [{"name": "x", "value": f"{{{{tasks.{last_takes_from}.outputs.result}}}}"}]}
+    tasks.append({"name": "aside", "template": "work"})
+    return with_spec(WORKFLOW, templates=[
+        {"name": "main", "dag": {"tasks": tasks}},
+        {"name": "work", "inputs": {"parameters": [{"name": "x", "default": "0"}]},
+         "script": {"image": "python:3.11", "command": ["python"], "source": "print({{inputs.parameters.x}})"}}])
+
+
+def test_a_3000_task_chain_is_validated_within_the_work_budget() -> None:
+    # Each task of a chain has all the tasks before it as ancestors: this was ~5 s of quadratic
+    # ancestry work, charged to the budget until a chain of 3,000 was denied as too costly.
+    status, answer = post(review(chain(3000, last_takes_from="t0")))
+    assert status == 200 and answer["response"]["allowed"] is True, answer["response"]
+    message = denial(review(chain(3000, last_takes_from="aside")))
+    assert message.splitlines() == ["Workflow train is invalid (1 problem):",
+                                    "  spec.templates[0].dag.tasks[2999].arguments.parameters[0].value: "
+                                    "templates.main.tasks.t2999 missing dependency 'aside' for parameter 'x'"]
+
+
 def test_a_huge_random_sweep_is_refused_before_its_trials_are_built(cluster: Emulator) -> None:
     # 1.2 KB asking for 100,000 trials of 20 floats: validate peaked at 452 MB (its limit is 256Mi).
     sweep = with_spec(SWEEP, algorithm="random", maxTrials=100_000,

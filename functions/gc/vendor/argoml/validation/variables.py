@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,7 +119,7 @@ class Scope:
     globals: set[str] = field(default_factory=set)
     workflow_template: bool = False
     parent: Scope | None = None
-    ancestors: dict[str, set[str]] = field(default_factory=dict)
+    ancestors: Mapping[str, set[str]] = field(default_factory=dict)
 
     def child(self) -> Scope:
         return Scope(set(), self.globals, self.workflow_template, parent=self)

@@ -9,7 +9,8 @@ dependencies here as in the controller.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 _TASK = re.compile(r"([a-zA-Z0-9][-a-zA-Z0-9]*?\.[A-Z][a-zA-Z]+)|([a-zA-Z0-9][-a-zA-Z0-9]*)")
@@ -69,35 +70,75 @@ def first_cycle(graph: Mapping[str, list[str]]) -> list[str] | None:
 
 def topological(graph: Mapping[str, list[str]]) -> list[str]:
     """The tasks in an order where each follows what it depends on (document order otherwise), as
-    Argo sorts a DAG before checking its tasks; a cycle's tasks come last, in document order."""
+    Argo sorts a DAG before checking its tasks; a cycle's tasks come last, in document order.
+
+    Tasks are taken in rounds, a task in the round after its last dependency's; each round in
+    document order. The rounds are found in one pass over the edges (Kahn's algorithm).
+    """
     waiting = {name: {dep for dep in deps if dep in graph and dep != name} for name, deps in graph.items()}
-    order: list[str] = []
-    done: set[str] = set()
-    while len(order) < len(waiting):
-        ready = [name for name, deps in waiting.items() if name not in done and deps <= done]
-        if not ready:
-            order += [name for name in waiting if name not in done]
-            break
-        order += ready
-        done.update(ready)
-    return order
+    dependents: dict[str, list[str]] = {name: [] for name in waiting}
+    for name, deps in waiting.items():
+        for dep in deps:
+            dependents[dep].append(name)
+    missing = {name: len(deps) for name, deps in waiting.items()}
+    round_of: dict[str, int] = {}
+    ready, number = [name for name, count in missing.items() if not count], 0
+    while ready:
+        after: list[str] = []
+        for name in ready:
+            round_of[name] = number
+            for dependent in dependents[name]:
+                missing[dependent] -= 1
+                if not missing[dependent]:
+                    after.append(dependent)
+        ready, number = after, number + 1
+    position = {name: index for index, name in enumerate(waiting)}
+    order = sorted(round_of, key=lambda name: (round_of[name], position[name]))
+    return order + [name for name in waiting if name not in round_of]
 
 
-def ancestries(graph: Mapping[str, list[str]]) -> dict[str, set[str]]:
-    """Every task's transitive dependencies, for an acyclic ``graph``."""
-    found: dict[str, set[str]] = {}
+class Ancestry:
+    """Every task's transitive dependencies in an acyclic ``graph``, as one integer bitset per task.
 
-    def of(name: str) -> set[str]:
-        if name not in found:
-            found[name] = set()  # guards against a cycle the caller did not rule out
-            ancestors: set[str] = set()
-            for dep in graph.get(name, []):
-                ancestors.add(dep)
-                ancestors |= of(dep)
-            ancestors.discard(name)
-            found[name] = ancestors
-        return found[name]
+    Each task's set is the union of its dependencies' sets and the dependencies themselves,
+    built in topological order: a chain of n tasks costs n integer ORs of at most n bits
+    (3,000 tasks: about a megabyte, a few milliseconds) instead of n² set insertions.
+    Dependencies outside ``graph`` are ignored; for a cycle's tasks the sets are partial (a DAG
+    with a cycle is refused for it, so its ancestry is not asked).
+    """
 
-    for name in graph:
-        of(name)
-    return found
+    __slots__ = ("_bits", "_index", "_names")
+
+    def __init__(self, graph: Mapping[str, list[str]]) -> None:
+        self._names = topological(graph)
+        self._index = {name: index for index, name in enumerate(self._names)}
+        self._bits: dict[str, int] = {}
+        for name in self._names:
+            bits = 0
+            for dep in graph[name]:
+                if dep in self._index and dep != name:
+                    bits |= self._bits.get(dep, 0) | 1 << self._index[dep]
+            self._bits[name] = bits & ~(1 << self._index[name])
+
+    def of(self, name: str) -> Ancestors:
+        return Ancestors(self, self._bits.get(name, 0))
+
+
+class Ancestors(AbstractSet[str]):
+    """One task's ancestors, a read-only set over its :class:`Ancestry` bitset."""
+
+    __slots__ = ("_ancestry", "_bits")
+
+    def __init__(self, ancestry: Ancestry, bits: int) -> None:
+        self._ancestry, self._bits = ancestry, bits
+
+    def __contains__(self, name: object) -> bool:
+        index = self._ancestry._index.get(name) if isinstance(name, str) else None
+        return index is not None and bool(self._bits >> index & 1)
+
+    def __len__(self) -> int:
+        return self._bits.bit_count()
+
+    def __iter__(self) -> Iterator[str]:
+        names, bits = self._ancestry._names, self._bits
+        return (name for index, name in enumerate(names) if bits >> index & 1)

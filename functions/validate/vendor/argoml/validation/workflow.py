@@ -12,11 +12,13 @@ problems inside them are reported at the reference that pulled them in.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from argoml.validation import budget, dag, labels, names, parts, versions
+from argoml.validation import dag, labels, names, parts, versions
 from argoml.validation.parts import TYPES, as_dict, as_list, has_location, named
 from argoml.validation.report import Report
 from argoml.validation.resolver import Resolver
@@ -752,9 +754,15 @@ class SpecValidator:
                 if not is_parameter(target_name) and target_name not in by_name:
                     self.error(base, f"{path}.dag.target",
                                f"templates.{name}.targets: target '{target_name}' is not defined")
-        as_ancestor: dict[str, set[str]] = {}
-        ancestry = dag.ancestries({n: [d for d in deps if d in by_name] for n, deps in graph.items()}) \
-            if not cycle else {}
+        ancestry = dag.Ancestry({n: [d for d in deps if d in by_name] for n, deps in graph.items()}) \
+            if not cycle else None
+
+        @functools.cache
+        def offered_by(ancestor: str) -> set[str]:
+            other = by_name.get(ancestor, {})
+            return self._output_names(resolved_of.get(ancestor), f"tasks.{ancestor}", ancestor=True,
+                                      aggregate=bool(other.get("withItems")) or bool(other.get("withParam")))
+
         for index, task, task_name in tasks:
             where = f"{path}.dag.tasks[{index}]"
             prefix = f"templates.{name}.tasks.{task_name} "
@@ -763,15 +771,8 @@ class SpecValidator:
                 scope.names.add(f"tasks.{task_name}.status")
             self._add_outputs(resolved, f"tasks.{task_name}", scope, aggregate=False)
             task_scope = scope.child()
-            ancestors = ancestry.get(task_name, set())
-            budget.spend(len(ancestors) >> 4)  # a long chain of tasks gives each of them all the others
-            for ancestor in ancestors:
-                if ancestor not in as_ancestor:
-                    other = by_name.get(ancestor, {})
-                    as_ancestor[ancestor] = self._output_names(
-                        resolved_of.get(ancestor), f"tasks.{ancestor}", ancestor=True,
-                        aggregate=bool(other.get("withItems")) or bool(other.get("withParam")))
-            task_scope.ancestors = {ancestor: as_ancestor[ancestor] for ancestor in ancestors}
+            ancestors: AbstractSet[str] = ancestry.of(task_name) if ancestry else frozenset()
+            task_scope.ancestors = _Offered(ancestors, offered_by)
             self._loop(base, task, where, prefix, task_scope)
             self._references(base, task, where, prefix, task_scope)
             self._emit(base, parts.arguments(as_dict(task.get("arguments")), f"{where}.arguments",
@@ -780,7 +781,7 @@ class SpecValidator:
             self._handlers(base, task, where, f"templates.{name}.tasks.{task_name}")
             self._argument_dependencies(base, as_dict(task.get("arguments")), ancestors, where, prefix)
 
-    def _argument_dependencies(self, base: Base, arguments: dict[str, Any], ancestors: set[str], path: str,
+    def _argument_dependencies(self, base: Base, arguments: dict[str, Any], ancestors: AbstractSet[str], path: str,
                                prefix: str) -> None:
         """An argument taken from ``{{tasks.X...}}`` needs X among the task's dependencies."""
         for field_name, key, noun in (("parameters", "value", "parameter"), ("artifacts", "from", "artifact")):
@@ -791,6 +792,25 @@ class SpecValidator:
                     if task not in ancestors:
                         self.error(base, f"{path}.arguments.{field_name}[{index}].{key}",
                                    f"{prefix}missing dependency '{task}' for {noun} '{item_name}'")
+
+
+class _Offered(Mapping[str, set[str]]):
+    """What a DAG task's ancestors offer it (``tasks.X.*``), each worked out on first use: a chain of
+    thousands of tasks gives each all the others, and a task refers to few of them."""
+
+    def __init__(self, ancestors: AbstractSet[str], offered_by: Callable[[str], set[str]]) -> None:
+        self.ancestors, self.offered_by = ancestors, offered_by
+
+    def __getitem__(self, ancestor: str) -> set[str]:
+        if ancestor not in self.ancestors:
+            raise KeyError(ancestor)
+        return self.offered_by(ancestor)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ancestors)
+
+    def __len__(self) -> int:
+        return len(self.ancestors)
 
 
 def _merge_arguments(own: dict[str, Any], referred: dict[str, Any]) -> dict[str, Any]:
