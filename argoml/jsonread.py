@@ -4,10 +4,11 @@ Objects users write may be large (a sweep's megabyte of node status) or nested f
 deeper than anything Argo writes (the API server accepts 10,000 levels; Python's
 ``json`` stops near 1,000; Argo's Workflow CRD has no status subresource, so anyone who
 may update a Workflow writes its status). :func:`read_bounded` reads a streamed answer
-only up to a number of bytes; :func:`decode` parses with the C parser, and for a text it
-cannot nest deep enough, with a parser without recursion that cuts every value off below
-:data:`MAX_DEPTH` and returns each object it cut as :class:`Malformed`, so that the
-caller can skip it with the reason instead of failing.
+only up to a number of bytes; :func:`decode` parses with the C parser, and for a text nested
+deeper than :data:`~argoml.jsonbody.MAX_DEPTH` (the one depth rule for untrusted JSON, owned by
+:mod:`argoml.jsonbody`) with a parser without recursion that cuts every value off below it
+and returns each object it cut as :class:`Malformed`, so that the caller can skip it with
+the reason instead of failing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import json
 import re
 from typing import Any
 
-MAX_DEPTH = 64  # Argo's own objects nest about 15 deep; nothing a run reads is below 10
+from argoml.jsonbody import MAX_DEPTH, depth
+
 CHUNK = 256 * 1024
 
 
@@ -43,11 +45,9 @@ def read_bounded(response: Any, limit: int) -> bytearray | None:
 
 
 def decode(body: bytes | bytearray) -> Any:
-    """``body`` as JSON; objects nested too deep for the C parser come back cut and :class:`Malformed`."""
-    try:
-        return json.loads(body)
-    except RecursionError:
-        return _Cutter(bytes(body).decode()).value()
+    """``body`` as JSON; objects nested more than :data:`MAX_DEPTH` levels deep come back cut and :class:`Malformed`."""
+    text = bytes(body).decode()
+    return json.loads(text) if depth(text) <= MAX_DEPTH else _Cutter(text).value()
 
 
 _TOKEN = re.compile(r'\s*(?:("[^"\\]*(?:\\.[^"\\]*)*")|([\[\]{},:])|(true|false|null|-?(?:0|[1-9]\d*)'

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from argoml import gc
+from argoml import gc, jsonbody
 from argoml.dev import knative
 from argoml.dev.argo_objects import pod, seed, workflow
 from argoml.dev.emulator import Emulator, Verbatim
@@ -119,6 +119,14 @@ def test_the_deep_reader_keeps_what_it_can_read_and_marks_only_the_objects_it_cu
     assert type(ok) is dict and isinstance(deep, Malformed)
     assert deep["metadata"] == {"name": "deep"} and read["metadata"] == {"continue": "next"}
     assert decode(b'{"a": [1, 2.5, "x\\"y", true, null]}') == {"a": [1, 2.5, 'x"y', True, None]}
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH - 2, MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 200])
+def test_api_answers_and_request_bodies_are_cut_at_the_same_depth(depth: int) -> None:
+    # One rule for all untrusted JSON: a request body is refused exactly where an API answer's object is cut.
+    page = '{"items": [' + nested(depth) + "]}"  # the page and its list are two of the levels
+    cut = isinstance(decode(page.encode())["items"][0], Malformed)
+    assert cut == (depth + 2 > MAX_DEPTH) == jsonbody.read(page).truncated
 
 
 def test_many_malformed_workflows_are_counted_and_the_first_named(cluster: Emulator, serve: Serve) -> None:

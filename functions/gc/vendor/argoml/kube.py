@@ -256,7 +256,8 @@ def _request(action: str, method: str, path: str, *, query: Mapping[str, Any] | 
              body: Any = None, content_type: str = "application/json", timeout: Timeout = None,
              max_bytes: int | None = None) -> Obj:
     """One request's JSON answer. With ``max_bytes``, an answer over it raises :class:`TooLarge` unread, and
-    objects nested deeper than Python's parser goes come back cut (:class:`~argoml.jsonread.Malformed`)."""
+    objects nested more than :data:`~argoml.jsonbody.MAX_DEPTH` levels deep come back cut
+    (:class:`~argoml.jsonread.Malformed`)."""
     return _exchange(action, method, path, query=query, body=body, content_type=content_type, timeout=timeout,
                      max_bytes=max_bytes)[0]
 
@@ -325,7 +326,7 @@ def list_pages(resource: Resource, namespace: str | None = None, *, label_select
     large as :data:`MAX_OBJECT_BYTES`); and each next page asks for as many objects of the
     last page's average size as fill half of it, never more than ``limit``. So a
     hundred objects of a megabyte each never sit in memory at once. Objects nested
-    deeper than Python's parser goes are then listed cut (:class:`~argoml.jsonread.Malformed`).
+    more than :data:`~argoml.jsonbody.MAX_DEPTH` levels deep are then listed cut (:class:`~argoml.jsonread.Malformed`).
     """
     action = f"listing {resource.display}" + (f" in namespace {namespace}" if namespace else " in all namespaces")
     token: str | None = None

@@ -88,7 +88,7 @@ def read(data: bytes | str, what: str = "the body", *, envelope: int = 0) -> Bod
     except RecursionError:
         value = None
     else:
-        if _depth(text, limit) <= limit:
+        if depth(text, limit) <= limit:
             return Body(value, out_of_range=tuple(out_of_range))
     out_of_range.clear()
     try:
@@ -132,8 +132,9 @@ def _decode(text: str, out_of_range: list[str], what: str) -> Any:
         raise InvalidInput(f"{what} is not JSON: {exc}") from None
 
 
-def _depth(text: str, limit: int) -> int:
-    """How deep valid JSON ``text`` nests (exact once past ``limit``), in a few passes of C code.
+def depth(text: str, limit: int = MAX_DEPTH) -> int:
+    """How deep valid JSON ``text`` nests (exact once past ``limit``; ``limit`` when it cannot pass
+    it), in a few passes of C code.
 
     In valid JSON a backslash only starts an escape inside a string, so without the escapes every
     other piece between quotes is outside the strings; there the brackets' running sum is the depth.
