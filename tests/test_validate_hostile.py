@@ -126,6 +126,10 @@ def test_a_3000_task_chain_is_validated_within_the_work_budget() -> None:
     # ancestry work, charged to the budget until a chain of 3,000 was denied as too costly.
     status, answer = post(review(chain(3000, last_takes_from="t0")))
     assert status == 200 and answer["response"]["allowed"] is True, answer["response"]
+    listed_last_first = chain(3000, last_takes_from="t0")
+    listed_last_first["spec"]["templates"][0]["dag"]["tasks"].reverse()  # once "nested too deeply to validate"
+    status, answer = post(review(listed_last_first))
+    assert status == 200 and answer["response"]["allowed"] is True, answer["response"]
     message = denial(review(chain(3000, last_takes_from="aside")))
     assert message.splitlines() == ["Workflow train is invalid (1 problem):",
                                     "  spec.templates[0].dag.tasks[2999].arguments.parameters[0].value: "

@@ -46,25 +46,32 @@ def invalid_results(task: Mapping[str, Any]) -> list[str]:
 
 
 def first_cycle(graph: Mapping[str, list[str]]) -> list[str] | None:
-    """A dependency cycle as a path ``[a, b, ..., a]``, or ``None``; mirrors Argo's search order."""
+    """A dependency cycle as a path ``[a, b, ..., a]``, or ``None``; mirrors Argo's search order.
+
+    Argo's depth-first search, on an explicit stack: a chain of thousands of tasks listed last
+    first would otherwise recurse once per task. ``path`` is the search's path without its root.
+    """
     visited: set[str] = set()
-
-    def visit(name: str, path: list[str]) -> list[str] | None:
-        if name in visited:
-            return None
-        for dep in graph.get(name, []):
-            if dep in path:
+    for root in graph:
+        if root in visited:
+            continue
+        path: list[str] = []
+        on_path: set[str] = set()
+        stack = [(root, iter(graph.get(root, [])))]
+        while stack:
+            name, deps = stack[-1]
+            dep = next(deps, None)
+            if dep is None:  # every dependency of `name` searched
+                stack.pop()
+                visited.add(name)
+                if stack:
+                    on_path.discard(path.pop())
+            elif dep in on_path:
                 return [*path, dep]
-            found = visit(dep, [*path, dep])
-            if found:
-                return found
-        visited.add(name)
-        return None
-
-    for name in graph:
-        cycle = visit(name, [])
-        if cycle:
-            return cycle
+            elif dep not in visited:
+                path.append(dep)
+                on_path.add(dep)
+                stack.append((dep, iter(graph.get(dep, []))))
     return None
 
 
