@@ -23,8 +23,10 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/python -m argoml.dev.demo
 
+# make run ARGO_PLAYER=on: a stand-in for Argo's controller runs the sweeps' Workflows (made-up metrics).
+ARGO_PLAYER ?= off
 run: install
-	$(BIN)/python -m argoml.dev.stack
+	ARGO_PLAYER=$(ARGO_PLAYER) $(BIN)/python -m argoml.dev.stack
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

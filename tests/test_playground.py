@@ -158,3 +158,38 @@ def test_the_upstream_crds_are_generated_from_the_shared_copies() -> None:
         pytest.skip(f"the upstream CRDs are not beside the checkout ({SHARED / 'crds'})")
     assert playground_crds.generate(SHARED / "crds") == playground_crds.OUTPUT.read_text(), (
         "run python -m tools.playground_crds ../shared/crds")
+
+
+def test_the_argo_players_made_up_metrics_are_the_same_for_the_same_trial_and_bounded() -> None:
+    from argoml.dev.stack import made_up_metrics
+
+    trials = [{"learning-rate": lr / 10, "model": model} for lr in range(1, 6) for model in ("SVM", "RF")]
+    metrics = [made_up_metrics(trial) for trial in trials]
+    assert metrics == [made_up_metrics(dict(trial)) for trial in trials]
+    assert all(0.60 <= m["accuracy"] <= 0.95 and m["loss"] == round(1 - m["accuracy"], 4) for m in metrics)
+    assert len({m["accuracy"] for m in metrics}) > 5  # trials differ, so a best one stands out
+
+
+def test_make_run_refuses_an_argo_player_setting_it_does_not_know(isolated: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "argoml.dev.stack"], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "ARGO_PLAYER": "maybe", "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 1 and result.stderr.strip() == "ARGO_PLAYER must be on or off, not 'maybe'"
+
+
+def test_the_argo_player_runs_a_sweeps_workflow_in_the_playground(cluster: Emulator) -> None:
+    from argoml.dev.argo_player import ArgoPlayer
+    from argoml.dev.stack import made_up_metrics
+
+    workflows = cluster.store.type_of("argoproj.io", "v1alpha1", "workflows")
+    trials = json.dumps([{"lr": 0.1}, {"lr": 0.2}])
+    cluster.store.create(workflows, "ml", {
+        "metadata": {"name": "sweep", "labels": {"argoml.io/hyperparamworkflow": "sweep"}},
+        "spec": {"entrypoint": "main", "arguments": {"parameters": [{"name": "hyperparams", "value": trials}]},
+                 "templates": [{"name": "main", "steps": [[{"name": "fit", "template": "fit",
+                                                            "withParam": "{{workflow.parameters.hyperparams}}"}]]},
+                               {"name": "fit", "container": {"image": "trainer"}}]}})
+    ArgoPlayer(made_up_metrics, label_selector="argoml.io/hyperparamworkflow").play()
+    status = cluster.store.get(workflows, "ml", "sweep")["status"]
+    pods = [node for node in status["nodes"].values() if node["type"] == "Pod"]
+    assert status["phase"] == "Succeeded" and len(pods) == 2
+    assert {p["name"] for pod in pods for p in pod["outputs"]["parameters"]} == {"accuracy", "loss"}
