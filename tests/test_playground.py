@@ -20,10 +20,11 @@ import pytest
 
 from argoml.dev import playground
 from argoml.dev.emulator import Emulator
+from tests.conftest import SHARED
 from tools import playground_crds
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 
