@@ -45,10 +45,11 @@ def free_port() -> int:
 
 
 def serve_command(source: Path, port: int) -> list[str]:
-    """functions-framework serving ``source``'s ``handle`` on a loopback port."""
-    executable = Path(sys.executable).parent / "functions-framework"
-    return [str(executable), "--source", str(source), "--target", "handle", "--host", "127.0.0.1",
-            "--port", str(port)]
+    """functions-framework serving ``source``'s ``handle`` on a loopback port, run by this very interpreter
+    (``-m``): a console script may carry another environment's interpreter (a copied virtualenv), whose
+    packages would then be the function's."""
+    return [sys.executable, "-m", "functions_framework", "--source", str(source), "--target", "handle",
+            "--host", "127.0.0.1", "--port", str(port)]
 
 
 def start(name: str, *, env: dict[str, str] | None = None, port: int | None = None,
