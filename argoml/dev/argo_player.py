@@ -50,6 +50,7 @@ from decimal import Decimal
 from typing import Any
 
 from argoml import argo, kube
+from argoml.dev.background import Loop
 from argoml.timestamps import now_rfc3339
 
 log = logging.getLogger("argoml.dev.argo_player")
@@ -73,8 +74,7 @@ class ArgoPlayer:
     compress_nodes: bool = False
     offload_nodes: bool = False
     _rng: random.Random = field(init=False)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _loop: Loop | None = None
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -110,21 +110,19 @@ class ArgoPlayer:
 
     def start(self, interval: float = 1.0) -> ArgoPlayer:
         """Step every ``interval`` seconds in a background thread, until :meth:`stop`."""
-        def loop() -> None:
-            while not self._stop.wait(interval):
+        def loop(stopping: threading.Event) -> None:
+            while not stopping.wait(interval):
                 try:
                     self.step()
                 except Exception:  # the player outlives a failing API, as the controller does
                     log.exception("advancing Workflows failed; trying again")
 
-        self._thread = threading.Thread(target=loop, daemon=True, name="argo-player")
-        self._thread.start()
+        self._loop = Loop("argo-player", loop).start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._loop is not None:
+            self._loop.stop()
 
     # --- one transition ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from argoml.dev import knative
+from argoml.dev.background import Loop
 from argoml.dev.delivery import Delivery, deliver
 
 log = logging.getLogger("argoml.dev.ticker")
@@ -23,22 +24,19 @@ class Ticker:
     name: str = "gc"
     namespace: str = "default"
     deliveries: list[Delivery] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _loop: Loop | None = None
 
     def start(self) -> Ticker:
         from croniter import croniter
 
         if not croniter.is_valid(self.schedule):
             raise ValueError(f"invalid cron schedule {self.schedule!r}")
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"ticker-{self.name}")
-        self._thread.start()
+        self._loop = Loop(f"ticker-{self.name}", self._run).start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._loop is not None:
+            self._loop.stop()
 
     def tick(self) -> Delivery:
         """Send one event now, as the PingSource would at its next scheduled time."""
@@ -48,12 +46,12 @@ class Ticker:
         self.deliveries.append(delivery)
         return delivery
 
-    def _run(self) -> None:
+    def _run(self, stopping: threading.Event) -> None:
         from croniter import croniter
 
         times = croniter(self.schedule, datetime.now(UTC))
-        while not self._stop.is_set():
+        while not stopping.is_set():
             due = times.get_next(float)
-            if self._stop.wait(max(0.0, due - time.time())):
+            if stopping.wait(max(0.0, due - time.time())):
                 return
             self.tick()
