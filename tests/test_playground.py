@@ -100,6 +100,8 @@ def test_without_a_kubeconfig_the_playground_serves_the_product_kinds(isolated: 
         assert sweeps["items"] == []
         review = cluster.emulator.handler._token_review({"token": playground.TOKEN})
         assert review["authenticated"] and playground.ADMINS in review["user"]["groups"]
+        assert cluster.emulator.access.allows(playground.USER, "get", "argoproj.io", "workflows", "ml-team",
+                                              review["user"]["groups"])  # the TensorBoard page lets them in
     assert playground.configured_kubeconfig() is None  # its own kubeconfig, left behind, means "start it again"
 
 
