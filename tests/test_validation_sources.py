@@ -94,6 +94,10 @@ def test_cluster_resolver_gives_up_on_a_stalled_api_server(tmp_path: Path, monke
     assert "the Kubernetes API is unreachable" in str(failures[0])
 
 
+def test_the_schema_generator_writes_the_file_the_validator_loads() -> None:
+    assert SCHEMA_FILE.resolve() == argo_schema.OUTPUT
+
+
 def test_the_schema_is_generated_from_argos_crds() -> None:
     generated = argo_schema.generate(SHARED / "crds" / "argo-workflows")
     assert json.loads(SCHEMA_FILE.read_text()) == generated, "run python -m tools.argo_schema <crds>"

@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-OUTPUT = Path(__file__).resolve().parents[1] / "validation" / "argo-schema.json"
+# The file argoml/validation/structure.py loads (tools/ sits beside argoml/ at the repo root).
+OUTPUT = Path(__file__).resolve().parents[1] / "argoml" / "validation" / "argo-schema.json"
 KINDS = {
     "Workflow": "argoproj.io_workflows.yaml",
     "WorkflowTemplate": "argoproj.io_workflowtemplates.yaml",
