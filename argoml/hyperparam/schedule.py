@@ -106,7 +106,7 @@ def _refresh(record: trials.Record, workflow: Mapping[str, Any] | None, loops: S
                                                                                        Mapping) else ""
         return record.failed(f"the Workflow {phase.lower()}" + (f": {message}" if isinstance(message, str)
                                                                 and message else ""), result_at)
-    return trials.Record(record.trial, record.hyperparams, results.RUNNING if phase == "Running" else
+    return trials.Record(record.trial, record.hyperparams, results.RUNNING if phase == argo.WorkflowPhase.RUNNING else
                          results.PENDING, record.workflow)
 
 

@@ -32,14 +32,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from argoml.argo import NodePhase
+
 # Decompressed nodes beyond this are not read (a 1 MiB object of repetitive JSON can hold far more).
 MAX_NODES_BYTES = 32 << 20
 MAX_NODES = 200_000
 # How far below a loop node the metric is looked for (a nested template's steps, retries).
 MAX_DEPTH = 32
+# A trial's state in the HyperparamWorkflow's status (argo-ml's own vocabulary, spelt like Argo's phases).
 SUCCEEDED, FAILED, RUNNING, PENDING = "Succeeded", "Failed", "Running", "Pending"
-_NODE_FAILED = ("Failed", "Error")
-_NODE_RUNNING = ("Running", "Pending")
+_NODE_FAILED = frozenset({NodePhase.FAILED, NodePhase.ERROR})
 _LOOP_NAME = re.compile(r"^(?P<step>[^()]+)\((?P<index>\d{1,9}):")
 
 
@@ -146,8 +148,8 @@ def _trial(index: int, nodes: list[Mapping[str, Any]], by_id: Mapping[str, Mappi
     if any(phase in _NODE_FAILED for phase in phases):
         message = next((_text(n.get("message")) for n in nodes if _text(n.get("phase")) in _NODE_FAILED), "")
         return TrialResult(index, FAILED, reason="the trial failed" + (f": {message[:200]}" if message else ""))
-    if not phases or any(phase != SUCCEEDED for phase in phases):
-        return TrialResult(index, RUNNING if any(p == "Running" for p in phases) else PENDING)
+    if not phases or any(phase != NodePhase.SUCCEEDED for phase in phases):
+        return TrialResult(index, RUNNING if NodePhase.RUNNING in phases else PENDING)
     if metrics.objective is None:
         return TrialResult(index, SUCCEEDED)
     extra = {}
@@ -167,7 +169,7 @@ def _metric(nodes: list[Mapping[str, Any]], by_id: Mapping[str, Mapping[str, Any
             return _number(raw, name)
     reporters = []
     for node in _descendants(nodes, by_id):
-        if _text(node.get("phase")) == SUCCEEDED and (raw := _output(node, name)) is not None:
+        if _text(node.get("phase")) == NodePhase.SUCCEEDED and (raw := _output(node, name)) is not None:
             reporters.append((_text(node.get("finishedAt")), _text(node.get("id")), raw))
     if reporters:
         return _number(max(reporters)[2], name)
