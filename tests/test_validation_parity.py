@@ -16,20 +16,6 @@ from tests.argo_manifests import errors, validate, warnings, workflow
 
 # -- what Argo substitutes before it checks ------------------------------------------------------
 
-def test_a_step_named_by_an_input_parameter_is_valid() -> None:
-    report = validate(workflow("""
-        entrypoint: main
-        templates:
-        - name: main
-          steps: [[{name: call, template: inner, arguments: {parameters: [{name: x, value: first}]}}]]
-        - name: inner
-          inputs: {parameters: [{name: x}]}
-          steps: [[{name: "{{inputs.parameters.x}}", template: leaf}]]
-        - {name: leaf, container: {image: alpine}}
-    """))
-    assert errors(report) == []
-
-
 def test_a_task_named_by_a_workflow_parameter_takes_its_value() -> None:
     manifest = """
         entrypoint: main
@@ -60,21 +46,6 @@ def test_a_template_called_by_a_workflow_parameter_resolves_to_its_value() -> No
         ("spec.templates[0].steps[0][0].template", "templates.main.steps[0].run template name 'missing' undefined")]
 
 
-def test_a_resource_action_from_an_input_parameter_is_valid() -> None:
-    report = validate(workflow("""
-        entrypoint: main
-        templates:
-        - name: main
-          steps: [[{name: r, template: res, arguments: {parameters: [{name: verb, value: create}]}}]]
-        - name: res
-          inputs: {parameters: [{name: verb}]}
-          resource:
-            action: "{{inputs.parameters.verb}}"
-            manifest: "{apiVersion: v1, kind: ConfigMap, metadata: {name: x}}"
-    """))
-    assert errors(report) == []
-
-
 def test_a_resource_action_given_by_the_workflow_is_checked() -> None:
     report = validate(workflow("""
         entrypoint: res
@@ -88,36 +59,6 @@ def test_a_resource_action_given_by_the_workflow_is_checked() -> None:
                                                  "delete, replace, patch") in errors(report)
 
 
-def test_output_artifact_names_and_global_names_from_inputs_are_valid() -> None:
-    report = validate(workflow("""
-        entrypoint: main
-        templates:
-        - name: main
-          steps: [[{name: s, template: produce, arguments: {parameters: [{name: tag, value: v1}]}}]]
-        - name: produce
-          inputs: {parameters: [{name: tag}]}
-          container: {image: alpine}
-          outputs:
-            artifacts: [{name: "model-{{inputs.parameters.tag}}", path: /m, globalName: "g-{{inputs.parameters.tag}}"}]
-            parameters: [{name: "p-{{inputs.parameters.tag}}", valueFrom: {path: /p}}]
-    """))
-    assert errors(report) == []
-
-
-def test_a_timeout_from_an_input_parameter_is_valid() -> None:
-    report = validate(workflow("""
-        entrypoint: main
-        templates:
-        - name: main
-          steps: [[{name: s, template: sleep, arguments: {parameters: [{name: t, value: 30s}]}}]]
-        - name: sleep
-          inputs: {parameters: [{name: t}]}
-          timeout: "{{inputs.parameters.t}}"
-          container: {image: alpine}
-    """))
-    assert errors(report) == []
-
-
 # -- resolved at run time --------------------------------------------------------------------------
 
 def test_a_template_ref_named_by_a_parameter_is_resolved_at_run_time() -> None:
@@ -128,14 +69,6 @@ def test_a_template_ref_named_by_a_parameter_is_resolved_at_run_time() -> None:
           inputs: {parameters: [{name: lib, value: somewhere}]}
           steps: [[{name: s, templateRef: {name: "{{inputs.parameters.lib}}", template: anything}}]]
     """, kind="WorkflowTemplate"))
-    assert errors(report) == []
-
-
-def test_a_workflow_template_ref_named_by_a_parameter_without_a_value_is_resolved_at_run_time() -> None:
-    report = validate(workflow("""
-        workflowTemplateRef: {name: "{{workflow.parameters.which}}"}
-        arguments: {parameters: [{name: which, valueFrom: {supplied: {}}}]}
-    """))
     assert errors(report) == []
 
 
@@ -165,16 +98,6 @@ def test_an_exit_handler_may_use_any_global_artifact_when_one_is_exported_under_
     assert errors(validate(workflow(manifest.replace("GLOBAL", "fixed")))) == [
         ("spec.templates[1].container.args[0]", "templates.report: failed to resolve "
                                                  "{{workflow.outputs.artifacts.anything}}")]
-
-
-def test_an_exit_handler_sees_parameterised_global_artifacts_of_the_referred_template() -> None:
-    report = validate(workflow("""
-        workflowTemplateRef: {name: library}
-        entrypoint: export
-        onExit: echo
-        arguments: {parameters: [{name: message, value: "{{workflow.outputs.artifacts.whatever}}"}]}
-    """))
-    assert errors(report) == []
 
 
 # -- not Argo's rules: warnings ---------------------------------------------------------------------
@@ -210,15 +133,6 @@ def test_a_field_only_the_crd_requires_is_a_warning() -> None:
     """))
     assert errors(report) == []
     assert [path for path, _ in warnings(report)] == ["spec.templates[0].memoize.maxAge"]
-
-
-def test_a_gauge_without_realtime_is_valid() -> None:
-    report = validate(workflow("""
-        entrypoint: main
-        templates:
-        - {name: main, container: {image: alpine}, metrics: {prometheus: [{name: g, help: h, gauge: {value: "1"}}]}}
-    """))
-    assert errors(report) == []
 
 
 def test_a_workflow_template_without_a_spec_is_accepted_with_a_warning() -> None:
@@ -451,8 +365,79 @@ def test_any_label_selector_gets_an_answer_not_a_crash(selector: Any) -> None:
     assert problem is None or isinstance(problem, str)
 
 
-def test_a_dag_task_may_use_a_global_output_of_a_task_it_depends_on_listed_after_it() -> None:
+def test_template_arguments_after_an_open_enum_are_not_checked_as_in_argo() -> None:
     report = validate(workflow("""
+        arguments:
+          parameters:
+          - {name: size, enum: [s, m]}
+          - {name: color, value: red, enum: [blue]}
+        templates: [{name: main, container: {image: alpine}}]
+    """, kind="WorkflowTemplate"))
+    assert errors(report) == []
+
+
+# -- what Argo accepts (each manifest validates with no error) ----------------------------------
+
+ACCEPTED = {
+    "a_step_named_by_an_input_parameter_is_valid": """
+        entrypoint: main
+        templates:
+        - name: main
+          steps: [[{name: call, template: inner, arguments: {parameters: [{name: x, value: first}]}}]]
+        - name: inner
+          inputs: {parameters: [{name: x}]}
+          steps: [[{name: "{{inputs.parameters.x}}", template: leaf}]]
+        - {name: leaf, container: {image: alpine}}
+    """,
+    "a_resource_action_from_an_input_parameter_is_valid": """
+        entrypoint: main
+        templates:
+        - name: main
+          steps: [[{name: r, template: res, arguments: {parameters: [{name: verb, value: create}]}}]]
+        - name: res
+          inputs: {parameters: [{name: verb}]}
+          resource:
+            action: "{{inputs.parameters.verb}}"
+            manifest: "{apiVersion: v1, kind: ConfigMap, metadata: {name: x}}"
+    """,
+    "output_artifact_names_and_global_names_from_inputs_are_valid": """
+        entrypoint: main
+        templates:
+        - name: main
+          steps: [[{name: s, template: produce, arguments: {parameters: [{name: tag, value: v1}]}}]]
+        - name: produce
+          inputs: {parameters: [{name: tag}]}
+          container: {image: alpine}
+          outputs:
+            artifacts: [{name: "model-{{inputs.parameters.tag}}", path: /m, globalName: "g-{{inputs.parameters.tag}}"}]
+            parameters: [{name: "p-{{inputs.parameters.tag}}", valueFrom: {path: /p}}]
+    """,
+    "a_timeout_from_an_input_parameter_is_valid": """
+        entrypoint: main
+        templates:
+        - name: main
+          steps: [[{name: s, template: sleep, arguments: {parameters: [{name: t, value: 30s}]}}]]
+        - name: sleep
+          inputs: {parameters: [{name: t}]}
+          timeout: "{{inputs.parameters.t}}"
+          container: {image: alpine}
+    """,
+    "a_workflow_template_ref_named_by_a_parameter_without_a_value_is_resolved_at_run_time": """
+        workflowTemplateRef: {name: "{{workflow.parameters.which}}"}
+        arguments: {parameters: [{name: which, valueFrom: {supplied: {}}}]}
+    """,
+    "an_exit_handler_sees_parameterised_global_artifacts_of_the_referred_template": """
+        workflowTemplateRef: {name: library}
+        entrypoint: export
+        onExit: echo
+        arguments: {parameters: [{name: message, value: "{{workflow.outputs.artifacts.whatever}}"}]}
+    """,
+    "a_gauge_without_realtime_is_valid": """
+        entrypoint: main
+        templates:
+        - {name: main, container: {image: alpine}, metrics: {prometheus: [{name: g, help: h, gauge: {value: "1"}}]}}
+    """,
+    "a_dag_task_may_use_a_global_output_of_a_task_it_depends_on_listed_after_it": """
         entrypoint: main
         templates:
         - name: main
@@ -465,16 +450,10 @@ def test_a_dag_task_may_use_a_global_output_of_a_task_it_depends_on_listed_after
           outputs: {parameters: [{name: p, globalName: shared, valueFrom: {path: /p}}]}
         - name: consumer
           container: {image: alpine, args: ["{{workflow.outputs.parameters.shared}}"]}
-    """))
-    assert errors(report) == []
+    """,
+}
 
 
-def test_template_arguments_after_an_open_enum_are_not_checked_as_in_argo() -> None:
-    report = validate(workflow("""
-        arguments:
-          parameters:
-          - {name: size, enum: [s, m]}
-          - {name: color, value: red, enum: [blue]}
-        templates: [{name: main, container: {image: alpine}}]
-    """, kind="WorkflowTemplate"))
-    assert errors(report) == []
+@pytest.mark.parametrize("manifest", ACCEPTED.values(), ids=ACCEPTED.keys())
+def test_argo_accepts(manifest: str) -> None:
+    assert errors(validate(workflow(manifest))) == []
