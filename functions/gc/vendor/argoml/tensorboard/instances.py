@@ -526,7 +526,7 @@ def listing(namespace: str, settings: Settings) -> Obj:
             skipped.append({"name": name, "reasons": _capped(found.skipped)})
         runs = [a.run for a in found.found]
         phase = workflow["status"].get("phase")
-        phase = phase[:40] if isinstance(phase, str) and phase else "Pending"
+        phase = phase[:40] if isinstance(phase, str) and phase else argo.WorkflowPhase.PENDING
         sweep = _sweep_label(workflow)
         if sweep is not None:
             swept.setdefault(sweep, []).append((phase, len(runs)))
@@ -552,8 +552,10 @@ def _sweep_label(workflow: Obj) -> str | None:
 
 def _sweep_phase(phases: list[str]) -> str:
     if any(phase not in argo.FINISHED_PHASES for phase in phases):
-        return "Running"
-    return "Succeeded" if all(phase == argo.WorkflowPhase.SUCCEEDED for phase in phases) else "Failed"
+        return argo.WorkflowPhase.RUNNING
+    if all(phase == argo.WorkflowPhase.SUCCEEDED for phase in phases):
+        return argo.WorkflowPhase.SUCCEEDED
+    return argo.WorkflowPhase.FAILED
 
 
 def _workflows(namespace: str) -> Iterator[Obj]:
