@@ -26,12 +26,12 @@ import base64
 import binascii
 import json
 import math
-import re
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from argoml import argo
 from argoml.argo import NodePhase
 
 # Decompressed nodes beyond this are not read (a 1 MiB object of repetitive JSON can hold far more).
@@ -42,7 +42,6 @@ MAX_DEPTH = 32
 # A trial's state in the HyperparamWorkflow's status (argo-ml's own vocabulary, spelt like Argo's phases).
 SUCCEEDED, FAILED, RUNNING, PENDING = "Succeeded", "Failed", "Running", "Pending"
 _NODE_FAILED = frozenset({NodePhase.FAILED, NodePhase.ERROR})
-_LOOP_NAME = re.compile(r"^(?P<step>[^()]+)\((?P<index>\d{1,9}):")
 
 
 @dataclass(frozen=True)
@@ -95,9 +94,9 @@ def read(workflow: Mapping[str, Any], loops: Iterable[str] | None, metrics: Metr
     by_id = {node_id: node for node_id, node in nodes.items() if isinstance(node, Mapping)}
     expanded: dict[str, int] = {}
     for node_id, node in by_id.items():
-        match = _LOOP_NAME.match(_text(node.get("displayName")))
-        if match and (wanted is None or match["step"] in wanted):
-            expanded[node_id] = int(match["index"])
+        iteration = argo.loop_iteration(_text(node.get("displayName")))
+        if iteration and (wanted is None or iteration[0] in wanted):
+            expanded[node_id] = iteration[1]
     inner = {child for node_id in expanded for child in _children(by_id.get(node_id))}
     trial_nodes: dict[int, list[Mapping[str, Any]]] = {}
     for node_id, index in expanded.items():

@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,8 +36,6 @@ SWEEP_LABEL = hyperparam.LABEL
 TRIAL_LABEL = hyperparam.TRIAL_LABEL
 PARAMETER_ANNOTATION = hyperparam.PARAMETER_ANNOTATION
 DEFAULT_PARAMETER = "hyperparams"
-
-_LOOP_INDEX = re.compile(r"\((\d+):")
 
 
 @dataclass(frozen=True)
@@ -176,8 +173,8 @@ def _int(value: Any) -> int | None:
 
 
 def _loop_index(node_name: str) -> int | None:
-    match = _LOOP_INDEX.search(node_name)
-    return int(match[1]) if match and len(match[1]) < 10 else None
+    iteration = argo.loop_iteration(node_name)
+    return iteration[1] if iteration else None
 
 
 def _run_name(index: int | None, session: Session | None, step: str) -> str:

@@ -11,6 +11,7 @@ TypedDicts say what the fields are meant to be, and readers still check what the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, TypedDict
@@ -110,6 +111,16 @@ class WorkflowStatus(TypedDict, total=False):
 def storage_kind(artifact: Mapping[str, Any]) -> str | None:
     """Where an artifact is stored (``s3``, ``http`` ...), ``None`` if it names no location."""
     return next((kind for kind in STORAGE_KINDS if artifact.get(kind) is not None), None)
+
+
+# Argo names a node it expands from a loop (withItems, withParam, withSequence) ``<step>(<index>:<item>)``.
+_LOOP_ITERATION = re.compile(r"^(?P<step>[^()]+)\((?P<index>\d{1,9}):")
+
+
+def loop_iteration(name: str) -> tuple[str, int] | None:
+    """The step and the iteration's index a loop node's name holds, or None for any other name."""
+    match = _LOOP_ITERATION.match(name)
+    return (match["step"], int(match["index"])) if match else None
 
 
 def workflow_owners(obj: Mapping[str, Any]) -> list[kube.OwnerReference]:
