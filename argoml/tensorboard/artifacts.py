@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from argoml import kube, names
+from argoml import jsontypes, kube, names
 from argoml.argo import (
     CONTROLLER_CONFIGMAP,
     DEFAULT_REPOSITORIES_CONFIGMAP,
@@ -89,7 +89,7 @@ class Location:
 
 def archive_of(artifact: Mapping[str, Any]) -> str:
     """How Argo packed the artifact: ``tgz`` unless ``archive`` says ``none`` or ``zip``."""
-    archive = _mapping(artifact.get("archive"))
+    archive = jsontypes.mapping(artifact.get("archive"))
     if "none" in archive:
         return "none"
     return "zip" if "zip" in archive else "tgz"
@@ -103,13 +103,10 @@ class Scan:
     skipped: list[str]
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
 
 def _nodes(workflow: Mapping[str, Any]) -> tuple[list[tuple[str, Mapping[str, Any]]], list[str]]:
     """The well-formed nodes of ``status.nodes`` and a reason for each one that is not."""
-    raw = _mapping(workflow.get("status")).get("nodes")
+    raw = jsontypes.mapping(workflow.get("status")).get("nodes")
     if raw is None:
         return [], []
     if not isinstance(raw, Mapping):
@@ -152,7 +149,7 @@ def scan(workflow: Mapping[str, Any], name: str) -> Scan:
     used: set[str] = set()
     for node_id, node in sorted(nodes, key=lambda item: (_producer_rank(item[1]), _text(item[1].get("startedAt")),
                                                          item[0])):
-        for artifact in _mapping(node.get("outputs")).get("artifacts") or []:
+        for artifact in jsontypes.mapping(node.get("outputs")).get("artifacts") or []:
             if not isinstance(artifact, Mapping) or artifact.get("name") != name:
                 continue
             places = {k: artifact.get(k) for k in STORAGE_KINDS if artifact.get(k) is not None}
@@ -166,8 +163,8 @@ def scan(workflow: Mapping[str, Any], name: str) -> Scan:
                 continue
             if where in found:
                 continue
-            display = (_text(_mapping(retry_parent.get(node_id)).get("displayName")) or _text(node.get("displayName"))
-                       or _text(node.get("name")) or node_id)
+            display = (_text(jsontypes.mapping(retry_parent.get(node_id)).get("displayName"))
+                       or _text(node.get("displayName")) or _text(node.get("name")) or node_id)
             run = unique_name(safe_run_name(display), used)
             found[where] = NodeArtifact(run, node_id, _text(node.get("name")), _text(node.get("phase")), artifact)
     return Scan(sorted(found.values(), key=lambda a: a.run), skipped)
@@ -181,7 +178,7 @@ def output_artifacts(workflow: Mapping[str, Any], name: str) -> list[NodeArtifac
 def artifact_names(workflow: Mapping[str, Any]) -> list[str]:
     """The names of all output artifacts in the workflow's nodes (what a 422 reports as found)."""
     return sorted({artifact["name"] for _, node in _nodes(workflow)[0]
-                   for artifact in _mapping(node.get("outputs")).get("artifacts") or []
+                   for artifact in jsontypes.mapping(node.get("outputs")).get("artifacts") or []
                    if isinstance(artifact, Mapping) and isinstance(artifact.get("name"), str)})
 
 
@@ -232,7 +229,7 @@ class Locator:
         artifact = found.artifact
         what = f"artifact {str(artifact.get('name'))[:80]!r} of step {found.run!r}"
         kind = storage_kind(artifact)
-        own: Obj = dict(_mapping(artifact.get(kind))) if kind else {}
+        own: Obj = dict(jsontypes.mapping(artifact.get(kind))) if kind else {}
         if kind is None or not _complete(kind, own):
             repository, origin = self.repository()
             repo_kind = storage_kind(repository or {})
@@ -268,7 +265,7 @@ class Locator:
         """The repository's settings of ``kind`` without secrets, and its secret references (computed once)."""
         if self._parts is None:
             repository, _ = self.repository()
-            plain, secrets = split_secrets(_mapping((repository or {}).get(kind)))
+            plain, secrets = split_secrets(jsontypes.mapping((repository or {}).get(kind)))
             fields = _REPOSITORY_FIELDS.get(kind, ("usernameSecret", "passwordSecret"))
             self._parts = plain, {path: ref for path, ref in secrets.items() if path.split(".")[0] in fields}
         return self._parts
@@ -279,11 +276,11 @@ class Locator:
             repository, _ = self.repository()
         except Unprocessable:
             return None
-        return _mapping(repository.get(kind)) if repository is not None and kind in repository else None
+        return jsontypes.mapping(repository.get(kind)) if repository is not None and kind in repository else None
 
     def _find_repository(self) -> tuple[Obj | None, str]:
-        namespace = _text(_mapping(self.workflow.get("metadata")).get("namespace"))
-        ref = _mapping(_mapping(self.workflow.get("status")).get("artifactRepositoryRef"))
+        namespace = _text(jsontypes.mapping(self.workflow.get("metadata")).get("namespace"))
+        ref = jsontypes.mapping(jsontypes.mapping(self.workflow.get("status")).get("artifactRepositoryRef"))
         # The status's copy of the repository (ref.artifactRepository) is ignored: anyone who may update the
         # workflow writes it. The ConfigMap it names is read instead, as the controller read it.
         if ref.get("default") is True:
@@ -298,7 +295,7 @@ class Locator:
                                     f"the controller's default (default: true) from Argo's "
                                     f"({self.controller_namespace})")
             return self._from_configmap(where, ref, required=True)
-        spec_ref = _mapping(_mapping(self.workflow.get("spec")).get("artifactRepositoryRef"))
+        spec_ref = jsontypes.mapping(jsontypes.mapping(self.workflow.get("spec")).get("artifactRepositoryRef"))
         if spec_ref:
             return self._from_configmap(namespace, spec_ref, required=True)
         repository, origin = self._from_configmap(namespace, {}, required=False)

@@ -6,6 +6,7 @@ The names are JSON Schema's (and so the API server's: ``must be of type object``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 _NAMES: dict[type, str] = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
@@ -23,3 +24,8 @@ def described(value: Any) -> str:
     if value is None:
         return name
     return f"an {name}" if name[0] in "aeiou" else f"a {name}"
+
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object, else an empty one: for reading fields a user may have written wrongly."""
+    return value if isinstance(value, Mapping) else {}

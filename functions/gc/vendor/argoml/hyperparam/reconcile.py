@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from argoml import argo, kube, names
+from argoml import argo, jsontypes, kube, names
 from argoml.errors import InvalidInput, Unprocessable, UpstreamError
 from argoml.events import Action, ResourceEvent
 from argoml.hyperparam import results, schedule, search, trials, tuning
@@ -299,7 +299,7 @@ class _State:
 
     def _run(self, workflow: Mapping[str, Any]) -> dict[str, Any]:
         annotations = workflow["metadata"].get("annotations") or {}
-        run = _mapping(workflow.get("status"))
+        run = jsontypes.mapping(workflow.get("status"))
         phase = run.get("phase") if isinstance(run.get("phase"), str) and run.get("phase") else "Pending"
         fields: dict[str, Any] = {
             "workflowName": workflow["metadata"]["name"],
@@ -310,7 +310,7 @@ class _State:
         settings = self.settings
         objective = settings.objective if settings is not None else None
         parameter = str(annotations.get(PARAMETER_ANNOTATION, search.DEFAULT_PARAMETER))
-        spec = _mapping(workflow.get("spec"))
+        spec = jsontypes.mapping(workflow.get("spec"))
         found = results.read(workflow, sorted(trial_loops(spec, parameter)) or None,
                              results.Metrics(objective.metric if objective else None,
                                              objective.additional if objective else ()))
@@ -399,7 +399,7 @@ def count_trials(workflow: Mapping[str, Any]) -> tuple[int, int]:
     """
     annotations = (workflow.get("metadata") or {}).get("annotations") or {}
     parameter = str(annotations.get(PARAMETER_ANNOTATION, search.DEFAULT_PARAMETER))
-    spec = _mapping(workflow.get("spec"))
+    spec = jsontypes.mapping(workflow.get("spec"))
     found = results.read(workflow, sorted(trial_loops(spec, parameter)) or None, results.Metrics(None))
     return found.count(results.SUCCEEDED), found.count(results.FAILED)
 
@@ -407,9 +407,6 @@ def count_trials(workflow: Mapping[str, Any]) -> tuple[int, int]:
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
 
 
 # --- API ----------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from argoml import argo, kube
+from argoml import argo, jsontypes, kube
 from argoml.hyperparam import workflow as hyperparam
 from argoml.kube import Obj
 from argoml.tensorboard import artifacts
@@ -75,7 +75,7 @@ def trial_workflows(sweep: Obj) -> list[Obj]:
 
 def runs(sweep: Obj, workflows: Iterable[Obj], artifact_name: str) -> SweepRuns:
     """Every trial's ``artifact_name`` artifacts as runs named by trial, and each run's HParams session."""
-    objective = _mapping(_mapping(sweep.get("spec")).get("objective"))
+    objective = jsontypes.mapping(jsontypes.mapping(sweep.get("spec")).get("objective"))
     metric = objective.get("metric") if isinstance(objective.get("metric"), str) else None
     listed_metrics = objective.get("additionalMetrics")
     additional = [m for m in listed_metrics if isinstance(m, str)] if isinstance(listed_metrics, list) else []
@@ -87,7 +87,7 @@ def runs(sweep: Obj, workflows: Iterable[Obj], artifact_name: str) -> SweepRuns:
     used: set[str] = set()
     for workflow in workflows:
         listed = _trials_parameter(workflow)
-        own_index = _int(_mapping(workflow["metadata"].get("labels")).get(TRIAL_LABEL))
+        own_index = _int(jsontypes.mapping(workflow["metadata"].get("labels")).get(TRIAL_LABEL))
         per_trial: dict[int | None, list[artifacts.NodeArtifact]] = {}
         scanned = artifacts.scan(workflow, artifact_name)
         skipped += [f"workflow {workflow['metadata']['name']}: {reason}" for reason in scanned.skipped]
@@ -116,7 +116,7 @@ def _controls(sweep: Obj, workflow: Obj) -> bool:
 def _history(sweep: Obj, metric: str | None) -> dict[int, Session]:
     """Each trial's hyperparameters and metric values from ``status.history``."""
     sessions: dict[int, Session] = {}
-    history = _mapping(sweep.get("status")).get("history")
+    history = jsontypes.mapping(sweep.get("status")).get("history")
     for entry in history if isinstance(history, list) else []:
         if not isinstance(entry, Mapping):
             continue
@@ -124,7 +124,7 @@ def _history(sweep: Obj, metric: str | None) -> dict[int, Session]:
         hyperparams = _hyperparams(entry.get("hyperparams"))
         if index is None or hyperparams is None or index in sessions:
             continue
-        values = {str(k): v for k, v in _mapping(entry.get("metrics")).items()}
+        values = {str(k): v for k, v in jsontypes.mapping(entry.get("metrics")).items()}
         if metric:
             values[metric] = entry.get("value")
         metrics = {k: float(v) for k, v in values.items()
@@ -135,8 +135,8 @@ def _history(sweep: Obj, metric: str | None) -> dict[int, Session]:
 
 def _trials_parameter(workflow: Obj) -> dict[int, Mapping[str, str | float | bool]]:
     """The trials list a generated Workflow carries in its trials parameter, by position."""
-    name = _mapping(workflow["metadata"].get("annotations")).get(PARAMETER_ANNOTATION) or DEFAULT_PARAMETER
-    parameters = _mapping(_mapping(workflow.get("spec")).get("arguments")).get("parameters")
+    name = jsontypes.mapping(workflow["metadata"].get("annotations")).get(PARAMETER_ANNOTATION) or DEFAULT_PARAMETER
+    parameters = jsontypes.mapping(jsontypes.mapping(workflow.get("spec")).get("arguments")).get("parameters")
     text = next((p.get("value") for p in parameters if isinstance(p, Mapping) and p.get("name") == name),
                 None) if isinstance(parameters, list) else None
     try:
@@ -147,9 +147,6 @@ def _trials_parameter(workflow: Obj) -> dict[int, Mapping[str, str | float | boo
         return {}
     return {i: hyperparams for i, trial in enumerate(trials) if (hyperparams := _hyperparams(trial)) is not None}
 
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
 
 
 def _hyperparams(value: Any) -> dict[str, str | float | bool] | None:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from argoml import argo, kube, names
+from argoml import argo, jsontypes, kube, names
 from argoml.hyperparam import search, tuning
 
 GROUP, VERSION, PLURAL, KIND = "argoml.io", "v1alpha1", "hyperparamworkflows", "HyperparamWorkflow"
@@ -165,8 +165,8 @@ def _list(value: Any) -> list[Any]:
 
 def trials_of(workflow: Mapping[str, Any], parameter: str) -> list[dict[str, Any]]:
     """The trials a generated Workflow runs (its trials parameter); [] when unreadable."""
-    spec = _mapping(workflow.get("spec"))
-    arguments = _mapping(spec.get("arguments"))
+    spec = jsontypes.mapping(workflow.get("spec"))
+    arguments = jsontypes.mapping(spec.get("arguments"))
     for argument in _list(arguments.get("parameters")):
         if isinstance(argument, Mapping) and argument.get("name") == parameter:
             try:
@@ -178,6 +178,3 @@ def trials_of(workflow: Mapping[str, Any], parameter: str) -> list[dict[str, Any
                         if isinstance(trial, dict) else {} for trial in value]
     return []
 
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
